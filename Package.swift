@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "WhisperKDQ",
+    products: [
+        .executable(name: "kdq", targets: ["kdq"]),
+        .library(name: "KDQTensor", targets: ["KDQTensor"]),
+        .library(name: "KDQFormats", targets: ["KDQFormats"]),
+        .library(name: "KDQAnalysis", targets: ["KDQAnalysis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "KDQTensor", dependencies: ["COpenSSL"]),
+        .target(name: "KDQJSON", dependencies: ["CJSONC"]),
+        .target(name: "KDQFormats", dependencies: ["KDQTensor", "KDQJSON", "CArchive"]),
+        .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
+        .executableTarget(name: "kdq", dependencies: [
+            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQJSON",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"]),
+        .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor"]),
+        .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

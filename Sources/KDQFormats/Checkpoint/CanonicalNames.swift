@@ -1,0 +1,50 @@
+/// The canonical (openai-whisper) tensor names and shapes for given dims, in the order
+/// openai-whisper's `state_dict()` lists them.
+public enum CanonicalNames {
+    /// Every tensor a complete Whisper checkpoint has: 11 + 15·n_audio_layer + 24·n_text_layer.
+    public static func expected(_ d: ModelDims) -> [(name: String, shape: [Int])] {
+        let s = d.nAudioState, t = d.nTextState
+        var out: [(String, [Int])] = [
+            ("encoder.positional_embedding", [d.nAudioCtx, s]),
+            ("encoder.conv1.weight", [s, d.nMels, 3]), ("encoder.conv1.bias", [s]),
+            ("encoder.conv2.weight", [s, s, 3]), ("encoder.conv2.bias", [s]),
+        ]
+        for i in 0..<d.nAudioLayer {
+            let p = "encoder.blocks.\(i)."
+            out += attention(p + "attn", s)
+            out += [(p + "attn_ln.weight", [s]), (p + "attn_ln.bias", [s])]
+            out += mlp(p, s)
+        }
+        out += [("encoder.ln_post.weight", [s]), ("encoder.ln_post.bias", [s]),
+                ("decoder.positional_embedding", [d.nTextCtx, t]), ("decoder.token_embedding.weight", [d.nVocab, t])]
+        for i in 0..<d.nTextLayer {
+            let p = "decoder.blocks.\(i)."
+            out += attention(p + "attn", t)
+            out += [(p + "attn_ln.weight", [t]), (p + "attn_ln.bias", [t])]
+            out += attention(p + "cross_attn", t)
+            out += [(p + "cross_attn_ln.weight", [t]), (p + "cross_attn_ln.bias", [t])]
+            out += mlp(p, t)
+        }
+        out += [("decoder.ln.weight", [t]), ("decoder.ln.bias", [t])]
+        return out
+    }
+
+    private static func attention(_ p: String, _ n: Int) -> [(String, [Int])] {
+        [(p + ".query.weight", [n, n]), (p + ".query.bias", [n]), (p + ".key.weight", [n, n]),
+         (p + ".value.weight", [n, n]), (p + ".value.bias", [n]), (p + ".out.weight", [n, n]), (p + ".out.bias", [n])]
+    }
+
+    private static func mlp(_ p: String, _ n: Int) -> [(String, [Int])] {
+        [(p + "mlp.0.weight", [4 * n, n]), (p + "mlp.0.bias", [4 * n]), (p + "mlp.2.weight", [n, 4 * n]),
+         (p + "mlp.2.bias", [n]), (p + "mlp_ln.weight", [n]), (p + "mlp_ln.bias", [n])]
+    }
+
+    /// The layer a tensor belongs to, for per-layer summaries: `encoder.blocks.3`,
+    /// `decoder.blocks.0`, or the top-level module (`encoder.conv1`, `decoder.token_embedding`).
+    public static func layer(of name: String) -> String {
+        let parts = name.split(separator: ".")
+        if parts.count >= 3, parts[1] == "blocks" { return parts[0...2].joined(separator: ".") }
+        if parts.count >= 2 { return parts[0...1].joined(separator: ".") }
+        return name
+    }
+}

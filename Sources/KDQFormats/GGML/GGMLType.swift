@@ -1,0 +1,34 @@
+import KDQTensor
+
+/// ggml's tensor type codes (ggml.h `enum ggml_type`) for the encodings whisper.cpp files use.
+public enum GGMLType {
+    /// The encoding of a ggml type code, or nil for types kdq does not handle (K-quants, IQ…).
+    public static func encoding(code: Int32) -> Encoding? {
+        switch code {
+        case 0: return .f32
+        case 1: return .f16
+        case 2: return .q4_0
+        case 3: return .q4_1
+        case 6: return .q5_0
+        case 7: return .q5_1
+        case 8: return .q8_0
+        case 30: return .bf16
+        default: return nil
+        }
+    }
+
+    /// The ggml type code of an encoding, or nil when ggml has none (int8 rows, integers).
+    public static func code(of encoding: Encoding) -> Int32? {
+        switch encoding {
+        case .f32: return 0
+        case .f16: return 1
+        case .q4_0: return 2
+        case .q4_1: return 3
+        case .q5_0: return 6
+        case .q5_1: return 7
+        case .q8_0: return 8
+        case .bf16: return 30
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,60 @@
+/// How a tensor's elements are stored: plain numeric types, ggml's block-quantized layouts,
+/// or CTranslate2's int8 rows with one f32 scale per row.
+public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
+    case f32, f16, bf16, f64
+    case i8, i16, i32, i64, u8, bool
+    case q4_0, q4_1, q5_0, q5_1, q8_0
+    /// int8 values with one f32 scale per row (`w = q / scale`), as CTranslate2 stores them.
+    case int8Rows = "int8_rows"
+
+    /// Elements per block (1 for plain types).
+    public var blockElements: Int {
+        switch self {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
+        default: return 1
+        }
+    }
+
+    /// Bytes per block of `blockElements` elements (scales of `int8Rows` are stored separately).
+    public var blockBytes: Int {
+        switch self {
+        case .f32, .i32: return 4
+        case .f64, .i64: return 8
+        case .f16, .bf16, .i16: return 2
+        case .i8, .u8, .bool, .int8Rows: return 1
+        case .q4_0: return 18
+        case .q4_1: return 20
+        case .q5_0: return 22
+        case .q5_1: return 24
+        case .q8_0: return 34
+        }
+    }
+
+    /// True for the lossy encodings that need a codec to turn into numbers.
+    public var isQuantized: Bool {
+        switch self {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .int8Rows: return true
+        default: return false
+        }
+    }
+
+    /// True for the floating-point plain encodings.
+    public var isFloat: Bool { self == .f32 || self == .f16 || self == .bf16 || self == .f64 }
+
+    /// Bits per element, including block scales (but not `int8Rows` row scales).
+    public var bitsPerElement: Double { Double(blockBytes * 8) / Double(blockElements) }
+
+    /// The byte size of `elements` elements in this encoding; rejects counts that are not a whole
+    /// number of blocks and sizes that overflow.
+    public func byteCount(elements: Int) throws -> Int {
+        guard elements >= 0 else { throw TensorError(.invalidShape, "negative element count \(elements)") }
+        guard elements % blockElements == 0 else {
+            throw TensorError(.invalidShape, "\(elements) elements is not a multiple of the \(rawValue) block size \(blockElements)")
+        }
+        return try Checked.multiply(elements / blockElements, blockBytes, "byte size of \(elements) \(rawValue) elements")
+    }
+
+    public static func < (a: Encoding, b: Encoding) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}

@@ -1,0 +1,22 @@
+/// Conversions between IEEE half / bfloat16 bit patterns and `Float`.
+public enum HalfPrecision {
+    /// Every f16 bit pattern's exact f32 value: a 256 KiB table that turns decoding into one load.
+    static let f16Table: [Float] = (0...0xFFFF).map { Float(Float16(bitPattern: UInt16($0))) }
+
+    /// The f32 value of an f16 bit pattern.
+    @inlinable public static func f16ToFloat(_ bits: UInt16) -> Float { Float(Float16(bitPattern: bits)) }
+
+    /// The f16 bit pattern nearest to `value` (round to nearest even, as numpy and torch do).
+    @inlinable public static func floatToF16(_ value: Float) -> UInt16 { Float16(value).bitPattern }
+
+    /// The f32 value of a bfloat16 bit pattern.
+    @inlinable public static func bf16ToFloat(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+
+    /// Decodes `count` f16 values at `source` into `out`.
+    static func decodeF16(_ source: UnsafeRawPointer, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
+        f16Table.withUnsafeBufferPointer { table in
+            let t = table.baseAddress!
+            for i in 0..<count { out[i] = t[Int(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))] }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `kdq`: convert, compress, package, inspect and measure Whisper checkpoints.
+struct KDQCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kdq",
+        abstract: "Read, inspect and compare Whisper checkpoints (OpenAI .pt, Hugging Face, whisper.cpp ggml, CTranslate2).",
+        version: "0.1.0",
+        subcommands: [InspectCommand.self, DiffCommand.self]
+    )
+}

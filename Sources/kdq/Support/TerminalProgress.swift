@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-line progress indicator on standard error, shown only when it is a terminal
+/// (quiet when piped or redirected), redrawn at most ten times a second.
+final class TerminalProgress: @unchecked Sendable {
+    private let label: String
+    private let enabled: Bool
+    private var lastDraw: Double = 0
+    private var drawn = false
+
+    init(_ label: String, enabled: Bool = isatty(STDERR_FILENO) == 1) {
+        self.label = label
+        self.enabled = enabled
+    }
+
+    /// Shows `done` of `total`; `unit` formats the numbers.
+    func update(_ done: Int, _ total: Int, unit: (Int) -> String = { "\($0)" }) {
+        guard enabled else { return }
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        guard done == total || now - lastDraw >= 0.1 else { return }
+        lastDraw = now
+        let width = 30
+        let filled = total > 0 ? min(width, width * done / total) : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        fputs("\r\(label) [\(bar)] \(unit(done))/\(unit(total))", stderr)
+        drawn = true
+    }
+
+    /// Clears the line.
+    func finish() {
+        guard enabled, drawn else { return }
+        fputs("\r\u{1B}[2K", stderr)
+    }
+}
