@@ -28,8 +28,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"]),
-        .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON", "CArchive"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],
