@@ -40,7 +40,7 @@ final class ScratchDirectory {
     func write(_ name: String, _ bytes: [UInt8]) throws -> String {
         let p = path + "/" + name
         try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: p))
+        guard FileManager.default.createFile(atPath: p, contents: Data(bytes)) else { throw CocoaError(.fileWriteUnknown) }
         return p
     }
 }

@@ -50,7 +50,7 @@ enum FormatSniffer {
             throw FormatError(.unsupported, "legacy (pre-1.6, non-zip) torch.save files are not supported; re-save with a current torch", path: path, offset: 0)
         }
         let header = b.loadUnaligned(as: UInt64.self)
-        if header >= 2, header <= UInt64(SafetensorsFile.maxHeaderLength), b[8] == UInt8(ascii: "{") { return .safetensors }
+        if header >= 2, b.count > 8, b[8] == UInt8(ascii: "{") { return .safetensors }
         if u32 >= 1, u32 <= CT2ModelFile.newestVersion, b.count >= 6 {
             let nameLength = Int(b.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
             if nameLength >= 2, b.count > 6 + nameLength, b[6 + nameLength - 1] == 0,

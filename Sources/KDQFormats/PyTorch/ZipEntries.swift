@@ -9,7 +9,7 @@ enum ZipEntries {
     static func read(file: MappedFile, path: String) throws -> [String: Storage] {
         guard let archive = archive_read_new() else { throw FormatError(.io, "libarchive could not allocate a reader", path: path) }
         defer { archive_read_free(archive) }
-        archive_read_support_format_zip(archive)
+        archive_read_support_format_zip_seekable(archive)  // reads the central directory, as torch.load does
         guard let base = file.bytes.baseAddress,
               archive_read_open_memory(archive, base, file.bytes.count) == ARCHIVE_OK else {
             throw libarchiveError(archive, "cannot open as zip", path: path)
