@@ -18,14 +18,8 @@ public struct CheckpointSummary {
         self.checkpoint = checkpoint
         tensors = checkpoint.tensors.filter { include($0.name) }
         guard withStatistics else { statistics = [:]; return }
-        let total = tensors.reduce(0) { $0 + $1.tensor.byteCount }
-        var done = 0
-        var stats: [String: TensorStatistics] = [:]
-        for (name, t) in tensors {
-            stats[name] = try t.statistics()
-            done += t.byteCount
-            progress?(done, total)
-        }
+        let measured = try TensorStatistics.measure(tensors.map(\.tensor), progress: progress)
+        let stats = Dictionary(uniqueKeysWithValues: zip(tensors.map(\.name), measured))
         statistics = stats
     }
 

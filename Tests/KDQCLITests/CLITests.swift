@@ -1,0 +1,104 @@
+import Foundation
+import KDQJSON
+import Testing
+
+/// Runs the built `kdq` binary (next to the test bundle; `swift build` first).
+enum KDQBinary {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("KDQFormatsTests/Fixtures").path
+
+    static var path: String {
+        if let p = ProcessInfo.processInfo.environment["KDQ_BIN"] { return p }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while dir.path != "/" && !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("kdq").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("kdq").path
+    }
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+@Suite struct CLITests {
+    let f = KDQBinary.fixtures
+
+    @Test func binaryExists() {
+        #expect(FileManager.default.isExecutableFile(atPath: KDQBinary.path), "build kdq first: \(KDQBinary.path)")
+    }
+
+    @Test(arguments: [[], ["inspect"], ["diff"]])
+    func helpForEveryCommand(_ command: [String]) throws {
+        let r = try KDQBinary.run(command + ["--help"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("USAGE"))
+    }
+
+    @Test func inspectPrintsTable() throws {
+        let r = try KDQBinary.run(["inspect", f + "/ct2-int8"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("ctranslate2"))
+        #expect(r.stdout.contains("decoder.blocks.1.cross_attn.value.weight"))
+        #expect(r.stdout.contains("int8_rows"))
+        #expect(r.stderr.isEmpty, "progress must stay quiet when not on a terminal")
+    }
+
+    @Test func inspectJSONWithStatsAndFilter() throws {
+        let r = try KDQBinary.run(["inspect", f + "/tiny-random.pt", "--json", "--stats", "--filter", "*.mlp.0.weight"])
+        #expect(r.status == 0)
+        let json = try JSONValue.parse(r.stdout)
+        #expect(json["format"]?.stringValue == "openai-pt")
+        #expect(json["tensor_count"]?.intValue == 89)
+        let tensors = try #require(json["tensors"]?.arrayValue)
+        #expect(tensors.count == 4)
+        #expect(tensors.allSatisfy { $0["stats"]?["std"]?.doubleValue ?? 0 > 0 })
+    }
+
+    @Test func diffOfSameWeightsInTwoFormatsIsIdentical() throws {
+        let r = try KDQBinary.run(["diff", f + "/ct2-float16", f + "/tiny-random.pt", "--json"])
+        #expect(r.status == 0)
+        let json = try JSONValue.parse(r.stdout)
+        #expect(json["identical"]?.boolValue == true)
+        #expect(json["overall"]?["max_abs_error"]?.doubleValue == 0)
+    }
+
+    @Test func diffFailOnDifferenceExitsOne() throws {
+        let r = try KDQBinary.run(["diff", f + "/reference-f32.safetensors", f + "/ggml-tiny-random-q4_0.bin", "--layers-only", "--fail-on-difference"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("decoder.blocks.0"))
+        #expect(r.stdout.contains("different"))
+    }
+
+    @Test func badInputGivesMessageAndNonZeroExit() throws {
+        let path = NSTemporaryDirectory() + "kdq-cli-garbage-\(UUID().uuidString).bin"
+        FileManager.default.createFile(atPath: path, contents: Data("definitely not a model".utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try KDQBinary.run(["inspect", path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("match no known format"))
+        #expect(r.stderr.contains(path))
+    }
+
+    @Test func missingFileGivesMessage() throws {
+        let r = try KDQBinary.run(["inspect", "/nonexistent/model.bin"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("/nonexistent/model.bin"))
+    }
+}
