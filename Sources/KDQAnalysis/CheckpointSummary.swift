@@ -65,11 +65,3 @@ extension TensorStatistics {
                  "inf": .number(infinities)])
     }
 }
-
-extension JSONObject {
-    /// An object from ordered pairs.
-    public init(_ pairs: [(String, JSONValue)]) {
-        self.init()
-        for (k, v) in pairs { self[k] = v }
-    }
-}

@@ -51,7 +51,12 @@ public struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral {
     public init() {}
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        for (k, v) in elements { self[k] = v }
+        self.init(elements)
+    }
+
+    /// An object from ordered pairs (a later duplicate key replaces the earlier value).
+    public init(_ pairs: [(String, JSONValue)]) {
+        for (k, v) in pairs { self[k] = v }
     }
 
     /// The member named `key`; setting replaces it in place or appends it.

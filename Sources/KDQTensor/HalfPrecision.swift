@@ -12,6 +12,13 @@ public enum HalfPrecision {
     /// The f32 value of a bfloat16 bit pattern.
     @inlinable public static func bf16ToFloat(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
 
+    /// The bfloat16 bit pattern nearest to `value` (round to nearest even; NaN stays NaN).
+    @inlinable public static func floatToBF16(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(bits >> 16) | 0x0040 }
+        return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+    }
+
     /// Decodes `count` f16 values at `source` into `out`.
     static func decodeF16(_ source: UnsafeRawPointer, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
         f16Table.withUnsafeBufferPointer { table in

@@ -145,3 +145,32 @@ import KDQTensor
         #expect(c.provenance.size == 930_900)
     }
 }
+
+@Suite struct DerivedMaterialTests {
+    /// whisper.cpp's converter copies openai-whisper's mel_filters.npz into the ggml file; the
+    /// computed slaney filterbank must reproduce it.
+    @Test func slaneyFiltersMatchTheOnesWhisperShips() throws {
+        let shipped = try #require(try Checkpoint.open(Fixtures.path("ggml-tiny-random-f16.bin")).melFilters)
+        let computed = MelFilters.slaney(nMels: 80)
+        #expect(computed.nFrequencies == shipped.nFrequencies)
+        let worst = zip(shipped.values, computed.values).map { abs($0 - $1) }.max() ?? 0
+        let scale = shipped.values.map(abs).max() ?? 1
+        print("slaney mel filters: max |difference| to whisper's = \(worst) (tolerance \(scale * 1e-6))")
+        #expect(worst <= scale * 1e-6)
+    }
+
+    @Test func byteLevelSpellingRoundTrips() {
+        for bytes: [UInt8] in [[0x20, 0x74, 0x68, 0x65], [0x0A], Array(0...255)] {
+            #expect(ByteLevelSpelling.unspell(ByteLevelSpelling.spell(bytes)) == bytes)
+        }
+        #expect(String(decoding: ByteLevelSpelling.spell(Array(" the".utf8)), as: UTF8.self) == "Ġthe")
+    }
+
+    @Test func ggmlAndCTranslate2VocabulariesAgree() throws {
+        let ggml = try Checkpoint.open(Fixtures.path("ggml-tiny-random-f16.bin")).tokenizer
+        let ct2 = try Checkpoint.open(Fixtures.path("ct2-float16")).tokenizer
+        let n = 1000
+        #expect(Array(ggml.rawVocabulary!.prefix(n)) == Array(ct2.rawVocabulary!.prefix(n)))
+        #expect(Array(ggml.byteLevelVocabulary!.prefix(n)) == Array(ct2.vocabulary!.prefix(n)))
+    }
+}

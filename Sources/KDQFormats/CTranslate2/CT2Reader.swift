@@ -22,8 +22,11 @@ enum CT2Reader {
         let dims = try DimsInference.infer(from: tensors, audioHeads: scalar(model, "encoder/num_heads"),
                                            textHeads: scalar(model, "decoder/num_heads"), path: path)
         let tokenizer = try CT2Vocabulary.load(directory: directory)
+        let configPath = directory + "/config.json"
+        let config = try FileBytes.readIfPresent(configPath).map { try parseJSON($0, path: configPath) }
         let provenance = Provenance(format: .ctranslate2, path: directory, weightsFile: modelFile)
-        return try Checkpoint(dims: dims, tensors: tensors, tokenizer: tokenizer, melFilters: nil, provenance: provenance)
+        return try Checkpoint(dims: dims, tensors: tensors, tokenizer: tokenizer, melFilters: nil,
+                              generation: .fromCTranslate2(config), provenance: provenance)
     }
 
     /// An i8 weight with a `_scale` sibling becomes int8 rows; everything else keeps its dtype.

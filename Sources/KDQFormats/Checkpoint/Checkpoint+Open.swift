@@ -12,6 +12,7 @@ extension Checkpoint {
         case .ggml: return try GGMLReader.read(file: file, path: path)
         case .safetensors: return try HuggingFaceReader.readFile(file, path: path)
         case .ctranslate2: return try CT2Reader.read(directory: HuggingFaceReader.parent(of: path), modelFile: file)
+        case .kdq: return try KDQArchiveReader.read(file: file, path: path)
         }
     }
 
@@ -28,13 +29,14 @@ extension Checkpoint {
         case .safetensors: return try HuggingFaceReader.readFile(file, path: path)
         case .torchZip: return try TorchCheckpointReader.read(file: file, path: path, hfDirectory: dir)
         case .ggml: return try GGMLReader.read(file: file, path: path)
+        case .kdq: return try KDQArchiveReader.read(file: file, path: path)
         }
     }
 }
 
 /// Recognizes a checkpoint file by its first bytes.
 enum FormatSniffer {
-    enum Kind { case torchZip, ggml, safetensors, ctranslate2 }
+    enum Kind { case torchZip, ggml, safetensors, ctranslate2, kdq }
 
     static func sniff(_ b: UnsafeRawBufferPointer, path: String) throws -> Kind {
         guard b.count >= 8 else {
@@ -42,6 +44,7 @@ enum FormatSniffer {
         }
         let u32 = b.loadUnaligned(as: UInt32.self)
         if b.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return .torchZip }
+        if KDQArchiveReader.isCompressed(b) || KDQArchiveReader.looksLikeArchive(b) { return .kdq }
         if u32 == GGMLReader.magic { return .ggml }
         if b.starts(with: Array("GGUF".utf8)) {
             throw FormatError(.unsupported, "GGUF files are not supported: whisper.cpp loads Whisper models only from legacy ggml .bin files", path: path, offset: 0)

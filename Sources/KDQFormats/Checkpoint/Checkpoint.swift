@@ -1,3 +1,4 @@
+import KDQJSON
 import KDQTensor
 
 /// The source formats `kdq` reads.
@@ -7,6 +8,7 @@ public enum CheckpointFormat: String, Sendable, CaseIterable {
     case huggingFacePyTorch = "hf-pytorch-bin"
     case ggml = "ggml"
     case ctranslate2 = "ctranslate2"
+    case kdq = "kdq"
 }
 
 /// Where a checkpoint came from. The SHA-256 covers the main weights file and is computed
@@ -101,15 +103,20 @@ public struct MelFilters: Sendable {
 public struct Checkpoint: Sendable {
     public var dims: ModelDims
     /// Tensors in canonical order (see `CanonicalNames`), then any extras by name.
-    public private(set) var tensors: [(name: String, tensor: Tensor)]
+    public internal(set) var tensors: [(name: String, tensor: Tensor)]
     public var tokenizer: TokenizerMaterial
     public var melFilters: MelFilters?
+    /// Decoding settings from the source's side files.
+    public var generation: GenerationSettings
+    /// The manifest of the `.kdq` archive this checkpoint was read from, whose provenance and
+    /// compression record a new archive carries forward.
+    public var archiveManifest: JSONObject?
     public let provenance: Provenance
 
     /// Orders `tensors` canonically and checks that every expected tensor is present with the
     /// shape the dims imply.
     public init(dims: ModelDims, tensors: [String: Tensor], tokenizer: TokenizerMaterial, melFilters: MelFilters?,
-                provenance: Provenance) throws {
+                generation: GenerationSettings = GenerationSettings(), provenance: Provenance) throws {
         var remaining = tensors
         var ordered: [(String, Tensor)] = []
         for (name, shape) in CanonicalNames.expected(dims) {
@@ -127,6 +134,7 @@ public struct Checkpoint: Sendable {
         self.tensors = ordered
         self.tokenizer = tokenizer
         self.melFilters = melFilters
+        self.generation = generation
         self.provenance = provenance
     }
 

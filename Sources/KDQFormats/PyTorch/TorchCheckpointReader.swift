@@ -4,7 +4,7 @@ import KDQTensor
 /// Hugging Face `pytorch_model.bin` (a state dict under HF names).
 enum TorchCheckpointReader {
     static func read(file: MappedFile, path: String, hfDirectory: String?) throws -> Checkpoint {
-        let members = try ZipEntries.read(file: file, path: path)
+        let members = Dictionary(try ArchiveMembers.read(Storage(file: file, range: 0..<file.bytes.count), as: .zip, path: path).map { ($0.name, $0.data) }) { a, _ in a }
         let (root, pickle) = try locatePickle(members, path: path)
         if let order = members[root + "byteorder"], String(decoding: order.bytes, as: UTF8.self) != "little" {
             throw FormatError(.unsupported, "big-endian torch checkpoints are not supported (byteorder '\(String(decoding: order.bytes, as: UTF8.self))')", path: path)

@@ -65,7 +65,10 @@ enum HuggingFaceReader {
                 if let id = config[key]?.intValue { tokenizer.specialTokens[token] = id }
             }
         }
-        return try Checkpoint(dims: dims, tensors: tensors, tokenizer: tokenizer, melFilters: nil, provenance: provenance)
+        let generationPath = directory + "/generation_config.json"
+        let generation = try FileBytes.readIfPresent(generationPath).map { try parseJSON($0, path: generationPath) }
+        return try Checkpoint(dims: dims, tensors: tensors, tokenizer: tokenizer, melFilters: nil,
+                              generation: .fromHuggingFace(config: config, generation: generation), provenance: provenance)
     }
 
     private static func dimsFrom(config: JSONValue?, metadata: [String: String], tensors: [String: Tensor], path: String) throws -> ModelDims {

@@ -1,0 +1,23 @@
+/// Names and constants of the `.kdq` archive (see formats/kdq.md).
+public enum KDQArchiveLayout {
+    /// The manifest's `format` value.
+    public static let formatName = "whisper-kdq"
+    /// The version this code writes and the newest it reads.
+    public static let formatVersion = 1
+    public static let manifest = "manifest.json"
+    public static let digest = "kdq.sha256"
+    public static let vocabulary = "tokenizer/vocabulary.bin"
+    public static let tokenizerJSON = "tokenizer/tokenizer.json"
+    public static let melFilters = "mel_filters.bin"
+
+    /// The member holding a tensor's encoded bytes.
+    public static func tensorMember(_ name: String) -> String { "tensors/" + name }
+    /// The member holding an int8-rows tensor's f32 row scales.
+    public static func scalesMember(_ name: String) -> String { "tensors/" + name + ".scales" }
+
+    /// The compression record sections every manifest reserves (null until a step fills them).
+    public static let compressionSections = ["layer_map", "encodings", "error_profiles", "evaluation"]
+}
+
+/// This tool's version, recorded in every archive it writes.
+public let kdqVersion = "0.1.0"

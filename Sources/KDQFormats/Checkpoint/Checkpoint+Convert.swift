@@ -1,0 +1,23 @@
+import KDQTensor
+
+extension Checkpoint {
+    /// Re-encodes every tensor not already in `target`; returns what changed.
+    public mutating func convertTensors(to target: Encoding) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
+        try convertTensors { _, _ in target }
+    }
+
+    /// Re-encodes each tensor to the encoding `choose` returns for it (nil keeps it); returns
+    /// what changed.
+    public mutating func convertTensors(_ choose: (String, Tensor) -> Encoding?) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
+        var changes: [(String, Encoding, Encoding)] = []
+        for i in tensors.indices {
+            let (name, t) = tensors[i]
+            guard let target = choose(name, t), target != t.encoding else { continue }
+            do { tensors[i].tensor = try t.converted(to: target) } catch {
+                throw FormatError.wrapping(error, path: provenance.path, tensor: name)
+            }
+            changes.append((name, t.encoding, target))
+        }
+        return changes
+    }
+}

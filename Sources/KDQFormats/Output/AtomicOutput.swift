@@ -1,0 +1,121 @@
+import KDQTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An output written under a temporary name beside its destination and renamed into place
+/// only when complete. Until then, an error, Ctrl-C (SIGINT) or SIGTERM removes the
+/// temporary file, so a destination is never left half-written.
+public final class AtomicOutput {
+    /// Where the finished output goes.
+    public let destination: String
+    /// The temporary path being written (a file, or a directory for directory outputs).
+    public let temporaryPath: String
+    private var committed = false
+
+    /// Reserves a temporary path beside `destination`.
+    public init(_ destination: String) {
+        self.destination = destination
+        let dir = destination.lastIndex(of: "/").map { String(destination[...$0]) } ?? ""
+        let name = destination.split(separator: "/").last.map(String.init) ?? destination
+        temporaryPath = "\(dir).\(name).kdq-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        CleanupRegistry.shared.register(temporaryPath)
+    }
+
+    /// Moves the finished temporary output into place (replacing a previous file; a
+    /// previous directory is removed first).
+    public func commit() throws {
+        if FileBytes.isDirectory(destination) { removeTree(destination) }
+        guard rename(temporaryPath, destination) == 0 else {
+            throw FormatError(.io, "cannot move \(temporaryPath) into place: \(String(cString: strerror(errno)))", path: destination)
+        }
+        committed = true
+        CleanupRegistry.shared.unregister(temporaryPath)
+    }
+
+    deinit {
+        if !committed {
+            removeTree(temporaryPath)
+            CleanupRegistry.shared.unregister(temporaryPath)
+        }
+    }
+}
+
+/// Removes a file or a directory tree (one level of files, as directory outputs have).
+func removeTree(_ path: String) {
+    if FileBytes.isDirectory(path), let dir = opendir(path) {
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+            if name != "." && name != ".." { unlink(path + "/" + name) }
+        }
+        closedir(dir)
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
+}
+
+/// The temporary outputs in flight, removed by the SIGINT/SIGTERM handler before exiting.
+/// Paths are kept as C strings so that the handler only calls async-signal-safe functions.
+final class CleanupRegistry: @unchecked Sendable {
+    static let shared = CleanupRegistry()
+    private let lock = NSLockLite()
+    private var paths: [String: UnsafeMutablePointer<CChar>] = [:]
+
+    private init() {}
+
+    func register(_ path: String) {
+        lock.withLock {
+            paths[path] = strdup(path)
+            publish()
+        }
+        installHandlerOnce()
+    }
+
+    func unregister(_ path: String) {
+        lock.withLock {
+            if let p = paths.removeValue(forKey: path) {
+                publish()
+                free(p)
+            }
+        }
+    }
+
+    /// Copies the current list into the fixed table the signal handler reads.
+    private func publish() {
+        let list = Array(paths.values.prefix(cleanupSlots))
+        for i in 0..<cleanupSlots { cleanupTable[i] = i < list.count ? list[i] : nil }
+    }
+
+    private var installed = false
+    private func installHandlerOnce() {
+        lock.withLock {
+            guard !installed else { return }
+            installed = true
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig) { sig in
+                    for i in 0..<cleanupSlots {
+                        if let p = cleanupTable[i] {
+                            // A directory output: remove its files first (best effort), then it.
+                            if let dir = opendir(p) {
+                                closedir(dir)
+                                removeTree(String(cString: p))
+                            } else {
+                                unlink(p)
+                            }
+                        }
+                    }
+                    signal(sig, SIG_DFL)
+                    raise(sig)
+                }
+            }
+        }
+    }
+}
+
+let cleanupSlots = 16
+nonisolated(unsafe) let cleanupTable: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+    let table = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: cleanupSlots)
+    table.initialize(repeating: nil, count: cleanupSlots)
+    return table
+}()

@@ -1,0 +1,55 @@
+import ArgumentParser
+import KDQFormats
+import KDQTensor
+
+/// `kdq import SRC -o OUT.kdq`: package any readable checkpoint as a `.kdq` archive.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Package any readable Whisper checkpoint as a .kdq archive.",
+        discussion: """
+            Encodings are kept unless --dtype asks otherwise: ggml blocks stay the same bytes and \
+            CTranslate2 int8 rows keep their scales. With --dtype f32, f16 or bf16 every tensor is \
+            converted (quantized ones are decoded first) and each conversion is recorded in the \
+            archive's provenance. The archive is written under a temporary name and renamed when complete.
+            """
+    )
+
+    enum DType: String, ExpressibleByArgument, CaseIterable { case keep, f32, f16, bf16 }
+
+    @Argument(help: "Checkpoint file or model directory (any supported format, or a .kdq).")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "Archive to write.")
+    var output: String
+
+    @Option(help: "Tensor encoding: keep, f32, f16 or bf16.")
+    var dtype: DType = .keep
+
+    @Option(help: "Compress the whole archive: none, zstd or xz (a compressed archive is not memory-mappable).")
+    var compress: KDQWriteOptions.Compression = .none
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() throws {
+        var checkpoint = try Checkpoint.open(source)
+        var options = KDQWriteOptions(compression: compress, command: CommandLine.arguments.joined(separator: " "))
+        if let target = Encoding(rawValue: dtype.rawValue) {
+            options.conversions = try checkpoint.convertTensors(to: target)
+        }
+        let progress = TerminalProgress("import")
+        try KDQArchiveWriter.write(checkpoint, to: output, options: options) { done, total in progress.update(done, total, unit: Format.bytes) }
+        progress.finish()
+        let written = try Checkpoint.open(output)
+        if outputOptions.json {
+            outputOptions.emit(.object(["output": .string(output), "bytes": .number(written.provenance.size),
+                                        "tensors": .number(written.tensors.count), "tensor_bytes": .number(written.tensorBytes),
+                                        "conversions": .number(options.conversions.count)]))
+        } else {
+            print("\(output): \(written.tensors.count) tensors, \(Format.bytes(written.tensorBytes)) of tensor data, \(Format.bytes(written.provenance.size)) on disk")
+            if !options.conversions.isEmpty { print("converted \(options.conversions.count) tensors to \(dtype.rawValue)") }
+        }
+    }
+}
+
+extension KDQWriteOptions.Compression: ExpressibleByArgument {}
