@@ -52,6 +52,8 @@ final class TarWriter {
             guard written == n else { throw error("cannot write '\(name)'") }
             offset += n
         }
+        // Writes the member's padding now, so that the byte count and digest are exact.
+        guard archive_write_finish_entry(archive) == ARCHIVE_OK else { throw error("cannot finish '\(name)'") }
     }
 
     /// Finishes the running SHA-256 over everything written so far (hex).
