@@ -29,3 +29,21 @@ import KDQTensor
         #expect(c.tensors.allSatisfy { $0.tensor.encoding == .f16 })
     }
 }
+
+extension RealModelTests {
+    @Test(.enabled(if: models.allSatisfy { Fixtures.realModel($0.name) != nil }, "run scripts/fetch-models.sh"), arguments: models)
+    func specialTokenNamesMatchTheRealVocabulary(_ m: Expected) throws {
+        let c = try Checkpoint.open(Fixtures.realModel(m.name)!)
+        let vocabulary = try #require(c.tokenizer.vocabulary)
+        let eot = try #require(WhisperVocabulary.endOfText(nVocab: m.vocab))
+        let names = try #require(WhisperVocabulary.specialTokens(nVocab: m.vocab))
+        let found = vocabulary[eot...].map { String(decoding: $0, as: UTF8.self) }
+        let firstMismatch = zip(found, names).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(found.count == names.count && firstMismatch == nil, "first mismatch: \(String(describing: firstMismatch))")
+        // Completing the BPE tokens alone (as whisper.cpp stores them) gives the full list back.
+        let bpeOnly = TokenizerMaterial(vocabulary: Array(vocabulary.prefix(eot)), spelling: .byteLevel)
+        #expect(bpeOnly.completeByteLevelVocabulary(nVocab: m.vocab) == vocabulary)
+        let languages = WhisperVocabulary.languageTokenIDs(c.tokenizer.specialTokens)
+        #expect(languages.count == 99 && languages.first == eot + 2 && languages.last == eot + 100)
+    }
+}
