@@ -6,6 +6,6 @@ struct KDQCommand: ParsableCommand {
         commandName: "kdq",
         abstract: "Read, inspect and compare Whisper checkpoints (OpenAI .pt, Hugging Face, whisper.cpp ggml, CTranslate2).",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, DiffCommand.self, ImportCommand.self, VerifyCommand.self]
+        subcommands: [InspectCommand.self, DiffCommand.self, ImportCommand.self, ExportCommand.self, VerifyCommand.self]
     )
 }
