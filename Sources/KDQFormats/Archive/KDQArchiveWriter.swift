@@ -43,7 +43,7 @@ public enum KDQArchiveWriter {
         var manifestBytes = Array(manifest.serialized(pretty: true).utf8)
         manifestBytes.append(0x0A)
 
-        let output = AtomicOutput(path)
+        let output = try AtomicOutput(path)
         let tarPath = options.compression == .none ? output.temporaryPath : output.temporaryPath + ".tar"
         defer { if options.compression != .none { unlink(tarPath) } }
         try writeTar(to: tarPath, manifest: manifestBytes, members: members, mtime: options.created, progress: progress)

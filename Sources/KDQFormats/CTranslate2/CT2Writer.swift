@@ -32,7 +32,7 @@ public enum CT2Writer {
     public static func write(_ c: Checkpoint, toDirectory path: String) throws -> ExportReport {
         var report = ExportReport()
         let variables = try makeVariables(c, &report).sorted { $0.name < $1.name }
-        let output = AtomicOutput(path)
+        let output = try AtomicOutput(path, directory: true)
         try makeDirectory(output.temporaryPath)
         let sink = try FileSink(creating: output.temporaryPath + "/model.bin")
         try sink.write(le: UInt32(6))

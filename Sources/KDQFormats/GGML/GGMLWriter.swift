@@ -44,7 +44,7 @@ public enum GGMLWriter {
         let weightType = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? .f16
         let convType: Encoding = weightType == .f32 ? .f32 : .f16
 
-        let output = AtomicOutput(path)
+        let output = try AtomicOutput(path)
         let sink = try FileSink(creating: output.temporaryPath)
         try sink.write(le: GGMLReader.magic)
         let d = c.dims

@@ -13,9 +13,18 @@ public final class AtomicOutput {
     public let temporaryPath: String
     private var committed = false
 
-    /// Reserves a temporary path beside `destination`.
-    public init(_ destination: String) {
+    /// True for outputs that are directories (an existing one of regular files is replaced).
+    public let isDirectory: Bool
+
+    /// Reserves a temporary path beside `destination`. A file output refuses a destination
+    /// that is a directory; a directory output refuses one holding anything but files.
+    public init(_ destination: String, directory: Bool = false) throws {
+        if FileBytes.isDirectory(destination) && !(directory && holdsOnlyFiles(destination)) {
+            throw FormatError(.io, directory ? "refusing to replace a directory that holds subdirectories" : "is a directory, expected a file path",
+                              path: destination)
+        }
         self.destination = destination
+        self.isDirectory = directory
         let dir = destination.lastIndex(of: "/").map { String(destination[...$0]) } ?? ""
         let name = destination.split(separator: "/").last.map(String.init) ?? destination
         temporaryPath = "\(dir).\(name).kdq-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -25,7 +34,7 @@ public final class AtomicOutput {
     /// Moves the finished temporary output into place (replacing a previous file; a
     /// previous directory is removed first).
     public func commit() throws {
-        if FileBytes.isDirectory(destination) { removeTree(destination) }
+        if isDirectory && FileBytes.isDirectory(destination) { removeTree(destination) }
         guard rename(temporaryPath, destination) == 0 else {
             throw FormatError(.io, "cannot move \(temporaryPath) into place: \(String(cString: strerror(errno)))", path: destination)
         }
@@ -39,6 +48,17 @@ public final class AtomicOutput {
             CleanupRegistry.shared.unregister(temporaryPath)
         }
     }
+}
+
+/// True when `path` is a directory whose entries are all regular files.
+func holdsOnlyFiles(_ path: String) -> Bool {
+    guard let dir = opendir(path) else { return false }
+    defer { closedir(dir) }
+    while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+        if name != "." && name != ".." && !FileBytes.isRegularFile(path + "/" + name) { return false }
+    }
+    return true
 }
 
 /// Removes a file or a directory tree (one level of files, as directory outputs have).

@@ -16,7 +16,7 @@ public enum HuggingFaceWriter {
             tensors.append((HuggingFaceNames.huggingFace(name), t))
         }
         tensors.sort { $0.name < $1.name }
-        let output = AtomicOutput(path)
+        let output = try AtomicOutput(path, directory: true)
         try makeDirectory(output.temporaryPath)
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: output.temporaryPath + "/model.safetensors")
         let floatType = c.tensors.contains { $0.tensor.encoding == .f32 } ? "float32" : (c.tensors.contains { $0.tensor.encoding == .bf16 } ? "bfloat16" : "float16")

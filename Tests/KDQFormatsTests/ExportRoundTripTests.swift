@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import KDQFormats
+import KDQTensor
+
+/// Every fixture → `.kdq` → every export target → read back: each tensor equals the source
+/// exactly unless the export reported converting it to a lossy encoding, and then it stays
+/// within that encoding's error.
+@Suite struct ExportRoundTripTests {
+    let scratch = ScratchDirectory()
+
+    static let cases: [(String, ExportTarget)] = ArchiveTests.sources.flatMap { s in ExportTarget.allCases.map { (s, $0) } }
+
+    @Test(arguments: cases)
+    func roundTrip(_ fixture: String, _ target: ExportTarget) throws {
+        let source = try Checkpoint.open(Fixtures.path(fixture))
+        let archive = scratch.path + "/model.kdq"
+        try KDQArchiveWriter.write(source, to: archive)
+        let out = scratch.path + "/export-\(target.rawValue)"
+        let report = try target.write(try Checkpoint.open(archive), to: out)
+        let back = try Checkpoint.open(out)
+        let expectedFormat: CheckpointFormat = target == .ggml ? .ggml : (target == .ct2 ? .ctranslate2 : .huggingFaceSafetensors)
+        #expect(back.provenance.format == expectedFormat)
+        #expect(back.dims == source.dims)
+        #expect(back.tensors.count == source.tensors.count)
+        let lossy = Dictionary(report.conversions.filter { $0.to != .f32 && !($0.from == .f16 && $0.to == .f16) }.map { ($0.tensor, $0) }) { a, _ in a }
+        var exact = 0, worst = 0.0
+        for (name, t) in source.tensors {
+            let r = try #require(back.tensor(named: name), "\(name) missing after \(target)")
+            let a = try t.decodedFloats(), b = try r.decodedFloats()
+            if let conversion = lossy[name] {
+                let norm = a.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
+                let err = zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
+                worst = max(worst, err / max(norm, 1e-30))
+                #expect(err <= 0.02 * norm, "\(name): \(conversion.from.rawValue) -> \(conversion.to.rawValue) relative error \(err / norm)")
+            } else {
+                #expect(a == b, "\(name) changed without a reported lossy conversion (\(t.encoding.rawValue) -> \(r.encoding.rawValue))")
+                if a == b { exact += 1 }
+            }
+        }
+        print("\(fixture) -> \(target.rawValue): \(exact) tensors bit-exact, \(lossy.count) converted (worst relative error \(worst))")
+    }
+
+    @Test func encodingsSurviveWhereTheTargetHasThem() throws {
+        let q5 = try Checkpoint.open(Fixtures.path("ggml-tiny-random-q5_0.bin"))
+        let out = scratch.path + "/q5.bin"
+        let report = try GGMLWriter.write(q5, to: out)
+        #expect(report.conversions.isEmpty)
+        let original = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("ggml-tiny-random-q5_0.bin")))
+        let written = try Data(contentsOf: URL(fileURLWithPath: out))
+        #expect(original == written, "a ggml file written back from itself is byte-identical")
+
+        let int8 = try Checkpoint.open(Fixtures.path("ct2-int8"))
+        let ct2 = scratch.path + "/int8"
+        _ = try CT2Writer.write(int8, toDirectory: ct2)
+        let back = try Checkpoint.open(ct2)
+        for (name, t) in int8.tensors {
+            let r = back.tensor(named: name)!
+            #expect(r.encoding == t.encoding && r.data.bytes.elementsEqual(t.data.bytes), "\(name)")
+            #expect(r.scales.map { Array($0.bytes) } == t.scales.map { Array($0.bytes) }, "\(name) scales")
+        }
+    }
+
+    @Test func ggmlFromCTranslate2CarriesVocabularyAndFilters() throws {
+        let c = try Checkpoint.open(Fixtures.path("ct2-float16"))
+        let out = scratch.path + "/ct2.bin"
+        let report = try GGMLWriter.write(c, to: out)
+        #expect(report.omissions.contains { $0.contains("slaney") })
+        let back = try Checkpoint.open(out)
+        #expect(back.melFilters?.values == MelFilters.slaney(nMels: 80).values)
+        #expect(back.tokenizer.vocabulary == c.tokenizer.rawVocabulary)
+    }
+
+    @Test func directoryOutputReplacesAPreviousExport() throws {
+        let c = try Checkpoint.open(Fixtures.path("ct2-float16"))
+        let out = scratch.path + "/again"
+        _ = try CT2Writer.write(c, toDirectory: out)
+        _ = try CT2Writer.write(c, toDirectory: out)
+        #expect(try Checkpoint.open(out).tensors.count == 89)
+    }
+
+    @Test func fileOutputRefusesADirectory() throws {
+        let c = try Checkpoint.open(Fixtures.path("ct2-float16"))
+        #expect(throws: FormatError.self) { try GGMLWriter.write(c, to: scratch.path) }
+    }
+}
