@@ -2,6 +2,98 @@
 /// tool would: ggml's reference quantizers (ggml-quants.c, `quantize_row_*_ref`) and
 /// CTranslate2's int8 row quantization (`_quantize` in model_spec.py).
 public enum Quantizers {
+    /// C's float-to-int8 conversion (truncation toward zero) for the in-range values the
+    /// quantizers produce; non-finite input (undefined in C) gives 0 instead of trapping.
+    @inline(__always) static func cInt8(_ f: Float) -> Int32 {
+        guard f.isFinite else { return 0 }
+        return Int32(Swift.max(-128, Swift.min(127, f.rounded(.towardZero))))
+    }
+
+    /// The value of largest magnitude, keeping its sign (the first one on ties).
+    @inline(__always) static func signedAbsMax(_ x: UnsafePointer<Float>) -> Float {
+        var amax: Float = 0, max: Float = 0
+        for j in 0..<32 where amax < abs(x[j]) { amax = abs(x[j]); max = x[j] }
+        return max
+    }
+
+    @inline(__always) static func minMax(_ x: UnsafePointer<Float>) -> (Float, Float) {
+        var lo = Float.greatestFiniteMagnitude, hi = -Float.greatestFiniteMagnitude
+        for j in 0..<32 {
+            if x[j] < lo { lo = x[j] }
+            if x[j] > hi { hi = x[j] }
+        }
+        return (lo, hi)
+    }
+
+    /// q4_0: d = max / -8 (max the signed value of largest magnitude), q = min(15, trunc(x/d + 8.5)).
+    static func q4_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
+        let d = signedAbsMax(x) / -8
+        let id: Float = d != 0 ? 1 / d : 0
+        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
+        for j in 0..<16 {
+            let lo = UInt8(Swift.min(15, cInt8(x[j] * id + 8.5))), hi = UInt8(Swift.min(15, cInt8(x[j + 16] * id + 8.5)))
+            out.storeBytes(of: lo | hi << 4, toByteOffset: 2 + j, as: UInt8.self)
+        }
+    }
+
+    /// q4_1: d = (max − min) / 15, m = min, q = min(15, trunc((x − min)/d + 0.5)).
+    static func q4_1(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
+        let (lo, hi) = minMax(x)
+        let d = (hi - lo) / 15
+        let id: Float = d != 0 ? 1 / d : 0
+        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
+        out.storeBytes(of: HalfPrecision.floatToF16(lo), toByteOffset: 2, as: UInt16.self)
+        for j in 0..<16 {
+            let a = UInt8(Swift.min(15, cInt8((x[j] - lo) * id + 0.5))), b = UInt8(Swift.min(15, cInt8((x[j + 16] - lo) * id + 0.5)))
+            out.storeBytes(of: a | b << 4, toByteOffset: 4 + j, as: UInt8.self)
+        }
+    }
+
+    /// q5_0: d = max / -16, q = min(31, trunc(x/d + 16.5)); the fifth bits go to qh.
+    static func q5_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
+        let d = signedAbsMax(x) / -16
+        let id: Float = d != 0 ? 1 / d : 0
+        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
+        var qh: UInt32 = 0
+        for j in 0..<16 {
+            let a = UInt32(Swift.min(31, cInt8(x[j] * id + 16.5))), b = UInt32(Swift.min(31, cInt8(x[j + 16] * id + 16.5)))
+            out.storeBytes(of: UInt8((a & 0x0F) | (b & 0x0F) << 4), toByteOffset: 6 + j, as: UInt8.self)
+            qh |= ((a & 0x10) >> 4) << UInt32(j)
+            qh |= ((b & 0x10) >> 4) << UInt32(j + 16)
+        }
+        out.storeBytes(of: qh.littleEndian, toByteOffset: 2, as: UInt32.self)
+    }
+
+    /// q5_1: d = (max − min) / 31, m = min, q = trunc((x − min)/d + 0.5); fifth bits in qh.
+    static func q5_1(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
+        let (lo, hi) = minMax(x)
+        let d = (hi - lo) / 31
+        let id: Float = d != 0 ? 1 / d : 0
+        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
+        out.storeBytes(of: HalfPrecision.floatToF16(lo), toByteOffset: 2, as: UInt16.self)
+        var qh: UInt32 = 0
+        for j in 0..<16 {
+            let a = UInt32(UInt8(truncatingIfNeeded: cInt8((x[j] - lo) * id + 0.5)))
+            let b = UInt32(UInt8(truncatingIfNeeded: cInt8((x[j + 16] - lo) * id + 0.5)))
+            out.storeBytes(of: UInt8((a & 0x0F) | (b & 0x0F) << 4), toByteOffset: 8 + j, as: UInt8.self)
+            qh |= ((a & 0x10) >> 4) << UInt32(j)
+            qh |= ((b & 0x10) >> 4) << UInt32(j + 16)
+        }
+        out.storeBytes(of: qh.littleEndian, toByteOffset: 4, as: UInt32.self)
+    }
+
+    /// The block encoder for a ggml block encoding.
+    static func blockEncoder(_ e: Encoding) -> ((UnsafePointer<Float>, UnsafeMutableRawPointer) -> Void)? {
+        switch e {
+        case .q4_0: return q4_0
+        case .q4_1: return q4_1
+        case .q5_0: return q5_0
+        case .q5_1: return q5_1
+        case .q8_0: return q8_0
+        default: return nil
+        }
+    }
+
     /// q8_0: d = max|x| / 127, q = round(x / d) (half away from zero), d stored as f16.
     static func q8_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
         var amax: Float = 0

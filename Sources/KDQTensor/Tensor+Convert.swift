@@ -2,11 +2,11 @@
 /// reach any target the encoders support.
 extension Tensor {
     /// The encodings `converted(to:)` can produce.
-    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q8_0, .int8Rows]
+    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .int8Rows]
 
     /// The same values in `target`; returns `self` when already there. Lossy targets round
-    /// as the tools that define them do (f16/bf16 to nearest even; q8_0 as ggml; int8 rows as
-    /// CTranslate2).
+    /// as the tools that define them do (f16/bf16 to nearest even; ggml blocks as ggml's
+    /// reference quantizers; int8 rows as CTranslate2).
     public func converted(to target: Encoding) throws -> Tensor {
         if target == encoding { return self }
         let values = try decodedFloats()
@@ -17,14 +17,16 @@ extension Tensor {
             return try Tensor(shape: shape, encoding: .f16, data: Storage(values: values.map(HalfPrecision.floatToF16)))
         case .bf16:
             return try Tensor(shape: shape, encoding: .bf16, data: Storage(values: values.map(HalfPrecision.floatToBF16)))
-        case .q8_0:
-            let bytes = try Encoding.q8_0.byteCount(elements: elementCount)
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
+            let encode = Quantizers.blockEncoder(target)!
+            let bytes = try target.byteCount(elements: elementCount)
+            let size = target.blockBytes
             let data = Storage(count: bytes) { out in
                 values.withUnsafeBufferPointer { v in
-                    for b in 0..<(elementCount / 32) { Quantizers.q8_0(v.baseAddress! + 32 * b, out.baseAddress! + 34 * b) }
+                    for b in 0..<(elementCount / 32) { encode(v.baseAddress! + 32 * b, out.baseAddress! + size * b) }
                 }
             }
-            return try Tensor(shape: shape, encoding: .q8_0, data: data)
+            return try Tensor(shape: shape, encoding: target, data: data)
         case .int8Rows:
             let rows = shape.first ?? 1
             let rowLength = rows == 0 ? 0 : elementCount / rows

@@ -10,7 +10,7 @@ extension Tensor {
         guard count > 0, let base = data.bytes.baseAddress else { return }
         let src = base + (start / block) * encoding.blockBytes
         switch encoding {
-        case .f32: UnsafeMutableRawPointer(out).copyMemory(from: src, byteCount: count * 4)
+        case .f32: for i in 0..<count { out[i] = src.loadUnaligned(fromByteOffset: 4 * i, as: Float.self) }
         case .f16: HalfPrecision.decodeF16(src, count, out)
         case .bf16: for i in 0..<count { out[i] = HalfPrecision.bf16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
         case .f64: for i in 0..<count { out[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
@@ -30,10 +30,11 @@ extension Tensor {
 
     /// All elements as f32.
     public func decodedFloats() throws -> [Float] {
-        try [Float](unsafeUninitializedCapacity: elementCount) { buffer, initialized in
-            try decode(start: 0, count: elementCount, into: buffer.baseAddress!)
-            initialized = elementCount
+        var out = [Float](repeating: 0, count: elementCount)
+        try out.withUnsafeMutableBufferPointer { buffer in
+            if let base = buffer.baseAddress { try decode(start: 0, count: elementCount, into: base) }
         }
+        return out
     }
 
     /// The same values as an owned f32 tensor.

@@ -174,3 +174,20 @@ import KDQTensor
         #expect(Array(ggml.byteLevelVocabulary!.prefix(n)) == Array(ct2.vocabulary!.prefix(n)))
     }
 }
+
+/// The ggml encoders produce the bytes whisper.cpp's own quantizer wrote into the fixtures.
+@Suite struct QuantizerAgreementTests {
+    @Test(arguments: ["q4_0", "q4_1", "q5_0", "q5_1", "q8_0"])
+    func bitExactWithWhisperCppQuantize(_ type: String) throws {
+        let quantized = try Checkpoint.open(Fixtures.path("ggml-tiny-random-\(type).bin"))
+        var compared = 0
+        for (name, t) in quantized.tensors where t.encoding.rawValue == type {
+            let mine = try Fixtures.reference.tensor(named: name)!.converted(to: t.encoding)
+            let same = mine.data.bytes.elementsEqual(t.data.bytes)
+            #expect(same, "\(type) \(name): bytes differ from whisper.cpp's quantizer")
+            compared += 1
+        }
+        print("\(type): \(compared) tensors byte-identical to whisper.cpp's quantizer")
+        #expect(compared == 33)
+    }
+}

@@ -64,38 +64,17 @@ public enum CT2Writer {
 
     /// Every variable of the spec, weights in the encodings CTranslate2 has.
     static func makeVariables(_ c: Checkpoint, _ report: inout ExportReport) throws -> [Variable] {
-        var out: [Variable] = []
-        var used = Set<String>()
-        func take(_ name: String) throws -> Tensor {
-            guard let t = c.tensor(named: name) else { throw FormatError(.missingTensor, "required tensor is missing", tensor: name) }
-            used.insert(name)
-            return t
-        }
-        /// Adds a weight (with `_scale` for int8 rows) or another parameter.
-        func add(_ ct2: String, _ parts: [String], parameter: String, biasless: Int? = nil) throws {
-            var tensors: [Tensor?] = []
-            for (k, part) in parts.enumerated() {
-                tensors.append(parameter == "bias" && k == biasless ? nil : try take("\(part).\(parameter)"))
-            }
-            // The key projection has no bias: CTranslate2 wants zeros in the fused bias.
-            let filled = try tensors.map { t -> Tensor in
-                if let t { return t }
-                let template = tensors.compactMap { $0 }[0]
-                return try Tensor(shape: template.shape, floats: [Float](repeating: 0, count: template.elementCount)).converted(to: template.encoding)
-            }
-            try out += variables(ct2, parts.map { "\($0).\(parameter)" }, filled, isWeight: parameter == "weight", &report)
-        }
+        var b = VariableBuilder(checkpoint: c)
         let d = c.dims
-        try add("encoder/conv1/weight", ["encoder.conv1"], parameter: "weight")
-        try add("encoder/conv1/bias", ["encoder.conv1"], parameter: "bias")
-        try add("encoder/conv2/weight", ["encoder.conv2"], parameter: "weight")
-        try add("encoder/conv2/bias", ["encoder.conv2"], parameter: "bias")
-        out += try variables("encoder/position_encodings/encodings", ["encoder.positional_embedding"], [take("encoder.positional_embedding")], isWeight: false, &report)
-        out += try variables("decoder/position_encodings/encodings", ["decoder.positional_embedding"], [take("decoder.positional_embedding")], isWeight: false, &report)
-        out += try variables("decoder/embeddings/weight", ["decoder.token_embedding.weight"], [take("decoder.token_embedding.weight")], isWeight: true, &report)
+        for conv in ["conv1", "conv2"] {
+            try b.add("encoder/\(conv)/weight", ["encoder.\(conv)"], parameter: "weight")
+            try b.add("encoder/\(conv)/bias", ["encoder.\(conv)"], parameter: "bias")
+        }
+        try b.addWhole("encoder/position_encodings/encodings", "encoder.positional_embedding", isWeight: false)
+        try b.addWhole("decoder/position_encodings/encodings", "decoder.positional_embedding", isWeight: false)
+        try b.addWhole("decoder/embeddings/weight", "decoder.token_embedding.weight", isWeight: true)
         for (ct2, canonical) in [("encoder/layer_norm", "encoder.ln_post"), ("decoder/layer_norm", "decoder.ln")] {
-            try add(ct2 + "/gamma", [canonical], parameter: "weight")
-            try add(ct2 + "/beta", [canonical], parameter: "bias")
+            try b.addNorm(ct2, canonical)
         }
         for (side, layers) in [("encoder", d.nAudioLayer), ("decoder", d.nTextLayer)] {
             for i in 0..<layers {
@@ -113,20 +92,61 @@ public enum CT2Writer {
                     norms.append(("attention/layer_norm", block + "cross_attn_ln"))
                 }
                 for (m, parts, biasless) in modules {
-                    try add(ct2 + m + "/weight", parts, parameter: "weight")
-                    try add(ct2 + m + "/bias", parts, parameter: "bias", biasless: biasless)
+                    try b.add(ct2 + m + "/weight", parts, parameter: "weight")
+                    try b.add(ct2 + m + "/bias", parts, parameter: "bias", biasless: biasless)
                 }
-                for (m, canonical) in norms {
-                    try add(ct2 + m + "/gamma", [canonical], parameter: "weight")
-                    try add(ct2 + m + "/beta", [canonical], parameter: "bias")
-                }
+                for (m, canonical) in norms { try b.addNorm(ct2 + m, canonical) }
             }
         }
-        out += scalars(d)
-        for (name, _) in c.tensors where !used.contains(name) {
-            report.omitted("tensor '\(name)' has no place in CTranslate2's WhisperSpec")
+        for (name, _) in c.tensors where !b.used.contains(name) {
+            b.report.omitted("tensor '\(name)' has no place in CTranslate2's WhisperSpec")
         }
-        return out
+        report = b.report
+        return b.variables + scalars(d)
+    }
+
+    /// Collects variables, the tensors they used, and the conversions they needed.
+    struct VariableBuilder {
+        let checkpoint: Checkpoint
+        var variables: [Variable] = []
+        var used = Set<String>()
+        var report = ExportReport()
+
+        mutating func take(_ name: String) throws -> Tensor {
+            guard let t = checkpoint.tensor(named: name) else { throw FormatError(.missingTensor, "required tensor is missing", tensor: name) }
+            used.insert(name)
+            return t
+        }
+
+        /// One variable from one tensor.
+        mutating func addWhole(_ ct2: String, _ name: String, isWeight: Bool) throws {
+            variables += try CT2Writer.variables(ct2, [name], [take(name)], isWeight: isWeight, &report)
+        }
+
+        /// A layer norm's gamma and beta.
+        mutating func addNorm(_ ct2: String, _ canonical: String) throws {
+            try add(ct2 + "/gamma", [canonical], parameter: "weight")
+            try add(ct2 + "/beta", [canonical], parameter: "bias")
+        }
+
+        /// A weight or bias of one module or of several fused by rows; the `biasless` part
+        /// (the key projection) contributes zeros to a fused bias.
+        mutating func add(_ ct2: String, _ parts: [String], parameter: String, biasless: Int? = nil) throws {
+            var present: [Int: Tensor] = [:]
+            for (k, part) in parts.enumerated() where !(parameter == "bias" && k == biasless) {
+                present[k] = try take("\(part).\(parameter)")
+            }
+            var filled: [Tensor] = []
+            for k in parts.indices {
+                if let t = present[k] {
+                    filled.append(t)
+                } else if let template = present.values.first {
+                    let zeros = try Tensor(shape: template.shape, floats: [Float](repeating: 0, count: template.elementCount))
+                    filled.append(try zeros.converted(to: template.encoding))
+                }
+            }
+            variables += try CT2Writer.variables(ct2, parts.map { "\($0).\(parameter)" }, filled, isWeight: parameter == "weight", &report)
+        }
     }
 
     /// One CTranslate2 variable from one tensor or several fused by rows, in a common

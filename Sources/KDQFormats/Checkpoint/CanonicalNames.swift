@@ -39,6 +39,13 @@ public enum CanonicalNames {
          (p + "mlp.2.bias", [n]), (p + "mlp_ln.weight", [n]), (p + "mlp_ln.bias", [n])]
     }
 
+    /// True for the matrices whisper.cpp stores in the model's weight type and quantizes:
+    /// the 2-D weights of linear layers and the token embedding (not positional embeddings,
+    /// conv weights, biases or norms).
+    public static func isMatrixWeight(_ name: String, shape: [Int]) -> Bool {
+        shape.count == 2 && name.hasSuffix(".weight")
+    }
+
     /// The layer a tensor belongs to, for per-layer summaries: `encoder.blocks.3`,
     /// `decoder.blocks.0`, or the top-level module (`encoder.conv1`, `decoder.token_embedding`).
     public static func layer(of name: String) -> String {

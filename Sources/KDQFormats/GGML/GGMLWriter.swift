@@ -20,12 +20,6 @@ public enum GGMLWriter {
         }
     }
 
-    /// Tensors whisper.cpp stores in the model's weight type: 2-D weights (linear layers and
-    /// the token embedding), not the positional embeddings.
-    static func usesWeightType(_ name: String, _ t: Tensor) -> Bool {
-        t.shape.count == 2 && name.hasSuffix(".weight")
-    }
-
     /// The encoding whisper.cpp can hold for a weight-type tensor, and why it changed.
     static func weightEncoding(_ e: Encoding) -> (Encoding, String?) {
         switch e {
@@ -38,7 +32,7 @@ public enum GGMLWriter {
     /// Writes `checkpoint` to `path`.
     public static func write(_ c: Checkpoint, to path: String) throws -> ExportReport {
         var report = ExportReport()
-        let weights = c.tensors.filter { usesWeightType($0.name, $0.tensor) }
+        let weights = c.tensors.filter { CanonicalNames.isMatrixWeight($0.name, shape: $0.tensor.shape) }
         var counts: [Encoding: Int] = [:]
         for (_, t) in weights { counts[weightEncoding(t.encoding).0, default: 0] += 1 }
         let weightType = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? .f16
@@ -61,7 +55,7 @@ public enum GGMLWriter {
 
         for (name, tensor) in c.tensors {
             var t = tensor
-            if usesWeightType(name, t) {
+            if CanonicalNames.isMatrixWeight(name, shape: t.shape) {
                 let (target, reason) = weightEncoding(t.encoding)
                 t = try report.convert(name, t, to: target, reason ?? "")
                 t = try report.convert(name, t, to: weightType, "whisper.cpp needs one type (\(weightType.rawValue)) for all weights")

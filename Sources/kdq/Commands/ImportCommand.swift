@@ -10,12 +10,14 @@ struct ImportCommand: ParsableCommand {
         discussion: """
             Encodings are kept unless --dtype asks otherwise: ggml blocks stay the same bytes and \
             CTranslate2 int8 rows keep their scales. With --dtype f32, f16 or bf16 every tensor is \
-            converted (quantized ones are decoded first) and each conversion is recorded in the \
-            archive's provenance. The archive is written under a temporary name and renamed when complete.
+            converted (quantized ones are decoded first). With a ggml block type (q8_0, q5_1, q5_0, \
+            q4_1, q4_0) the matrices whisper.cpp quantizes (linear weights and the token embedding) \
+            are quantized exactly as whisper.cpp's quantizer does, the rest kept. Every conversion is \
+            recorded in the archive's provenance. The archive is written under a temporary name and renamed when complete.
             """
     )
 
-    enum DType: String, ExpressibleByArgument, CaseIterable { case keep, f32, f16, bf16 }
+    enum DType: String, ExpressibleByArgument, CaseIterable { case keep, f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0 }
 
     @Argument(help: "Checkpoint file or model directory (any supported format, or a .kdq).")
     var source: String
@@ -23,7 +25,7 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Archive to write.")
     var output: String
 
-    @Option(help: "Tensor encoding: keep, f32, f16 or bf16.")
+    @Option(help: "Tensor encoding: keep, f32, f16, bf16, or a ggml block type for the weight matrices (q8_0, q5_1, q5_0, q4_1, q4_0).")
     var dtype: DType = .keep
 
     @Option(help: "Compress the whole archive: none, zstd or xz (a compressed archive is not memory-mappable).")
@@ -35,7 +37,9 @@ struct ImportCommand: ParsableCommand {
         var checkpoint = try Checkpoint.open(source)
         var options = KDQWriteOptions(compression: compress, command: CommandLine.arguments.joined(separator: " "))
         if let target = Encoding(rawValue: dtype.rawValue) {
-            options.conversions = try checkpoint.convertTensors(to: target)
+            options.conversions = try checkpoint.convertTensors { name, t in
+                !target.isQuantized || CanonicalNames.isMatrixWeight(name, shape: t.shape) ? target : nil
+            }
         }
         let progress = TerminalProgress("import")
         try KDQArchiveWriter.write(checkpoint, to: output, options: options) { done, total in progress.update(done, total, unit: Format.bytes) }
