@@ -29,7 +29,7 @@ def faster_whisper(model, audio):
 def transformers_hf(model, audio):
     import numpy as np, wave, torch
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
-    m = WhisperForConditionalGeneration.from_pretrained(model)
+    m = WhisperForConditionalGeneration.from_pretrained(model).float()  # compute in f32 like the others
     p = WhisperProcessor.from_pretrained(model)
     with wave.open(audio) as w:
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768

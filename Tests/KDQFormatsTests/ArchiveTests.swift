@@ -77,7 +77,7 @@ import KDQTensor
         let names = listing.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
         #expect(names.first == "manifest.json" && names.last == "kdq.sha256")
         #expect(names.contains("tensors/decoder.blocks.1.cross_attn.value.weight"))
-        #expect(names.contains("tokenizer/tokenizer.json"))
+        #expect(names.contains("tokenizer/tokenizer.json.zst"))
     }
 
     @Test func manifestRecordsProvenanceAndValidates() throws {

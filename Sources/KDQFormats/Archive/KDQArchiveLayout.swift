@@ -6,8 +6,9 @@ public enum KDQArchiveLayout {
     public static let formatVersion = 1
     public static let manifest = "manifest.json"
     public static let digest = "kdq.sha256"
-    public static let vocabulary = "tokenizer/vocabulary.bin"
-    public static let tokenizerJSON = "tokenizer/tokenizer.json"
+    /// Tokenizer members are zstd-compressed: they are read whole, never memory-mapped.
+    public static let vocabulary = "tokenizer/vocabulary.bin.zst"
+    public static let tokenizerJSON = "tokenizer/tokenizer.json.zst"
     public static let melFilters = "mel_filters.bin"
 
     /// The member holding a tensor's encoded bytes.

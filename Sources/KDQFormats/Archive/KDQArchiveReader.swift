@@ -1,4 +1,3 @@
-import CArchive
 import KDQJSON
 import KDQTensor
 
@@ -10,25 +9,8 @@ public enum KDQArchiveReader {
     public static func tarBytes(_ file: MappedFile) throws -> Storage {
         let whole = try Storage(file: file, range: 0..<file.bytes.count)
         guard isCompressed(file.bytes) else { return whole }
-        guard let a = archive_read_new() else { throw FormatError(.io, "libarchive could not allocate a reader", path: file.path) }
-        defer { archive_read_free(a) }
-        archive_read_support_filter_all(a)
-        archive_read_support_format_raw(a)
-        var entry: OpaquePointer?
-        guard archive_read_open_memory(a, file.bytes.baseAddress, file.bytes.count) == ARCHIVE_OK,
-              archive_read_next_header(a, &entry) == ARCHIVE_OK else {
-            throw ArchiveMembers.libarchiveError(a, "cannot decompress", path: file.path)
-        }
-        var out: [UInt8] = []
         let limit = file.bytes.count.multipliedReportingOverflow(by: 64).partialValue + (1 << 20)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
-            if n == 0 { break }
-            guard n > 0 else { throw ArchiveMembers.libarchiveError(a, "cannot decompress", path: file.path) }
-            out += buffer[0..<n]
-            guard out.count <= limit else { throw FormatError(.outOfBounds, "decompresses past \(limit) bytes", path: file.path) }
-        }
+        let out = try CompressedStream.decompress(file.bytes, limit: limit, path: file.path)
         return Storage(copying: out)
     }
 
@@ -91,11 +73,11 @@ struct ManifestDecoder {
         var tokenizer = TokenizerMaterial()
         let tok = manifest["tokenizer"]
         if let v = tok?["vocabulary"], v != .null {
-            let data = try member(v, what: "vocabulary")
-            tokenizer.vocabulary = try VocabularyCodec.decode(data.bytes, count: v["count"]?.intValue ?? -1, path: path)
+            let data = try contents(v, what: "vocabulary")
+            tokenizer.vocabulary = try data.withUnsafeBytes { try VocabularyCodec.decode($0, count: v["count"]?.intValue ?? -1, path: path) }
             tokenizer.spelling = VocabularySpelling(rawValue: v["spelling"]?.stringValue ?? "") ?? .bytes
         }
-        if let j = tok?["tokenizer_json"], j != .null { tokenizer.tokenizerJSON = Array(try member(j, what: "tokenizer_json").bytes) }
+        if let j = tok?["tokenizer_json"], j != .null { tokenizer.tokenizerJSON = try contents(j, what: "tokenizer_json") }
         for (k, v) in tok?["special_tokens"]?.objectValue?.entries ?? [] { if let id = v.intValue { tokenizer.specialTokens[k] = id } }
         var mel: MelFilters?
         if let m = manifest["mel_filters"], m != .null {
@@ -133,6 +115,18 @@ struct ManifestDecoder {
             throw FormatError(.shapeMismatch, "member '\(name)' has \(data.count) bytes, manifest says \(bytes)", path: path, tensor: tensor)
         }
         return data
+    }
+
+    /// A member's contents, decompressed when the reference says `"compression": "zstd"`.
+    func contents(_ ref: JSONValue, what: String) throws -> [UInt8] {
+        let data = try member(ref, what: what)
+        guard let compression = ref["compression"]?.stringValue else { return Array(data.bytes) }
+        guard compression == "zstd", let raw = ref["uncompressed_bytes"]?.intValue, raw >= 0 else {
+            throw fail("\(what) has unknown compression '\(compression)' or no uncompressed_bytes")
+        }
+        let out = try CompressedStream.decompress(data.bytes, limit: raw, path: path)
+        guard out.count == raw else { throw fail("\(what) decompresses to \(out.count) bytes, expected \(raw)") }
+        return out
     }
 
     func decodeTensor(_ entry: JSONValue) throws -> (String, Tensor) {

@@ -32,6 +32,8 @@ public enum KDQArchiveWriter {
     struct Member {
         let name: String
         let data: Storage
+        /// The size before zstd compression, for compressed members.
+        var uncompressedBytes: Int? = nil
     }
 
     /// Writes `checkpoint` to `path`; `progress` receives bytes written and the total.
@@ -60,12 +62,14 @@ public enum KDQArchiveWriter {
             members.append(Member(name: KDQArchiveLayout.tensorMember(name), data: t.data))
             if let scales = t.scales { members.append(Member(name: KDQArchiveLayout.scalesMember(name), data: scales)) }
         }
-        if let v = c.tokenizer.vocabulary {
-            members.append(Member(name: KDQArchiveLayout.vocabulary, data: Storage(copying: VocabularyCodec.encode(v))))
-        }
-        if let j = c.tokenizer.tokenizerJSON { members.append(Member(name: KDQArchiveLayout.tokenizerJSON, data: Storage(copying: j))) }
+        if let v = c.tokenizer.vocabulary { members.append(try compressed(KDQArchiveLayout.vocabulary, VocabularyCodec.encode(v))) }
+        if let j = c.tokenizer.tokenizerJSON { members.append(try compressed(KDQArchiveLayout.tokenizerJSON, j)) }
         if let m = c.melFilters { members.append(Member(name: KDQArchiveLayout.melFilters, data: Storage(values: m.values))) }
         return members
+    }
+
+    static func compressed(_ name: String, _ bytes: [UInt8]) throws -> Member {
+        Member(name: name, data: Storage(copying: try CompressedStream.compress(bytes)), uncompressedBytes: bytes.count)
     }
 
     /// SHA-256 of every member, spread over all cores.
@@ -80,7 +84,12 @@ public enum KDQArchiveWriter {
 
     static func reference(_ name: String, _ members: [Member], _ hashes: [String: String]) -> JSONValue {
         guard let m = members.first(where: { $0.name == name }) else { return .null }
-        return .object(["member": .string(name), "bytes": .number(m.data.count), "sha256": .string(hashes[name]!)])
+        var o: JSONObject = ["member": .string(name), "bytes": .number(m.data.count), "sha256": .string(hashes[name]!)]
+        if let raw = m.uncompressedBytes {
+            o["compression"] = "zstd"
+            o["uncompressed_bytes"] = .number(raw)
+        }
+        return .object(o)
     }
 
     static func makeManifest(_ c: Checkpoint, members: [Member], hashes: [String: String], options: KDQWriteOptions) -> JSONValue {

@@ -43,6 +43,7 @@ enum ManifestSchema {
           "required": ["member", "bytes", "sha256", "count", "spelling"],
           "properties": {
             "member": {"type": "string"}, "bytes": {"type": "integer", "minimum": 0}, "sha256": {"$ref": "#/$defs/sha256"},
+            "compression": {"const": "zstd"}, "uncompressed_bytes": {"type": "integer", "minimum": 0},
             "count": {"type": "integer", "minimum": 0}, "spelling": {"enum": ["bytes", "byte-level"]}
           },
           "additionalProperties": false
@@ -89,7 +90,10 @@ enum ManifestSchema {
     "member": {
       "type": "object",
       "required": ["member", "bytes", "sha256"],
-      "properties": {"member": {"type": "string"}, "bytes": {"type": "integer", "minimum": 0}, "sha256": {"$ref": "#/$defs/sha256"}},
+      "properties": {
+        "member": {"type": "string"}, "bytes": {"type": "integer", "minimum": 0}, "sha256": {"$ref": "#/$defs/sha256"},
+        "compression": {"const": "zstd"}, "uncompressed_bytes": {"type": "integer", "minimum": 0}
+      },
       "additionalProperties": false
     },
     "ids": {"anyOf": [{"type": "null"}, {"type": "array", "items": {"type": "integer", "minimum": 0}}]},
