@@ -40,7 +40,7 @@ public enum KDQArchiveWriter {
     public static func write(_ checkpoint: Checkpoint, to path: String, options: KDQWriteOptions = KDQWriteOptions(),
                              progress: ((Int, Int) -> Void)? = nil) throws {
         let members = try plan(checkpoint)
-        let hashes = hashAll(members)
+        let hashes = hashAll(members, alongside: { _ = checkpoint.provenance.sha256 })
         let manifest = makeManifest(checkpoint, members: members, hashes: hashes, options: options)
         var manifestBytes = Array(manifest.serialized(pretty: true).utf8)
         manifestBytes.append(0x0A)
@@ -48,7 +48,7 @@ public enum KDQArchiveWriter {
         let output = try AtomicOutput(path)
         let tarPath = options.compression == .none ? output.temporaryPath : output.temporaryPath + ".tar"
         defer { if options.compression != .none { unlink(tarPath) } }
-        try writeTar(to: tarPath, manifest: manifestBytes, members: members, mtime: options.created, progress: progress)
+        try writeTar(to: tarPath, manifest: manifestBytes, members: members, hashes: hashes, mtime: options.created, progress: progress)
         if options.compression != .none {
             try compress(tarPath, to: output.temporaryPath, with: options.compression)
         }
@@ -72,12 +72,15 @@ public enum KDQArchiveWriter {
         Member(name: name, data: Storage(copying: try CompressedStream.compress(bytes)), uncompressedBytes: bytes.count)
     }
 
-    /// SHA-256 of every member, spread over all cores.
-    static func hashAll(_ members: [Member]) -> [String: String] {
+    /// SHA-256 of every member, spread over all cores, while `alongside` (the source file's
+    /// hash, one long sequential job) runs as one more job of the same batch.
+    static func hashAll(_ members: [Member], alongside: @escaping () -> Void) -> [String: String] {
         var hashes = [String](repeating: "", count: members.count)
         hashes.withUnsafeMutableBufferPointer { out in
             let out = out
-            DispatchQueue.concurrentPerform(iterations: members.count) { i in out[i] = SHA256Hasher.hex(members[i].data.bytes) }
+            DispatchQueue.concurrentPerform(iterations: members.count + 1) { i in
+                if i == 0 { alongside() } else { out[i - 1] = SHA256Hasher.hex(members[i - 1].data.bytes) }
+            }
         }
         return Dictionary(uniqueKeysWithValues: zip(members.map(\.name), hashes))
     }
@@ -154,7 +157,8 @@ public enum KDQArchiveWriter {
         return String(cString: buffer)
     }
 
-    static func writeTar(to path: String, manifest: [UInt8], members: [Member], mtime: Int, progress: ((Int, Int) -> Void)?) throws {
+    static func writeTar(to path: String, manifest: [UInt8], members: [Member], hashes: [String: String], mtime: Int,
+                         progress: ((Int, Int) -> Void)?) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FormatError(.io, "cannot create: \(String(cString: strerror(errno)))", path: path) }
         defer { close(fd) }
@@ -164,7 +168,7 @@ public enum KDQArchiveWriter {
         try manifest.withUnsafeBytes { try tar.add(KDQArchiveLayout.manifest, $0) }
         done += manifest.count
         for m in members {
-            try tar.add(m.name, m.data.bytes)
+            try tar.add(m.name, m.data.bytes, dataDigest: hashes[m.name])
             done += m.data.count
             progress?(done, total)
         }

@@ -28,7 +28,6 @@ public enum KDQVerifier {
         }
         let layout = TarLayout(tar.bytes)
         problems += layout.problems
-        if layout.problems.isEmpty { problems += layout.digestProblems(tar.bytes, hash: SHA256Hasher.hex) }
 
         let members: [(name: String, data: Storage)]
         do { members = try ArchiveMembers.read(tar, as: .tar, path: path) } catch {
@@ -50,7 +49,9 @@ public enum KDQVerifier {
         problems += JSONSchema(schema).validate(manifest).map { "manifest schema: \($0)" }
 
         let references = memberReferences(manifest)
-        problems += hashProblems(references, byName)
+        let digests = hashMembers(members.filter { $0.name != KDQArchiveLayout.manifest && $0.name != KDQArchiveLayout.digest })
+        problems += referenceProblems(references, byName, digests)
+        if layout.problems.isEmpty { problems += layout.digestProblems(tar.bytes) { digests[$0].map(hexBytes) } }
         let referenced = Set(references.map(\.member) + [KDQArchiveLayout.manifest, KDQArchiveLayout.digest])
         for m in members where !referenced.contains(m.name) { problems.append("member '\(m.name)' is not in the manifest") }
 
@@ -85,22 +86,23 @@ public enum KDQVerifier {
         return refs
     }
 
-    /// Size and SHA-256 of every referenced member, hashed on all cores.
-    static func hashProblems(_ refs: [Reference], _ members: [String: Storage]) -> [String] {
-        var found = [String?](repeating: nil, count: refs.count)
-        found.withUnsafeMutableBufferPointer { out in
+    /// SHA-256 (hex) of every member, hashed on all cores.
+    static func hashMembers(_ members: [(name: String, data: Storage)]) -> [String: String] {
+        var digests = [String](repeating: "", count: members.count)
+        digests.withUnsafeMutableBufferPointer { out in
             let out = out
-            DispatchQueue.concurrentPerform(iterations: refs.count) { i in
-                let r = refs[i]
-                guard let data = members[r.member] else { out[i] = "member '\(r.member)' named in the manifest is missing"; return }
-                if let bytes = r.bytes, bytes != data.count {
-                    out[i] = "member '\(r.member)' has \(data.count) bytes, the manifest says \(bytes)"
-                    return
-                }
-                let digest = SHA256Hasher.hex(data.bytes)
-                if digest != r.sha256 { out[i] = "member '\(r.member)' has SHA-256 \(digest), the manifest says \(r.sha256 ?? "nothing")" }
-            }
+            DispatchQueue.concurrentPerform(iterations: members.count) { i in out[i] = SHA256Hasher.hex(members[i].data.bytes) }
         }
-        return found.compactMap { $0 }
+        return Dictionary(zip(members.map(\.name), digests)) { a, _ in a }
+    }
+
+    /// Each manifest reference against the member it names: present, the size it says, the hash it says.
+    static func referenceProblems(_ refs: [Reference], _ members: [String: Storage], _ digests: [String: String]) -> [String] {
+        refs.compactMap { r in
+            guard let data = members[r.member], let digest = digests[r.member] else { return "member '\(r.member)' named in the manifest is missing" }
+            if let bytes = r.bytes, bytes != data.count { return "member '\(r.member)' has \(data.count) bytes, the manifest says \(bytes)" }
+            if digest != r.sha256 { return "member '\(r.member)' has SHA-256 \(digest), the manifest says \(r.sha256 ?? "nothing")" }
+            return nil
+        }
     }
 }

@@ -1,16 +1,23 @@
+import KDQTensor
+
 /// A strict walk over the tar stream of a `.kdq` archive, for verification: every header's
 /// checksum and canonical checksum field, zero padding after every member, the end-of-archive
 /// blocks and nothing but zeros after them, and the trailing digest member over all bytes
-/// before its header.
+/// before its header (member data counted by its SHA-256).
 struct TarLayout {
     struct Entry {
         let name: String
         let headerOffset: Int
         let dataOffset: Int
         let size: Int
+        /// A pax extended header (its data is hashed as it is).
+        let isPax: Bool
     }
 
-    private(set) var entries: [Entry] = []
+    /// Regular members, in order.
+    var entries: [Entry] { all.filter { !$0.isPax } }
+    /// Regular members and pax extended headers, in order.
+    private(set) var all: [Entry] = []
     private(set) var problems: [String] = []
 
     init(_ b: UnsafeRawBufferPointer) {
@@ -36,8 +43,9 @@ struct TarLayout {
                 let records = Self.paxRecords(UnsafeRawBufferPointer(rebasing: b[dataOffset..<(dataOffset + size)]))
                 pendingName = records["path"]
                 pendingSize = records["size"].flatMap { Int($0) }
+                all.append(Entry(name: entry.name, headerOffset: offset, dataOffset: dataOffset, size: size, isPax: true))
             } else {
-                entries.append(Entry(name: pendingName ?? entry.name, headerOffset: offset, dataOffset: dataOffset, size: size))
+                all.append(Entry(name: pendingName ?? entry.name, headerOffset: offset, dataOffset: dataOffset, size: size, isPax: false))
                 pendingName = nil
                 pendingSize = nil
             }
@@ -48,15 +56,29 @@ struct TarLayout {
         if b[offset...].contains(where: { $0 != 0 }) { problems.append("bytes after the end-of-archive marker are not zero") }
     }
 
-    /// Checks the trailing digest member against the SHA-256 of `b` before its header.
-    func digestProblems(_ b: UnsafeRawBufferPointer, hash: (UnsafeRawBufferPointer) -> String) -> [String] {
+    /// Checks the trailing digest member: SHA-256 over every byte before its header, except
+    /// that the data of each regular member other than the manifest counts as its 32-byte
+    /// SHA-256 (`memberDigest`, which verification computes anyway).
+    func digestProblems(_ b: UnsafeRawBufferPointer, memberDigest: (String) -> [UInt8]?) -> [String] {
         guard let last = entries.last, last.name == KDQArchiveLayout.digest else {
             return ["last member is '\(entries.last?.name ?? "none")', expected \(KDQArchiveLayout.digest)"]
         }
+        let hasher = SHA256Hasher()
+        var position = 0
+        for e in all where e.headerOffset < last.headerOffset {
+            hasher.update(UnsafeRawBufferPointer(rebasing: b[position..<e.dataOffset]))
+            position = e.dataOffset
+            if !e.isPax && e.name != KDQArchiveLayout.manifest {
+                guard let digest = memberDigest(e.name) else { return ["member '\(e.name)' has no digest"] }
+                digest.withUnsafeBytes { hasher.update($0) }
+                position = e.dataOffset + e.size
+            }
+        }
+        hasher.update(UnsafeRawBufferPointer(rebasing: b[position..<last.headerOffset]))
+        let expected = hasher.finalizeHex()
         let stored = Array(b[last.dataOffset..<(last.dataOffset + last.size)])
-        let expected = hash(UnsafeRawBufferPointer(rebasing: b[0..<last.headerOffset]))
         guard stored == Array((expected + "\n").utf8) else {
-            return ["archive digest mismatch: \(KDQArchiveLayout.digest) holds \(String(decoding: stored.prefix(64), as: UTF8.self)), the bytes before it hash to \(expected)"]
+            return ["archive digest mismatch: \(KDQArchiveLayout.digest) holds \(String(decoding: stored.prefix(64), as: UTF8.self)), the archive hashes to \(expected)"]
         }
         return []
     }

@@ -5,8 +5,8 @@ import Glibc
 #endif
 
 /// Writes a POSIX (pax) tar through libarchive straight to a file descriptor, unbuffered, so
-/// that the bytes written so far are known exactly: the writer keeps a running SHA-256 of the
-/// stream, which `sealDigest()` finishes before the last member is added.
+/// that the bytes written so far are known exactly: the writer keeps the running archive
+/// digest (formats/kdq.md), which `sealDigest()` finishes before the last member is added.
 final class TarWriter {
     private let archive: OpaquePointer
     private let sink: Sink
@@ -34,8 +34,9 @@ final class TarWriter {
 
     deinit { archive_write_free(archive) }
 
-    /// Adds a regular file member holding `bytes`.
-    func add(_ name: String, _ bytes: UnsafeRawBufferPointer) throws {
+    /// Adds a regular file member holding `bytes`. With `dataDigest` (the SHA-256 of
+    /// `bytes`, hex), the archive digest takes those 32 bytes in place of the data.
+    func add(_ name: String, _ bytes: UnsafeRawBufferPointer, dataDigest: String? = nil) throws {
         guard let entry = archive_entry_new() else { throw FormatError(.io, "libarchive could not allocate an entry", path: path) }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, name)
@@ -44,6 +45,11 @@ final class TarWriter {
         archive_entry_set_perm(entry, 0o644)
         archive_entry_set_mtime(entry, mtime, 0)
         guard archive_write_header(archive, entry) == ARCHIVE_OK else { throw error("cannot write the header of '\(name)'") }
+        if let dataDigest {
+            sink.digestStandIn(hexBytes(dataDigest))
+            sink.skippedRegion = bytes
+        }
+        defer { sink.skippedRegion = nil }
         var offset = 0
         let chunk = 8 << 20
         while offset < bytes.count {
@@ -71,17 +77,25 @@ final class TarWriter {
         return FormatError(.io, "\(what): \(reason)", path: path)
     }
 
-    /// The write callback's target: a file descriptor plus a running hash.
+    /// The write callback's target: a file descriptor plus the running archive digest.
+    /// While a member whose data digest is known is written, its data (inside
+    /// `skippedRegion`) is not hashed again: the digest takes that member's SHA-256 instead.
     final class Sink {
         let fd: Int32
         var written = 0
         var failure: String?
+        var skippedRegion: UnsafeRawBufferPointer?
         private var hasher: SHA256Hasher? = SHA256Hasher()
 
         init(fd: Int32) { self.fd = fd }
 
+        /// Feeds bytes that stand for a member's data (its SHA-256) into the digest.
+        func digestStandIn(_ bytes: [UInt8]) { bytes.withUnsafeBytes { hasher?.update($0) } }
+
         func write(_ buffer: UnsafeRawPointer, _ length: Int) -> Int {
-            hasher?.update(UnsafeRawBufferPointer(start: buffer, count: length))
+            let chunk = UnsafeRawBufferPointer(start: buffer, count: length)
+            let skipped = skippedRegion.map { r in r.baseAddress.map { buffer >= $0 && buffer + length <= $0 + r.count } ?? false } ?? false
+            if !skipped { hasher?.update(chunk) }
             var done = 0
             while done < length {
                 let n = Glibc.write(fd, buffer + done, length - done)
@@ -96,10 +110,17 @@ final class TarWriter {
             return length
         }
 
+        /// Finishes the digest.
         func sealDigest() -> String {
             let digest = hasher?.finalizeHex() ?? ""
             hasher = nil
             return digest
         }
     }
+}
+
+/// The 32 raw bytes of a hex SHA-256.
+func hexBytes(_ hex: String) -> [UInt8] {
+    let digits = Array(hex.utf8).map { $0 <= 0x39 ? $0 - 0x30 : ($0 | 0x20) - 0x61 + 10 }
+    return stride(from: 0, to: digits.count - 1, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
 }
