@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Installs what is missing, fetches the real models (tests that need them skip without them;
-# KDQ_SKIP_MODELS=1 skips the download), builds, and runs every test.
+# KDQ_SKIP_MODELS=1 skips the download), builds, and runs every test: the whole suite on the
+# debug build, then the CLI tests again on the release binary.
+# KDQ_CLIENT_CHECKS=1 also installs pywhispercpp and faster-whisper and checks that kdq's
+# exports load and transcribe in them (scripts/check-clients.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 [ "${KDQ_SKIP_MODELS:-0}" = 1 ] || scripts/fetch-models.sh
 swift build
 swift test
+swift build -c release --product kdq
+KDQ_BIN="$PWD/.build/release/kdq" swift test --skip-build --filter KDQCLITests
+if [ "${KDQ_CLIENT_CHECKS:-0}" = 1 ]; then
+  python3 -m pip install --quiet --disable-pip-version-check pywhispercpp faster-whisper
+  python3 scripts/check-clients.py --kdq .build/release/kdq
+fi

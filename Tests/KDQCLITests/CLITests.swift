@@ -6,6 +6,8 @@ import Testing
 enum KDQBinary {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("KDQFormatsTests/Fixtures").path
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     static var path: String {
         if let p = ProcessInfo.processInfo.environment["KDQ_BIN"] { return p }

@@ -46,8 +46,7 @@ public enum KDQArchiveWriter {
         manifestBytes.append(0x0A)
 
         let output = try AtomicOutput(path)
-        let tarPath = options.compression == .none ? output.temporaryPath : output.temporaryPath + ".tar"
-        defer { if options.compression != .none { unlink(tarPath) } }
+        let tarPath = options.compression == .none ? output.temporaryPath : output.scratchPath(".tar")
         try writeTar(to: tarPath, manifest: manifestBytes, members: members, hashes: hashes, mtime: options.created, progress: progress)
         if options.compression != .none {
             try compress(tarPath, to: output.temporaryPath, with: options.compression)

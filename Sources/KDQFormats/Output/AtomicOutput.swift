@@ -31,6 +31,17 @@ public final class AtomicOutput {
         CleanupRegistry.shared.register(temporaryPath)
     }
 
+    /// Another temporary path beside the output (for an intermediate file), removed like the
+    /// output's own temporary path on error or interrupt, and when this value goes away.
+    public func scratchPath(_ suffix: String) -> String {
+        let path = temporaryPath + suffix
+        CleanupRegistry.shared.register(path)
+        scratch.append(path)
+        return path
+    }
+
+    private var scratch: [String] = []
+
     /// Moves the finished temporary output into place (replacing a previous file; a
     /// previous directory is removed first).
     public func commit() throws {
@@ -43,6 +54,10 @@ public final class AtomicOutput {
     }
 
     deinit {
+        for path in scratch {
+            unlink(path)
+            CleanupRegistry.shared.unregister(path)
+        }
         if !committed {
             removeTree(temporaryPath)
             CleanupRegistry.shared.unregister(temporaryPath)
@@ -112,6 +127,12 @@ final class CleanupRegistry: @unchecked Sendable {
         lock.withLock {
             guard !installed else { return }
             installed = true
+            // A parent may have started us with these signals blocked; we handle them now.
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGINT)
+            sigaddset(&set, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
             for sig in [SIGINT, SIGTERM] {
                 signal(sig) { sig in
                     for i in 0..<cleanupSlots {
