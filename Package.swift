@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "KDQTensor", targets: ["KDQTensor"]),
         .library(name: "KDQFormats", targets: ["KDQFormats"]),
         .library(name: "KDQAnalysis", targets: ["KDQAnalysis"]),
+        .library(name: "KDQEngine", targets: ["KDQEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -17,19 +18,24 @@ let package = Package(
         .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
 
         .target(name: "KDQTensor", dependencies: ["COpenSSL"]),
         .target(name: "KDQJSON", dependencies: ["CJSONC"]),
         .target(name: "KDQFormats", dependencies: ["KDQTensor", "KDQJSON", "CArchive"]),
+        .target(name: "KDQEngine", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS", "CSndFile", "CSoxr", "CFFTW"]),
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
         .executableTarget(name: "kdq", dependencies: [
-            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQJSON",
+            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"]),
         .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON", "CArchive"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],

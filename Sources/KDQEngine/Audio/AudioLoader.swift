@@ -1,0 +1,58 @@
+import CSndFile
+import CSoxr
+
+/// Decodes an audio file (WAV, FLAC, OGG/Vorbis, MP3 and whatever else libsndfile reads),
+/// mixes it to mono and resamples it to 16 kHz with libsoxr (high quality).
+public enum AudioLoader {
+    /// Whisper's sample rate.
+    public static let sampleRate = 16000
+    /// The longest input accepted, in seconds (4 hours).
+    public static let maxSeconds = 4 * 3600
+
+    /// The file's samples, 16 kHz mono, in [-1, 1].
+    public static func load(_ path: String) throws -> [Float] {
+        var info = SF_INFO()
+        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
+            throw EngineError(.audio, "cannot read audio: \(String(cString: sf_strerror(nil)))", path: path)
+        }
+        defer { sf_close(file) }
+        let channels = Int(info.channels), rate = Int(info.samplerate), frames = Int(info.frames)
+        guard channels > 0, rate > 0 else { throw EngineError(.audio, "audio has \(channels) channels at \(rate) Hz", path: path) }
+        guard frames <= maxSeconds * rate else {
+            throw EngineError(.audio, "audio lasts \(frames / rate) s, longer than the \(maxSeconds) s kdq accepts", path: path)
+        }
+        guard frames > 0 else { throw EngineError(.audio, "audio has no samples", path: path) }
+        var interleaved = [Float](repeating: 0, count: frames * channels)
+        let read = Int(sf_readf_float(file, &interleaved, sf_count_t(frames)))
+        guard read > 0 else { throw EngineError(.audio, "no samples could be decoded", path: path) }
+        var mono = [Float](repeating: 0, count: read)
+        if channels == 1 {
+            mono = Array(interleaved.prefix(read))
+        } else {
+            let scale = 1 / Float(channels)
+            for i in 0..<read {
+                var s: Float = 0
+                for c in 0..<channels { s += interleaved[i * channels + c] }
+                mono[i] = s * scale
+            }
+        }
+        return rate == sampleRate ? mono : try resample(mono, from: rate, path: path)
+    }
+
+    /// libsoxr's one-shot high-quality resampler.
+    static func resample(_ input: [Float], from rate: Int, path: String) throws -> [Float] {
+        let outLength = Int((Double(input.count) * Double(sampleRate) / Double(rate)).rounded())
+        var output = [Float](repeating: 0, count: outLength + 16)
+        var produced = 0
+        var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
+        var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
+        let error = input.withUnsafeBufferPointer { inp in
+            output.withUnsafeMutableBufferPointer { out in
+                soxr_oneshot(Double(rate), Double(sampleRate), 1, inp.baseAddress, input.count, nil,
+                             out.baseAddress, out.count, &produced, &io, &quality, nil)
+            }
+        }
+        if let error { throw EngineError(.audio, "resampling from \(rate) Hz failed: \(String(cString: error))", path: path) }
+        return Array(output.prefix(produced))
+    }
+}

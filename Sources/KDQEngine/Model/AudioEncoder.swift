@@ -1,0 +1,100 @@
+import KDQFormats
+
+/// Whisper's audio encoder: two GELU convolutions (the second with stride 2), sinusoidal
+/// positions, pre-norm residual blocks, and a final layer norm.
+public struct AudioEncoder {
+    let weights: WhisperWeights
+    let blocks: [BlockWeights]
+
+    init(_ weights: WhisperWeights) throws {
+        self.weights = weights
+        blocks = try (0..<weights.dims.nAudioLayer).map { try weights.block("encoder.blocks.\($0)", cross: false) }
+    }
+
+    /// The encoder output (`n_audio_ctx × n_audio_state`, row-major) for a mel window of
+    /// `n_mels × 2·n_audio_ctx` values; `hiddenStates`, when given, receives the residual
+    /// stream after every block.
+    public func encode(_ mel: [Float], hiddenStates: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
+        let d = weights.dims
+        let s = d.nAudioState, frames = 2 * d.nAudioCtx, ctx = d.nAudioCtx
+        guard mel.count == d.nMels * frames else {
+            throw EngineError(.model, "mel has \(mel.count) values, expected \(d.nMels) × \(frames)")
+        }
+        // conv1: im2col rows [t, c·3 + k] = mel[c, t + k − 1]
+        var cols = [Float](repeating: 0, count: frames * d.nMels * 3)
+        for t in 0..<frames {
+            for c in 0..<d.nMels {
+                for k in 0..<3 {
+                    let src = t + k - 1
+                    if src >= 0 && src < frames { cols[(t * d.nMels + c) * 3 + k] = mel[c * frames + src] }
+                }
+            }
+        }
+        var h1 = [Float](repeating: 0, count: frames * s)
+        Kernels.linear(cols, frames, d.nMels * 3, try weights.pointer("encoder.conv1.weight"), s,
+                       bias: try weights.pointer("encoder.conv1.bias"), into: &h1)
+        Kernels.gelu(&h1, h1.count)
+        // conv2, stride 2: rows [t, c·3 + k] = h1[2t + k − 1, c]
+        var cols2 = [Float](repeating: 0, count: ctx * s * 3)
+        for t in 0..<ctx {
+            for k in 0..<3 {
+                let src = 2 * t + k - 1
+                guard src >= 0 && src < frames else { continue }
+                for c in 0..<s { cols2[(t * s + c) * 3 + k] = h1[src * s + c] }
+            }
+        }
+        var x = [Float](repeating: 0, count: ctx * s)
+        Kernels.linear(cols2, ctx, s * 3, try weights.pointer("encoder.conv2.weight"), s,
+                       bias: try weights.pointer("encoder.conv2.bias"), into: &x)
+        Kernels.gelu(&x, x.count)
+        let positions = try weights.pointer("encoder.positional_embedding")
+        for i in 0..<x.count { x[i] += positions[i] }
+
+        var scratch = BlockScratch(rows: ctx, width: s)
+        for (i, block) in blocks.enumerated() {
+            Residual.selfAttention(&x, ctx, s, heads: d.nAudioHead, block, &scratch)
+            Residual.mlp(&x, ctx, s, block, &scratch)
+            hiddenStates?(i, x)
+        }
+        var out = [Float](repeating: 0, count: ctx * s)
+        Kernels.layerNorm(x, ctx, s, try weights.pointer("encoder.ln_post.weight"), try weights.pointer("encoder.ln_post.bias"), into: &out)
+        return out
+    }
+}
+
+/// Work buffers for one residual block on `rows` rows.
+struct BlockScratch {
+    var normed, q, k, v, attended, hidden: [Float]
+
+    init(rows: Int, width: Int) {
+        normed = [Float](repeating: 0, count: rows * width)
+        q = normed
+        k = normed
+        v = normed
+        attended = normed
+        hidden = [Float](repeating: 0, count: rows * width * 4)
+    }
+}
+
+/// The residual sub-layers shared by encoder and decoder blocks.
+enum Residual {
+    /// x += out(attention(ln(x))) over the rows themselves (the encoder's bidirectional case).
+    static func selfAttention(_ x: inout [Float], _ rows: Int, _ d: Int, heads: Int, _ b: BlockWeights, _ s: inout BlockScratch) {
+        Kernels.layerNorm(x, rows, d, b.attentionNorm.0, b.attentionNorm.1, into: &s.normed)
+        Kernels.linear(s.normed, rows, d, b.attention.query, d, bias: b.attention.queryBias, into: &s.q)
+        Kernels.linear(s.normed, rows, d, b.attention.key, d, bias: nil, into: &s.k)
+        Kernels.linear(s.normed, rows, d, b.attention.value, d, bias: b.attention.valueBias, into: &s.v)
+        Attention.attend(q: s.q, nq: rows, k: s.k, v: s.v, nk: rows, d: d, heads: heads, causalOffset: nil, into: &s.attended)
+        Kernels.linear(s.attended, rows, d, b.attention.out, d, bias: b.attention.outBias, into: &s.normed)
+        for i in 0..<(rows * d) { x[i] += s.normed[i] }
+    }
+
+    /// x += fc2(gelu(fc1(ln(x)))).
+    static func mlp(_ x: inout [Float], _ rows: Int, _ d: Int, _ b: BlockWeights, _ s: inout BlockScratch) {
+        Kernels.layerNorm(x, rows, d, b.mlpNorm.0, b.mlpNorm.1, into: &s.normed)
+        Kernels.linear(s.normed, rows, d, b.fc1, 4 * d, bias: b.fc1Bias, into: &s.hidden)
+        Kernels.gelu(&s.hidden, rows * 4 * d)
+        Kernels.linear(s.hidden, rows, 4 * d, b.fc2, d, bias: b.fc2Bias, into: &s.normed)
+        for i in 0..<(rows * d) { x[i] += s.normed[i] }
+    }
+}

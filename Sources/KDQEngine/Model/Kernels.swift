@@ -1,0 +1,75 @@
+import CBLAS
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The dense building blocks, on row-major f32 buffers: GEMM through OpenBLAS, and the
+/// element-wise steps (layer norm, GELU, softmax) spread over the cores.
+enum Kernels {
+    /// Y[m, n] = X[m, k] · W[n, k]ᵀ (+ bias[n]): a linear layer on `m` rows.
+    static func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
+                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
+                    accumulate ? 1 : 0, y, Int32(n))
+        if let bias {
+            for r in 0..<m {
+                let row = y + r * n
+                for c in 0..<n { row[c] += bias[c] }
+            }
+        }
+    }
+
+    /// Layer norm over rows of width `n` (eps 1e-5, as openai-whisper).
+    static func layerNorm(_ x: UnsafePointer<Float>, _ rows: Int, _ n: Int, _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
+                          into y: UnsafeMutablePointer<Float>) {
+        parallelRows(rows) { r in
+            let xr = x + r * n, yr = y + r * n
+            var sum: Double = 0
+            for i in 0..<n { sum += Double(xr[i]) }
+            let mean = Float(sum / Double(n))
+            var squares: Double = 0
+            for i in 0..<n { let d = Double(xr[i] - mean); squares += d * d }
+            let inv = Float(1 / (squares / Double(n) + 1e-5).squareRoot())
+            for i in 0..<n { yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i] }
+        }
+    }
+
+    /// GELU with erf, in place.
+    static func gelu(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
+        let chunk = 1 << 14
+        parallelRows((count + chunk - 1) / chunk) { c in
+            let end = min(count, (c + 1) * chunk)
+            for i in (c * chunk)..<end { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
+        }
+    }
+
+    /// Softmax of each row of width `n`, in place; row r uses only its first `valid(r)` entries
+    /// (the rest become 0), for causal masks.
+    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ n: Int, valid: (Int) -> Int = { _ in Int.max }) {
+        parallelRows(rows) { r in
+            let row = x + r * n
+            let v = min(n, valid(r))
+            var m = -Float.infinity
+            for i in 0..<v { m = max(m, row[i]) }
+            var sum: Double = 0
+            for i in 0..<v { let e = expf(row[i] - m); row[i] = e; sum += Double(e) }
+            let inv = Float(1 / sum)
+            for i in 0..<v { row[i] *= inv }
+            for i in v..<n { row[i] = 0 }
+        }
+    }
+
+    /// Runs `body` for every row, in parallel when there are enough rows.
+    static func parallelRows(_ rows: Int, _ body: (Int) -> Void) {
+        if rows < 64 {
+            for r in 0..<rows { body(r) }
+            return
+        }
+        let workers = min(rows, 2 * max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var r = w
+            while r < rows { body(r); r += workers }
+        }
+    }
+}

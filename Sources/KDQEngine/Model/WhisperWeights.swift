@@ -1,0 +1,64 @@
+import KDQFormats
+import KDQTensor
+
+/// A checkpoint's tensors decoded once to f32 for the engine (any encoding of the tensor
+/// core: f16, ggml blocks, int8 rows…), kept at stable addresses for BLAS.
+public final class WhisperWeights: @unchecked Sendable {
+    public let dims: ModelDims
+    private var storage: [String: UnsafeMutableBufferPointer<Float>] = [:]
+    private let path: String
+
+    public init(_ checkpoint: Checkpoint) throws {
+        dims = checkpoint.dims
+        path = checkpoint.provenance.path
+        for (name, t) in checkpoint.tensors {
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, t.elementCount))
+            storage[name] = buffer
+            do { if t.elementCount > 0 { try t.decode(start: 0, count: t.elementCount, into: buffer.baseAddress!) } } catch {
+                throw EngineError(.model, "cannot decode tensor '\(name)': \(error)", path: path)
+            }
+        }
+    }
+
+    deinit { for b in storage.values { b.deallocate() } }
+
+    /// The values of `name`.
+    func pointer(_ name: String) throws -> UnsafePointer<Float> {
+        guard let b = storage[name] else { throw EngineError(.model, "tensor '\(name)' is missing", path: path) }
+        return UnsafePointer(b.baseAddress!)
+    }
+
+    func attention(_ prefix: String) throws -> AttentionWeights {
+        AttentionWeights(query: try pointer(prefix + ".query.weight"), queryBias: try pointer(prefix + ".query.bias"),
+                         key: try pointer(prefix + ".key.weight"), value: try pointer(prefix + ".value.weight"),
+                         valueBias: try pointer(prefix + ".value.bias"), out: try pointer(prefix + ".out.weight"),
+                         outBias: try pointer(prefix + ".out.bias"))
+    }
+
+    func norm(_ prefix: String) throws -> (UnsafePointer<Float>, UnsafePointer<Float>) {
+        (try pointer(prefix + ".weight"), try pointer(prefix + ".bias"))
+    }
+
+    func block(_ prefix: String, cross: Bool) throws -> BlockWeights {
+        BlockWeights(attentionNorm: try norm(prefix + ".attn_ln"), attention: try attention(prefix + ".attn"),
+                     crossNorm: cross ? try norm(prefix + ".cross_attn_ln") : nil,
+                     cross: cross ? try attention(prefix + ".cross_attn") : nil,
+                     mlpNorm: try norm(prefix + ".mlp_ln"), fc1: try pointer(prefix + ".mlp.0.weight"), fc1Bias: try pointer(prefix + ".mlp.0.bias"),
+                     fc2: try pointer(prefix + ".mlp.2.weight"), fc2Bias: try pointer(prefix + ".mlp.2.bias"))
+    }
+}
+
+/// One attention module's weights (the key projection has no bias).
+struct AttentionWeights {
+    let query, queryBias, key, value, valueBias, out, outBias: UnsafePointer<Float>
+}
+
+/// One residual block's weights; decoder blocks add cross-attention.
+struct BlockWeights {
+    let attentionNorm: (UnsafePointer<Float>, UnsafePointer<Float>)
+    let attention: AttentionWeights
+    let crossNorm: (UnsafePointer<Float>, UnsafePointer<Float>)?
+    let cross: AttentionWeights?
+    let mlpNorm: (UnsafePointer<Float>, UnsafePointer<Float>)
+    let fc1, fc1Bias, fc2, fc2Bias: UnsafePointer<Float>
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import KDQEngine
+import KDQFormats
+
+/// The forward pass against openai-whisper fp32: mel, encoder output and logits within a
+/// relative error of 1e-4 (of the largest magnitude), and greedy tokens identical.
+@Suite(.serialized) struct ForwardGoldenTests {
+    static let tolerance: Float = 1e-4
+
+    @Test func randomModelMatchesGolden() throws {
+        let model = try WhisperModel(try Checkpoint.open(Golden.randomModel))
+        let g = try Golden(Golden.randomGolden)
+        let mel = model.mel.compute(try g.floats("audio"))
+        let melError = relativeError(Array(mel.prefix(80 * 3000)), try g.floats("mel"))
+        print("random model: mel max |diff| \(melError.maxAbs) (relative \(melError.relative), tolerance \(Self.tolerance))")
+        #expect(melError.relative <= Self.tolerance)
+
+        let encoded = try model.encoder.encode(try g.floats("mel"))
+        let encError = relativeError(encoded, try g.floats("encoder_out"))
+        print("random model: encoder max |diff| \(encError.maxAbs) (relative \(encError.relative))")
+        #expect(encError.relative <= Self.tolerance)
+
+        let state = model.decoder.makeState(encoderOutput: try g.floats("encoder_out"))
+        let logits = try model.decoder.forward(try g.ints("tokens"), state: state)
+        let logitError = relativeError(logits, try g.floats("logits"))
+        print("random model: logits max |diff| \(logitError.maxAbs) (relative \(logitError.relative))")
+        #expect(logitError.relative <= Self.tolerance)
+    }
+
+    @Test(.enabled(if: Golden.referenceDirectory != nil && Golden.realModel("tiny.en") != nil && Golden.realModel("base") != nil,
+                   "needs ../shared/reference and scripts/fetch-models.sh"),
+          arguments: ["tiny.en", "base"])
+    func realModelsMatchReference(_ name: String) throws {
+        let model = try WhisperModel(try Checkpoint.open(Golden.realModel(name)!))
+        for clip in ["jfk", "cathy_arctic_b0005", "librivox_0880"] {
+            let g = try Golden(Golden.referenceDirectory! + "/\(name)-\(clip).safetensors")
+            let audio = try g.floats("audio")
+            var padded = audio + [Float](repeating: 0, count: max(0, LogMelSpectrogram.windowSamples - audio.count))
+            padded = Array(padded.prefix(LogMelSpectrogram.windowSamples))
+            let mel = model.mel.compute(padded)
+            let melError = relativeError(mel, try g.floats("mel"))
+            let encoded = try model.encoder.encode(try g.floats("mel"))
+            let encError = relativeError(encoded, try g.floats("encoder_out"))
+            let tokens = try g.ints("tokens")
+            let state = model.decoder.makeState(encoderOutput: try g.floats("encoder_out"))
+            let logits = try model.decoder.forward(Array(tokens.prefix(8)), state: state)
+            let logitError = relativeError(logits, try g.floats("logits"))
+            print("\(name) \(clip): max |diff| mel \(melError.maxAbs), encoder \(encError.maxAbs), logits \(logitError.maxAbs); relative \(melError.relative), \(encError.relative), \(logitError.relative) (tolerance \(Self.tolerance))")
+            #expect(melError.relative <= Self.tolerance, "\(name) \(clip) mel")
+            #expect(encError.relative <= Self.tolerance, "\(name) \(clip) encoder")
+            #expect(logitError.relative <= Self.tolerance, "\(name) \(clip) logits")
+
+            // Greedy decoding from our own mel reproduces openai-whisper's tokens.
+            let promptLength = Int(g.metadata["prompt_len"] ?? "0")!
+            var options = DecodingOptions()
+            options.language = "en"
+            let result = try WindowDecoder(model: model, options: options).decode(encoderOutput: try model.encoder.encode(mel))
+            let text = try model.tokenizer().decode(result.tokens)
+            #expect(result.tokens == Array(tokens[promptLength...]), "\(name) \(clip): \(text)")
+            #expect(text.trimmingSpaces() == g.metadata["text"], "\(name) \(clip) text")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import KDQFormats
+import KDQTensor
+
+/// Goldens written by openai-whisper (fp32, CPU): the random model's in this package, the real
+/// tiny.en and base ones in ../shared/reference (or $KDQ_REFERENCE_DIR) when present.
+struct Golden {
+    let tensors: [String: Tensor]
+    let metadata: [String: String]
+
+    init(_ path: String) throws {
+        let file = try SafetensorsFile(file: try MappedFile(path: path))
+        tensors = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
+        metadata = file.metadata
+    }
+
+    func floats(_ name: String) throws -> [Float] { try tensors[name]!.decodedFloats() }
+    func ints(_ name: String) throws -> [Int] { try tensors[name]!.decodedFloats().map { Int($0) } }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static let randomModel = packageRoot + "/Tests/KDQFormatsTests/Fixtures/tiny-random.pt"
+    static let randomGolden = packageRoot + "/Tests/KDQEngineTests/Fixtures/golden-jfk.safetensors"
+
+    static var referenceDirectory: String? {
+        let candidates = [ProcessInfo.processInfo.environment["KDQ_REFERENCE_DIR"], packageRoot + "/../shared/reference"].compactMap { $0 }
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/tiny.en-jfk.safetensors") }
+    }
+
+    static func realModel(_ name: String) -> String? {
+        let dir = packageRoot + "/models/" + name
+        return FileManager.default.fileExists(atPath: dir + "/model.bin") ? dir : nil
+    }
+}
+
+/// max |a − b| / max |b|, the relative error the engine tests bound.
+func relativeError(_ a: [Float], _ b: [Float]) -> (relative: Float, maxAbs: Float) {
+    var worst: Float = 0, scale: Float = 0
+    for (x, y) in zip(a, b) {
+        worst = max(worst, abs(x - y))
+        scale = max(scale, abs(y))
+    }
+    return (scale == 0 ? worst : worst / scale, worst)
+}
