@@ -3,13 +3,13 @@ import Glibc
 #endif
 
 /// Wall-clock laps on the monotonic clock.
-final class Stopwatch {
+public final class Stopwatch {
     private var last: Double
 
-    init() { last = Stopwatch.now() }
+    public init() { last = Stopwatch.now() }
 
     /// Seconds since the previous lap (or creation).
-    func lap() -> Double {
+    public func lap() -> Double {
         let t = Stopwatch.now()
         defer { last = t }
         return t - last

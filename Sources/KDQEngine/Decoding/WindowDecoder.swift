@@ -79,14 +79,16 @@ struct WindowDecoder {
             }
             candidates.sort { $0.score > $1.score }
             var next: [(tokens: [Int], score: Double, state: TextDecoder.State, logits: [Float])] = []
+            // Best first: finished sequences are collected until the live beams are full.
             for c in candidates {
                 if c.tokens.last == endOfText {
                     if finished.count < options.beamSize { finished.append((Array(c.tokens.dropLast()), c.score)) }
-                } else if next.count < options.beamSize {
-                    let s = live[c.parent].state.copy(width: width)
-                    let logits = try model.decoder.forward([c.tokens.last!], state: s, lastOnly: true)
-                    next.append((c.tokens, c.score, s, logits))
+                    continue
                 }
+                let s = live[c.parent].state.copy(width: width)
+                let logits = try model.decoder.forward([c.tokens.last!], state: s, lastOnly: true)
+                next.append((c.tokens, c.score, s, logits))
+                if next.count == options.beamSize { break }
             }
             live = next
             if finished.count >= options.beamSize || live.isEmpty || (live.first?.tokens.count ?? 0) >= state.capacity { break }

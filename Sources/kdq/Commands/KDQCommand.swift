@@ -4,8 +4,8 @@ import ArgumentParser
 struct KDQCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kdq",
-        abstract: "Read, inspect and compare Whisper checkpoints (OpenAI .pt, Hugging Face, whisper.cpp ggml, CTranslate2).",
+        abstract: "Read, inspect, compare, package, export and run Whisper checkpoints (OpenAI .pt, Hugging Face, whisper.cpp ggml, CTranslate2, .kdq).",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, DiffCommand.self, ImportCommand.self, ExportCommand.self, VerifyCommand.self]
+        subcommands: [InspectCommand.self, DiffCommand.self, ImportCommand.self, ExportCommand.self, VerifyCommand.self, TranscribeCommand.self]
     )
 }
