@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"]),
         .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON", "CArchive"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor"], exclude: ["Fixtures"]),
+        .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CSndFile"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],

@@ -33,20 +33,29 @@ public struct Transcriber {
         let clock = Stopwatch()
         let window = LogMelSpectrogram.windowFrames
         let nMels = model.dims.nMels
-        let mel = model.mel.compute(samples, padding: LogMelSpectrogram.windowSamples)
-        let frames = mel.count / nMels
-        let content = frames - window
-        let melSeconds = clock.lap()
+        let padding = LogMelSpectrogram.windowSamples
+        let content = samples.count / LogMelSpectrogram.hop
+        // openai-whisper floors the log-mel at its maximum over the whole (padded) clip − 8:
+        // a first pass finds that maximum a window at a time, so memory stays bounded.
+        var maximum = -Float.infinity
+        for start in stride(from: 0, to: content + window, by: window) {
+            let frames = start..<min(start + window, content + window)
+            maximum = max(maximum, model.mel.log10Mel(samples, padding: padding, frames: frames).max() ?? maximum)
+        }
+        var melSeconds = clock.lap()
         var encodeSeconds = 0.0, decodeSeconds = 0.0
         var seek = 0
         var segments: [TranscriptSegment] = []
         let decoder = WindowDecoder(model: model, options: options)
         while seek < content {
             let size = min(window, content - seek)
-            var segment = [Float](repeating: 0, count: nMels * window)
+            var mel = model.mel.log10Mel(samples, padding: padding, frames: seek..<(seek + size))
+            model.mel.normalize(&mel, floor: maximum - 8)
+            var segment = [Float](repeating: 0, count: nMels * window)  // zero-padded, as openai-whisper's pad_or_trim
             for m in 0..<nMels {
-                for f in 0..<size { segment[m * window + f] = mel[m * frames + seek + f] }
+                for f in 0..<size { segment[m * window + f] = mel[m * size + f] }
             }
+            melSeconds += clock.lap()
             let encoded = try model.encoder.encode(segment)
             encodeSeconds += clock.lap()
             let result = try decoder.decode(encoderOutput: encoded)

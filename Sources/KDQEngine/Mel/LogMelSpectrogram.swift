@@ -24,30 +24,41 @@ public struct LogMelSpectrogram {
     /// The spectrogram of `samples` followed by `padding` zeros, as `nMels × frames`
     /// (row-major), frames = (count + padding) / hop.
     public func compute(_ samples: [Float], padding: Int = 0) -> [Float] {
-        let n = samples.count + padding
-        let frames = n / Self.hop
-        guard frames > 0 else { return [] }
+        let frames = (samples.count + padding) / Self.hop
+        var mel = log10Mel(samples, padding: padding, frames: 0..<frames)
+        normalize(&mel, floor: (mel.max() ?? 0) - 8)
+        return mel
+    }
+
+    /// log10 of the clamped mel energies of `frames` (a range of the whole signal's frames),
+    /// as `nMels × frames.count`: the part of the spectrogram that does not depend on the
+    /// global maximum, so that long audio can be processed a window at a time.
+    public func log10Mel(_ samples: [Float], padding: Int, frames: Range<Int>) -> [Float] {
+        let total = samples.count + padding
+        let count = frames.count
+        guard count > 0 else { return [] }
         let half = Self.nFFT / 2
-        // Reflect padding by n_fft/2 on both sides, as torch.stft(center=True) does.
-        var padded = [Float](repeating: 0, count: n + 2 * half)
-        for i in 0..<n { padded[half + i] = i < samples.count ? samples[i] : 0 }
-        for i in 0..<half {
-            padded[half - 1 - i] = padded[half + 1 + i]
-            padded[half + n + i] = padded[half + n - 2 - i]
+        // The centered, reflect-padded signal (torch.stft(center=True)) at index i − half.
+        @inline(__always) func sample(_ i: Int) -> Float {
+            var j = i - half
+            if j < 0 { j = -j }
+            if j >= total { j = 2 * (total - 1) - j }
+            return j >= 0 && j < samples.count ? samples[j] : 0
         }
-        let window = (0..<Self.nFFT).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(Self.nFFT))) }
+        let window = Self.window
         let bins = Self.nFFT / 2 + 1
-        var power = [Float](repeating: 0, count: frames * bins)  // frames × bins
+        var power = [Float](repeating: 0, count: count * bins)
         let plan = FFTPlan.shared
-        let workers = max(1, min(8, frames / 64))
+        let workers = max(1, min(8, count / 64))
         power.withUnsafeMutableBufferPointer { out in
             let out = out
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 let input = fftwf_alloc_real(Self.nFFT)!, output = fftwf_alloc_complex(bins)!
                 defer { fftwf_free(input); fftwf_free(output) }
                 var f = w
-                while f < frames {
-                    for j in 0..<Self.nFFT { input[j] = padded[f * Self.hop + j] * window[j] }
+                while f < count {
+                    let start = (frames.lowerBound + f) * Self.hop
+                    for j in 0..<Self.nFFT { input[j] = sample(start + j) * window[j] }
                     fftwf_execute_dft_r2c(plan.plan, input, output)
                     for k in 0..<bins {
                         let re = output[k].0, im = output[k].1
@@ -59,20 +70,22 @@ public struct LogMelSpectrogram {
         }
         // mel[m, f] = Σ_k filters[m, k] · power[f, k]
         let nMels = filters.nMels
-        var mel = [Float](repeating: 0, count: nMels * frames)
+        var mel = [Float](repeating: 0, count: nMels * count)
         filters.values.withUnsafeBufferPointer { fb in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nMels), Int32(frames), Int32(bins), 1,
-                        fb.baseAddress, Int32(bins), power, Int32(bins), 0, &mel, Int32(frames))
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nMels), Int32(count), Int32(bins), 1,
+                        fb.baseAddress, Int32(bins), power, Int32(bins), 0, &mel, Int32(count))
         }
-        var maximum = -Float.infinity
-        for i in mel.indices {
-            mel[i] = log10f(max(mel[i], 1e-10))
-            maximum = max(maximum, mel[i])
-        }
-        let floor = maximum - 8
-        for i in mel.indices { mel[i] = (max(mel[i], floor) + 4) / 4 }
+        for i in mel.indices { mel[i] = log10f(max(mel[i], 1e-10)) }
         return mel
     }
+
+    /// Floors log10 energies at `floor` (the global maximum − 8) and scales them: (x + 4) / 4.
+    public func normalize(_ mel: inout [Float], floor: Float) {
+        for i in mel.indices { mel[i] = (max(mel[i], floor) + 4) / 4 }
+    }
+
+    /// The periodic Hann window.
+    static let window: [Float] = (0..<nFFT).map { Float(0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(nFFT))) }
 }
 
 /// One FFTW plan for the 400-point real FFT, made once (planning is not thread-safe;
