@@ -104,3 +104,37 @@ enum KDQBinary {
         #expect(r.stderr.contains("/nonexistent/model.bin"))
     }
 }
+
+@Suite struct TranscribeCLITests {
+    static let tiny = KDQBinary.packageRoot + "/models/tiny.en"
+
+    @Test func help() throws {
+        let r = try KDQBinary.run(["transcribe", "--help"])
+        #expect(r.status == 0 && r.stdout.contains("--beam"))
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tiny + "/model.bin")))
+    func transcribesJFK() throws {
+        let r = try KDQBinary.run(["transcribe", Self.tiny, KDQBinary.packageRoot + "/samples/jfk.wav"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("ask not what your country can do for you"))
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tiny + "/model.bin")))
+    func badAudioGivesErrorAndNonZeroExit() throws {
+        let path = NSTemporaryDirectory() + "kdq-not-audio-\(UUID().uuidString).wav"
+        FileManager.default.createFile(atPath: path, contents: Data("hello".utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try KDQBinary.run(["transcribe", Self.tiny, path, "--json"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains(path))
+        let json = try JSONValue.parse(r.stdout)
+        #expect(json["results"]?.arrayValue?.first?["error"] != nil)
+    }
+
+    @Test func modelWithoutVocabularyIsAClearError() throws {
+        let r = try KDQBinary.run(["transcribe", KDQBinary.fixtures + "/tiny-random.pt", KDQBinary.packageRoot + "/samples/jfk.wav"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("no vocabulary"))
+    }
+}

@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 
 /// Multi-head attention of `nq` queries over `nk` keys/values (rows of width `d`, `heads`
 /// heads), with an optional causal offset: query i sees keys 0 ... offset + i.
@@ -7,6 +8,17 @@ enum Attention {
                        causalOffset: Int?, into out: UnsafeMutablePointer<Float>) {
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
+        if nq == 1 {
+            // One query (a decoding step): matrix-vector products per head.
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: nk)
+            defer { scores.deallocate() }
+            for h in 0..<heads {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(nk), Int32(dh), scale, k + h * dh, Int32(d), q + h * dh, 1, 0, scores, 1)
+                Kernels.softmax(scores, count: min(nk, (causalOffset ?? nk) + 1), width: nk)
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(nk), Int32(dh), 1, v + h * dh, Int32(d), scores, 1, 0, out + h * dh, 1)
+            }
+            return
+        }
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)
         defer { scores.deallocate() }
         for h in 0..<heads {

@@ -7,11 +7,18 @@ import Glibc
 /// The dense building blocks, on row-major f32 buffers: GEMM through OpenBLAS, and the
 /// element-wise steps (layer norm, GELU, softmax) spread over the cores.
 enum Kernels {
+    /// The cores BLAS uses outside the per-head attention.
+    static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
     /// Y[m, n] = X[m, k] · W[n, k]ᵀ (+ bias[n]): a linear layer on `m` rows.
     static func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
                        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
-                    accumulate ? 1 : 0, y, Int32(n))
+        if m == 1 {  // one row (a decoding step): a matrix-vector product, no packing of W
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, accumulate ? 1 : 0, y, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
+                        accumulate ? 1 : 0, y, Int32(n))
+        }
         if let bias {
             for r in 0..<m {
                 let row = y + r * n
@@ -47,17 +54,19 @@ enum Kernels {
     /// Softmax of each row of width `n`, in place; row r uses only its first `valid(r)` entries
     /// (the rest become 0), for causal masks.
     static func softmaxRows(_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ n: Int, valid: (Int) -> Int = { _ in Int.max }) {
-        parallelRows(rows) { r in
-            let row = x + r * n
-            let v = min(n, valid(r))
-            var m = -Float.infinity
-            for i in 0..<v { m = max(m, row[i]) }
-            var sum: Double = 0
-            for i in 0..<v { let e = expf(row[i] - m); row[i] = e; sum += Double(e) }
-            let inv = Float(1 / sum)
-            for i in 0..<v { row[i] *= inv }
-            for i in v..<n { row[i] = 0 }
-        }
+        parallelRows(rows) { r in softmax(x + r * n, count: min(n, valid(r)), width: n) }
+    }
+
+    /// Softmax of the first `count` entries of a row of `width` (the sum in double, as the
+    /// reference's accuracy needs); the rest become 0.
+    @inline(__always) static func softmax(_ row: UnsafeMutablePointer<Float>, count v: Int, width: Int) {
+        var m = -Float.infinity
+        for i in 0..<v { m = max(m, row[i]) }
+        var sum: Double = 0
+        for i in 0..<v { let e = expf(row[i] - m); row[i] = e; sum += Double(e) }
+        let inv = Float(1 / sum)
+        for i in 0..<v { row[i] *= inv }
+        for i in v..<width { row[i] = 0 }
     }
 
     /// Runs `body` for every row, in parallel when there are enough rows.
