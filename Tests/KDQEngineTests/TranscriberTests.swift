@@ -40,11 +40,12 @@ import KDQFormats
     }
 
     @Test(.enabled(if: Golden.realModel("tiny.en") != nil, "run scripts/fetch-models.sh"))
-    func beamSearchFindsTheSameText() throws {
+    func beamSearchFindsTheSameWords() throws {
         var options = DecodingOptions()
         options.beamSize = 3
         let t = try Transcriber(model: Self.model(), options: options).transcribe(try AudioLoader.load(Self.jfk))
-        #expect(t.text == Self.expected)
+        func words(_ s: String) -> String { s.lowercased().filter { $0.isLetter || $0 == " " } }
+        #expect(words(t.text) == words(Self.expected), "\(t.text)")
     }
 
     @Test(.enabled(if: Golden.realModel("tiny.en") != nil, "run scripts/fetch-models.sh"))
