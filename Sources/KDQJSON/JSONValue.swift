@@ -43,10 +43,11 @@ public indirect enum JSONValue: Equatable, Sendable {
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
 }
 
-/// A JSON object with its members in insertion order.
+/// A JSON object with its members in insertion order (and an index for lookups).
 public struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral {
     /// The members, in order.
     public private(set) var entries: [(key: String, value: JSONValue)] = []
+    private var index: [String: Int] = [:]
 
     public init() {}
 
@@ -61,11 +62,17 @@ public struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral {
 
     /// The member named `key`; setting replaces it in place or appends it.
     public subscript(key: String) -> JSONValue? {
-        get { entries.first { $0.key == key }?.value }
+        get { index[key].map { entries[$0].value } }
         set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
+            if let i = index[key] {
+                if let newValue {
+                    entries[i].value = newValue
+                } else {
+                    entries.remove(at: i)
+                    index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.key, $0) })
+                }
             } else if let newValue {
+                index[key] = entries.count
                 entries.append((key, newValue))
             }
         }

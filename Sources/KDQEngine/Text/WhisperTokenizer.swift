@@ -18,6 +18,8 @@ public struct WhisperTokenizer: Sendable {
     public let timestampBegin: Int?
     /// Language code → token id.
     public let languages: [String: Int]
+    /// Text → tokens, when the checkpoint carries tokenizer.json (it holds the merges).
+    public let encoder: BytePairEncoder?
 
     public init(_ checkpoint: Checkpoint) throws {
         let nVocab = checkpoint.dims.nVocab
@@ -47,6 +49,13 @@ public struct WhisperTokenizer: Sendable {
         var languages: [String: Int] = [:]
         for code in WhisperVocabulary.languages + ["iw"] { if let id = ids["<|\(code)|>"] { languages[code == "iw" ? "he" : code] = id } }
         self.languages = languages
+        encoder = try checkpoint.tokenizer.tokenizerJSON.map { try BytePairEncoder(tokenizerJSON: $0) }
+    }
+
+    /// The tokens of `text`; throws when the checkpoint carries no BPE merges.
+    public func encode(_ text: String) throws -> [Int] {
+        guard let encoder else { throw EngineError(.tokenizer, "the checkpoint has no tokenizer.json, so text cannot be encoded") }
+        return try encoder.encode(text)
     }
 
     /// True when the vocabulary has language tokens (multilingual models).
