@@ -62,3 +62,20 @@ import KDQFormats
         }
     }
 }
+
+@Suite struct ForwardAPITests {
+    @Test func batchForwardGivesEveryLayer() throws {
+        let model = try WhisperModel(try Checkpoint.open(Golden.randomModel))
+        let g = try Golden(Golden.randomGolden)
+        let mel = try g.floats("mel"), tokens = try g.ints("tokens")
+        let results = try model.forward(batch: [(mel, tokens), (mel, Array(tokens.prefix(2)))])
+        #expect(results.count == 2)
+        #expect(results[0].encoderHidden.count == 2 && results[0].decoderHidden.count == 2)
+        #expect(results[0].encoderHidden[0].count == 1500 * 64)
+        #expect(results[0].decoderHidden[1].count == tokens.count * 64)
+        #expect(relativeError(results[0].logits, try g.floats("logits")).relative <= 1e-4)
+        // Causality: the first two positions do not depend on later tokens.
+        #expect(relativeError(Array(results[0].logits.prefix(2 * 1024)), results[1].logits).maxAbs < 1e-5)
+        #expect(relativeError(model.melWindow(try g.floats("audio")), mel).relative <= 1e-4)
+    }
+}

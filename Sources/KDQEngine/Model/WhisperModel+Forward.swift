@@ -1,0 +1,38 @@
+/// Teacher-forced forward passes with every layer's output, for measuring what compression
+/// does to a model (hidden-state errors, logit divergence) and for training.
+public struct ForwardResult: Sendable {
+    /// The residual stream after each encoder block (`n_audio_ctx × n_audio_state` each).
+    public let encoderHidden: [[Float]]
+    /// The encoder output (after the final layer norm).
+    public let encoderOutput: [Float]
+    /// The residual stream after each decoder block (`tokens × n_text_state` each).
+    public let decoderHidden: [[Float]]
+    /// Logits for every token position (`tokens × n_vocab`).
+    public let logits: [Float]
+}
+
+extension WhisperModel {
+    /// Runs the encoder on a mel window (`n_mels × 3000`) and the decoder on `tokens`;
+    /// with `keepHidden` false, the per-layer outputs are left empty.
+    public func forward(mel: [Float], tokens: [Int], keepHidden: Bool = true) throws -> ForwardResult {
+        var encoderHidden: [[Float]] = []
+        let encoded = try encoder.encode(mel) { _, x in if keepHidden { encoderHidden.append(x) } }
+        var decoderHidden: [[Float]] = []
+        let state = decoder.makeState(encoderOutput: encoded)
+        let logits = try decoder.forward(tokens, state: state) { _, x in if keepHidden { decoderHidden.append(x) } }
+        return ForwardResult(encoderHidden: encoderHidden, encoderOutput: encoded, decoderHidden: decoderHidden, logits: logits)
+    }
+
+    /// `forward` for a batch of utterances, in order.
+    public func forward(batch: [(mel: [Float], tokens: [Int])], keepHidden: Bool = true) throws -> [ForwardResult] {
+        try batch.map { try forward(mel: $0.mel, tokens: $0.tokens, keepHidden: keepHidden) }
+    }
+
+    /// The 30-second log-mel window openai-whisper decodes for a clip of at most 30 s (the
+    /// audio padded with silence), as `n_mels × 3000`.
+    public func melWindow(_ samples: [Float]) -> [Float] {
+        var padded = Array(samples.prefix(LogMelSpectrogram.windowSamples))
+        padded += [Float](repeating: 0, count: LogMelSpectrogram.windowSamples - padded.count)
+        return mel.compute(padded)
+    }
+}
