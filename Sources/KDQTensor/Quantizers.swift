@@ -16,13 +16,18 @@ public enum Quantizers {
         return max
     }
 
-    @inline(__always) static func minMax(_ x: UnsafePointer<Float>) -> (Float, Float) {
+    /// The header of the min-based types (q4_1, q5_1): d = (max − min) / levels and m = min as
+    /// f16 at the block's start; returns the min and 1/d (0 for a constant block).
+    @inline(__always) static func minScaleHeader(_ x: UnsafePointer<Float>, levels: Float, _ out: UnsafeMutableRawPointer) -> (Float, Float) {
         var lo = Float.greatestFiniteMagnitude, hi = -Float.greatestFiniteMagnitude
         for j in 0..<32 {
             if x[j] < lo { lo = x[j] }
             if x[j] > hi { hi = x[j] }
         }
-        return (lo, hi)
+        let d = (hi - lo) / levels
+        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
+        out.storeBytes(of: HalfPrecision.floatToF16(lo), toByteOffset: 2, as: UInt16.self)
+        return (lo, d != 0 ? 1 / d : 0)
     }
 
     /// q4_0: d = max / -8 (max the signed value of largest magnitude), q = min(15, trunc(x/d + 8.5)).
@@ -38,11 +43,7 @@ public enum Quantizers {
 
     /// q4_1: d = (max − min) / 15, m = min, q = min(15, trunc((x − min)/d + 0.5)).
     static func q4_1(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
-        let (lo, hi) = minMax(x)
-        let d = (hi - lo) / 15
-        let id: Float = d != 0 ? 1 / d : 0
-        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
-        out.storeBytes(of: HalfPrecision.floatToF16(lo), toByteOffset: 2, as: UInt16.self)
+        let (lo, id) = minScaleHeader(x, levels: 15, out)
         for j in 0..<16 {
             let a = UInt8(Swift.min(15, cInt8((x[j] - lo) * id + 0.5))), b = UInt8(Swift.min(15, cInt8((x[j + 16] - lo) * id + 0.5)))
             out.storeBytes(of: a | b << 4, toByteOffset: 4 + j, as: UInt8.self)
@@ -66,11 +67,7 @@ public enum Quantizers {
 
     /// q5_1: d = (max − min) / 31, m = min, q = trunc((x − min)/d + 0.5); fifth bits in qh.
     static func q5_1(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
-        let (lo, hi) = minMax(x)
-        let d = (hi - lo) / 31
-        let id: Float = d != 0 ? 1 / d : 0
-        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
-        out.storeBytes(of: HalfPrecision.floatToF16(lo), toByteOffset: 2, as: UInt16.self)
+        let (lo, id) = minScaleHeader(x, levels: 31, out)
         var qh: UInt32 = 0
         for j in 0..<16 {
             let a = UInt32(UInt8(truncatingIfNeeded: cInt8((x[j] - lo) * id + 0.5)))
