@@ -70,39 +70,32 @@ public struct Transcriber {
                           melSeconds: melSeconds, encodeSeconds: encodeSeconds, decodeSeconds: decodeSeconds)
     }
 
-    /// Segments of one window and how many frames it consumed.
+    /// Segments of one window and how many frames it consumed, as openai-whisper's
+    /// `transcribe` cuts them: at each pair of consecutive timestamps; text after the last pair
+    /// is dropped and decoded again from the next window unless a single timestamp ends it.
     private func split(_ tokens: [Int], tokenizer tk: WhisperTokenizer, offset: Double, windowFrames: Int) -> ([TranscriptSegment], Int) {
-        guard options.timestamps, let begin = tk.timestampBegin else {
-            let seg = TranscriptSegment(start: offset, end: offset + Double(windowFrames) * 0.01, text: tk.decode(tokens), tokens: tokens)
-            return ([seg], windowFrames)
+        let whole = TranscriptSegment(start: offset, end: offset + Double(windowFrames) * 0.01, text: tk.decode(tokens), tokens: tokens)
+        guard options.timestamps, let begin = tk.timestampBegin else { return ([whole], windowFrames) }
+        let isTimestamp = tokens.map { $0 >= begin }
+        let singleTimestampEnding = isTimestamp.count >= 2 && !isTimestamp[isTimestamp.count - 2] && isTimestamp[isTimestamp.count - 1]
+        var slices = (1..<max(1, tokens.count)).filter { isTimestamp[$0 - 1] && isTimestamp[$0] }
+        guard !slices.isEmpty else {
+            let last = tokens.last { $0 >= begin }
+            let duration = last.map { $0 != begin ? Double($0 - begin) * 0.02 : Double(windowFrames) * 0.01 } ?? Double(windowFrames) * 0.01
+            return ([TranscriptSegment(start: offset, end: offset + duration, text: tk.decode(tokens), tokens: tokens)], windowFrames)
         }
+        if singleTimestampEnding { slices.append(tokens.count) }
         var segments: [TranscriptSegment] = []
-        var current: [Int] = []
-        var start: Double?
-        var lastEnd = 0
-        for t in tokens {
-            if t >= begin {
-                let time = Double(t - begin) * 0.02
-                if let s = start, !current.isEmpty {
-                    segments.append(TranscriptSegment(start: offset + s, end: offset + time, text: tk.decode(current), tokens: current))
-                    current = []
-                    start = nil
-                    lastEnd = t - begin
-                } else {
-                    start = time
-                }
-            } else {
-                current.append(t)
-            }
+        var lastSlice = 0
+        for slice in slices {
+            let piece = Array(tokens[lastSlice..<slice])
+            segments.append(TranscriptSegment(start: offset + Double(piece[0] - begin) * 0.02, end: offset + Double(piece[piece.count - 1] - begin) * 0.02,
+                                              text: tk.decode(piece), tokens: piece))
+            lastSlice = slice
         }
-        if !current.isEmpty {
-            segments.append(TranscriptSegment(start: offset + (start ?? 0), end: offset + Double(windowFrames) * 0.01,
-                                              text: tk.decode(current), tokens: current))
-            return (segments, windowFrames)
-        }
-        // Resume after the last complete segment (timestamps count 0.02 s = 2 frames).
-        let consumed = lastEnd > 0 ? min(windowFrames, lastEnd * 2) : windowFrames
-        return (segments, consumed)
+        if singleTimestampEnding { return (segments, windowFrames) }
+        let consumed = (tokens[lastSlice - 1] - begin) * 2  // a timestamp step is 0.02 s = 2 frames
+        return (segments, consumed > 0 ? min(consumed, windowFrames) : windowFrames)
     }
 }
 
