@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON", "CArchive"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CSndFile"], exclude: ["Fixtures"]),
-        .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor"]),
+        .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor", "KDQJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],
     swiftLanguageModes: [.v5]
