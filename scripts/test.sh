@@ -3,7 +3,8 @@
 # KDQ_SKIP_MODELS=1 skips the download), builds, and runs every test: the whole suite on the
 # debug build, then the CLI tests again on the release binary.
 # KDQ_CLIENT_CHECKS=1 also installs pywhispercpp and faster-whisper and checks that kdq's
-# exports load and transcribe in them (scripts/check-clients.py).
+# exports load and transcribe in them (scripts/check-clients.py); KDQ_SLOW_CHECKS=1 also runs
+# scripts/slow-checks.sh (dev set against faster-whisper, eval, benchmarks: about 40 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,4 +16,7 @@ KDQ_BIN="$PWD/.build/release/kdq" swift test --skip-build --filter KDQCLITests
 if [ "${KDQ_CLIENT_CHECKS:-0}" = 1 ]; then
   python3 -m pip install --quiet --disable-pip-version-check pywhispercpp faster-whisper
   python3 scripts/check-clients.py --kdq .build/release/kdq
+fi
+if [ "${KDQ_SLOW_CHECKS:-0}" = 1 ]; then
+  scripts/slow-checks.sh
 fi
