@@ -25,10 +25,12 @@ public enum AudioLoader {
         var interleaved = [Float](repeating: 0, count: frames * channels)
         let read = Int(sf_readf_float(file, &interleaved, sf_count_t(frames)))
         guard read > 0 else { throw EngineError(.audio, "no samples could be decoded", path: path) }
-        var mono = [Float](repeating: 0, count: read)
+        var mono: [Float]
         if channels == 1 {
-            mono = Array(interleaved.prefix(read))
+            interleaved.removeLast(interleaved.count - read)  // no second copy of long audio
+            mono = interleaved
         } else {
+            mono = [Float](repeating: 0, count: read)
             let scale = 1 / Float(channels)
             for i in 0..<read {
                 var s: Float = 0
