@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Re-encoding a tensor. Every conversion goes through f32, so any source encoding can
 /// reach any target the encoders support.
 extension Tensor {
@@ -9,25 +11,22 @@ extension Tensor {
     /// reference quantizers; int8 rows as CTranslate2).
     public func converted(to target: Encoding) throws -> Tensor {
         if target == encoding { return self }
-        let values = try decodedFloats()
         switch target {
         case .f32:
-            return try Tensor(shape: shape, floats: values)
+            return try Tensor(shape: shape, floats: decodedFloats())
         case .f16:
-            return try Tensor(shape: shape, encoding: .f16, data: Storage(values: values.map(HalfPrecision.floatToF16)))
+            return try Tensor(shape: shape, encoding: .f16, data: encodedInChunks(blockElements: 1, blockBytes: 2) { x, out in
+                out.storeBytes(of: HalfPrecision.floatToF16(x[0]), as: UInt16.self)
+            })
         case .bf16:
-            return try Tensor(shape: shape, encoding: .bf16, data: Storage(values: values.map(HalfPrecision.floatToBF16)))
+            return try Tensor(shape: shape, encoding: .bf16, data: encodedInChunks(blockElements: 1, blockBytes: 2) { x, out in
+                out.storeBytes(of: HalfPrecision.floatToBF16(x[0]), as: UInt16.self)
+            })
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
-            let encode = Quantizers.blockEncoder(target)!
-            let bytes = try target.byteCount(elements: elementCount)
-            let size = target.blockBytes
-            let data = Storage(count: bytes) { out in
-                values.withUnsafeBufferPointer { v in
-                    for b in 0..<(elementCount / 32) { encode(v.baseAddress! + 32 * b, out.baseAddress! + size * b) }
-                }
-            }
-            return try Tensor(shape: shape, encoding: target, data: data)
+            guard let encode = Quantizers.blockEncoder(target) else { break }
+            return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: 32, blockBytes: target.blockBytes, encode))
         case .int8Rows:
+            let values = try decodedFloats()
             let rows = shape.first ?? 1
             let rowLength = rows == 0 ? 0 : elementCount / rows
             var scales = [Float](repeating: 1, count: rows)
@@ -39,7 +38,34 @@ extension Tensor {
             }
             return try Tensor(shape: shape, encoding: .int8Rows, data: data, scales: Storage(values: scales))
         default:
-            throw TensorError(.unsupportedEncoding, "cannot convert \(encoding.rawValue) to \(target.rawValue)")
+            break
         }
+        throw TensorError(.unsupportedEncoding, "cannot convert \(encoding.rawValue) to \(target.rawValue)")
+    }
+
+    /// Decodes the tensor in chunks of 64 Ki elements spread over all cores and encodes each
+    /// block of `blockElements` values into `blockBytes` bytes with `encode`.
+    private func encodedInChunks(blockElements: Int, blockBytes: Int,
+                                 _ encode: @escaping (UnsafePointer<Float>, UnsafeMutableRawPointer) -> Void) throws -> Storage {
+        let blocks = elementCount / blockElements
+        let perChunk = (1 << 16) / blockElements
+        let chunks = (blocks + perChunk - 1) / perChunk
+        var failure: Error?
+        let lock = NSLockLite()
+        let data = Storage(count: blocks * blockBytes) { out in
+            guard let base = out.baseAddress else { return }
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let first = c * perChunk, n = Swift.min(perChunk, blocks - first)
+                let buffer = UnsafeMutablePointer<Float>.allocate(capacity: n * blockElements)
+                defer { buffer.deallocate() }
+                do { try decode(start: first * blockElements, count: n * blockElements, into: buffer) } catch {
+                    lock.withLock { failure = failure ?? error }
+                    return
+                }
+                for b in 0..<n { encode(buffer + b * blockElements, base + (first + b) * blockBytes) }
+            }
+        }
+        if let failure { throw failure }
+        return data
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KDQEngine
 import KDQFormats
 import KDQTensor
 
@@ -36,19 +37,23 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         var checkpoint = try Checkpoint.open(source)
         var options = KDQWriteOptions(compression: compress, command: CommandLine.arguments.joined(separator: " "))
+        let clock = Stopwatch()
         if let target = Encoding(rawValue: dtype.rawValue) {
             options.conversions = try checkpoint.convertTensors { name, t in
                 !target.isQuantized || CanonicalNames.isMatrixWeight(name, shape: t.shape) ? target : nil
             }
         }
+        let convertSeconds = clock.lap()
         let progress = TerminalProgress("import")
         try KDQArchiveWriter.write(checkpoint, to: output, options: options) { done, total in progress.update(done, total, unit: Format.bytes) }
         progress.finish()
+        let writeSeconds = clock.lap()
         let written = try Checkpoint.open(output)
         if outputOptions.json {
             outputOptions.emit(.object(["output": .string(output), "bytes": .number(written.provenance.size),
                                         "tensors": .number(written.tensors.count), "tensor_bytes": .number(written.tensorBytes),
-                                        "conversions": .number(options.conversions.count)]))
+                                        "conversions": .number(options.conversions.count),
+                                        "convert_seconds": .number(convertSeconds), "write_seconds": .number(writeSeconds)]))
         } else {
             print("\(output): \(written.tensors.count) tensors, \(Format.bytes(written.tensorBytes)) of tensor data, \(Format.bytes(written.provenance.size)) on disk")
             if !options.conversions.isEmpty { print("converted \(options.conversions.count) tensors to \(dtype.rawValue)") }
