@@ -2,12 +2,8 @@
 # Benchmarks `kdq import` on a model: throughput, peak memory, archive size against the raw
 # tensor bytes; and, in the same run, a peer doing the plain part of the same job (GNU tar of
 # the model directory plus sha256sum of the result). Usage: scripts/bench-import.sh [MODEL] [REPEATS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-model="${1:-models/base}"; repeats="${2:-3}"
-swift build -c release --product kdq >/dev/null
-kdq=.build/release/kdq
-out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
+source "$(dirname "$0")/bench-setup.sh"
+bench_setup 3 "$@"
 best_time=999; best_rss=0
 for _ in $(seq "$repeats"); do
   rm -f "$out/m.kdq"; sync

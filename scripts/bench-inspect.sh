@@ -2,11 +2,8 @@
 # Benchmarks `kdq inspect` (headers only, and --stats) on a model, against a numpy peer that
 # parses the same CTranslate2 model.bin and computes the same statistics, in one run.
 # Usage: scripts/bench-inspect.sh [MODEL_DIR] [REPEATS]   (default models/base, 5)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-model="${1:-models/base}"; repeats="${2:-5}"
-swift build -c release --product kdq >/dev/null
-kdq=.build/release/kdq
+source "$(dirname "$0")/bench-setup.sh"
+bench_setup 5 "$@"
 best() { # command... -> best wall time in seconds over $repeats runs
   local best=999 t0 t1 t
   for _ in $(seq "$repeats"); do

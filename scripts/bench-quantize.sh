@@ -2,12 +2,8 @@
 # How fast kdq encodes: `kdq import MODEL --dtype T` for every ggml block type, timing the
 # conversion step alone (reported by the command; no calibration is involved) against the f16
 # bytes of the matrices it quantizes. Usage: scripts/bench-quantize.sh [MODEL] [REPEATS]
-set -euo pipefail
-cd "$(dirname "$0")/.."
-model="${1:-models/base}"; repeats="${2:-3}"
-swift build -c release --product kdq >/dev/null
-kdq=.build/release/kdq
-out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
+source "$(dirname "$0")/bench-setup.sh"
+bench_setup 3 "$@"
 input=$("$kdq" inspect "$model" --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
