@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Re-encoding a tensor. Every conversion goes through f32, so any source encoding can
 /// reach any target the encoders support.
@@ -8,23 +11,38 @@ extension Tensor {
 
     /// The same values in `target`; returns `self` when already there. Lossy targets round
     /// as the tools that define them do (f16/bf16 to nearest even; ggml blocks as ggml's
-    /// reference quantizers; int8 rows as CTranslate2).
-    public func converted(to target: Encoding) throws -> Tensor {
+    /// reference quantizers; int8 rows as CTranslate2). With `quantizer: .search`, ggml blocks
+    /// take the error-minimizing encoding of `SearchQuantizer`, its error weighted per column
+    /// (innermost dimension) by `importance` when given.
+    public func converted(to target: Encoding, quantizer: BlockQuantizer = .nearest, importance: [Float]? = nil) throws -> Tensor {
         if target == encoding { return self }
         switch target {
         case .f32:
             return try Tensor(shape: shape, floats: decodedFloats())
         case .f16:
-            return try Tensor(shape: shape, encoding: .f16, data: encodedInChunks(blockElements: 1, blockBytes: 2) { x, out in
+            return try Tensor(shape: shape, encoding: .f16, data: encodedInChunks(blockElements: 1, blockBytes: 2) { x, out, _ in
                 out.storeBytes(of: HalfPrecision.floatToF16(x[0]), as: UInt16.self)
             })
         case .bf16:
-            return try Tensor(shape: shape, encoding: .bf16, data: encodedInChunks(blockElements: 1, blockBytes: 2) { x, out in
+            return try Tensor(shape: shape, encoding: .bf16, data: encodedInChunks(blockElements: 1, blockBytes: 2) { x, out, _ in
                 out.storeBytes(of: HalfPrecision.floatToBF16(x[0]), as: UInt16.self)
             })
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
             guard let encode = Quantizers.blockEncoder(target) else { break }
-            return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: 32, blockBytes: target.blockBytes, encode))
+            guard quantizer == .search else {
+                return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: 32, blockBytes: target.blockBytes) { x, out, _ in encode(x, out) })
+            }
+            let rowLength = shape.last ?? 1
+            if let importance, importance.count != rowLength || rowLength % 32 != 0 {
+                throw TensorError(.invalidShape, "importance has \(importance.count) weights for rows of \(rowLength)")
+            }
+            let weights = importance ?? []
+            let scratch = ThreadScratch()
+            return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: 32, blockBytes: target.blockBytes) { x, out, start in
+                weights.withUnsafeBufferPointer { w in
+                    SearchQuantizer.encode(target, x, w.isEmpty ? nil : w.baseAddress! + start % rowLength, out, scratch: scratch.current)
+                }
+            })
         case .int8Rows:
             let values = try decodedFloats()
             let rows = shape.first ?? 1
@@ -44,9 +62,10 @@ extension Tensor {
     }
 
     /// Decodes the tensor in chunks of 64 Ki elements spread over all cores and encodes each
-    /// block of `blockElements` values into `blockBytes` bytes with `encode`.
+    /// block of `blockElements` values into `blockBytes` bytes with `encode` (which also gets
+    /// the index of the block's first element).
     private func encodedInChunks(blockElements: Int, blockBytes: Int,
-                                 _ encode: @escaping (UnsafePointer<Float>, UnsafeMutableRawPointer) -> Void) throws -> Storage {
+                                 _ encode: @escaping (UnsafePointer<Float>, UnsafeMutableRawPointer, Int) -> Void) throws -> Storage {
         let blocks = elementCount / blockElements
         let perChunk = (1 << 16) / blockElements
         let chunks = (blocks + perChunk - 1) / perChunk
@@ -62,10 +81,31 @@ extension Tensor {
                     lock.withLock { failure = failure ?? error }
                     return
                 }
-                for b in 0..<n { encode(buffer + b * blockElements, base + (first + b) * blockBytes) }
+                for b in 0..<n { encode(buffer + b * blockElements, base + (first + b) * blockBytes, (first + b) * blockElements) }
             }
         }
         if let failure { throw failure }
         return data
+    }
+}
+
+/// How ggml blocks are chosen: whisper.cpp's round-to-nearest, or the error-minimizing search.
+public enum BlockQuantizer: String, Sendable, CaseIterable {
+    case nearest, search
+}
+
+/// One `SearchQuantizer.Scratch` per thread, made on first use.
+final class ThreadScratch: @unchecked Sendable {
+    private let lock = NSLockLite()
+    private var byThread: [UInt: SearchQuantizer.Scratch] = [:]
+
+    var current: SearchQuantizer.Scratch {
+        let id = UInt(pthread_self())
+        return lock.withLock {
+            if let s = byThread[id] { return s }
+            let s = SearchQuantizer.Scratch()
+            byThread[id] = s
+            return s
+        }
     }
 }

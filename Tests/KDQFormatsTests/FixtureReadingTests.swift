@@ -191,3 +191,46 @@ import KDQTensor
         #expect(compared == 33)
     }
 }
+
+/// The error-minimizing block encoders: never worse than whisper.cpp's, better on the whole.
+@Suite struct SearchQuantizerTests {
+    static func squaredError(_ a: [Float], _ b: [Float], weights: [Float]? = nil, rowLength: Int = 1) -> Double {
+        var e = 0.0
+        for i in a.indices { e += Double(weights?[i % rowLength] ?? 1) * Double((a[i] - b[i]) * (a[i] - b[i])) }
+        return e
+    }
+
+    @Test(arguments: [Encoding.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+    func searchBeatsRoundToNearest(_ e: Encoding) throws {
+        var nearestTotal = 0.0, searchTotal = 0.0
+        for (name, t) in Fixtures.reference.tensors where CanonicalNames.isMatrixWeight(name, shape: t.shape) {
+            let x = try t.decodedFloats()
+            let nearest = try t.converted(to: e).decodedFloats()
+            let searched = try t.converted(to: e, quantizer: .search).decodedFloats()
+            // Block by block, the search keeps whisper.cpp's block unless it finds a better one.
+            for b in 0..<(x.count / 32) {
+                let r = (32 * b)..<(32 * b + 32)
+                #expect(Self.squaredError(Array(x[r]), Array(searched[r])) <= Self.squaredError(Array(x[r]), Array(nearest[r])) * (1 + 1e-9),
+                        "\(e.rawValue) \(name) block \(b)")
+            }
+            nearestTotal += Self.squaredError(x, nearest)
+            searchTotal += Self.squaredError(x, searched)
+        }
+        print("\(e.rawValue): search squared error \(searchTotal / nearestTotal) of round-to-nearest's")
+        #expect(searchTotal < nearestTotal)
+    }
+
+    @Test func importanceWeightsTheError() throws {
+        let t = try #require(Fixtures.reference.tensor(named: "decoder.blocks.0.mlp.0.weight"))
+        let rowLength = t.shape[1]
+        let importance = (0..<rowLength).map { $0 < 8 ? Float(100) : Float(0.01) }
+        let x = try t.decodedFloats()
+        let plain = try t.converted(to: .q4_0, quantizer: .search).decodedFloats()
+        let weighted = try t.converted(to: .q4_0, quantizer: .search, importance: importance).decodedFloats()
+        let e1 = Self.squaredError(x, plain, weights: importance, rowLength: rowLength)
+        let e2 = Self.squaredError(x, weighted, weights: importance, rowLength: rowLength)
+        print("q4_0 importance-weighted error: \(e2 / e1) of the unweighted search's")
+        #expect(e2 <= e1)
+        #expect(throws: TensorError.self) { try t.converted(to: .q4_0, quantizer: .search, importance: [1, 2, 3]) }
+    }
+}

@@ -6,14 +6,15 @@ extension Checkpoint {
         try convertTensors { _, _ in target }
     }
 
-    /// Re-encodes each tensor to the encoding `choose` returns for it (nil keeps it); returns
-    /// what changed.
-    public mutating func convertTensors(_ choose: (String, Tensor) -> Encoding?) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
+    /// Re-encodes each tensor to the encoding `choose` returns for it (nil keeps it), ggml
+    /// blocks chosen by `quantizer`; returns what changed.
+    public mutating func convertTensors(quantizer: BlockQuantizer = .nearest,
+                                        _ choose: (String, Tensor) -> Encoding?) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
         var changes: [(String, Encoding, Encoding)] = []
         for i in tensors.indices {
             let (name, t) = tensors[i]
             guard let target = choose(name, t), target != t.encoding else { continue }
-            do { tensors[i].tensor = try t.converted(to: target) } catch {
+            do { tensors[i].tensor = try t.converted(to: target, quantizer: quantizer) } catch {
                 throw FormatError.wrapping(error, path: provenance.path, tensor: name)
             }
             changes.append((name, t.encoding, target))

@@ -29,6 +29,9 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Tensor encoding: keep, f32, f16, bf16, or a ggml block type for the weight matrices (q8_0, q5_1, q5_0, q4_1, q4_0).")
     var dtype: DType = .keep
 
+    @Option(help: "How ggml block types are chosen: nearest (whisper.cpp's round-to-nearest, byte-identical) or search (the error-minimizing scale per block; same layout).")
+    var quantizer: BlockQuantizer = .nearest
+
     @Option(help: "Compress the whole archive: none, zstd or xz (a compressed archive is not memory-mappable).")
     var compress: KDQWriteOptions.Compression = .none
 
@@ -39,7 +42,7 @@ struct ImportCommand: ParsableCommand {
         var options = KDQWriteOptions(compression: compress, command: CommandLine.arguments.joined(separator: " "))
         let clock = Stopwatch()
         if let target = Encoding(rawValue: dtype.rawValue) {
-            options.conversions = try checkpoint.convertTensors { name, t in
+            options.conversions = try checkpoint.convertTensors(quantizer: quantizer) { name, t in
                 !target.isQuantized || CanonicalNames.isMatrixWeight(name, shape: t.shape) ? target : nil
             }
         }
@@ -62,3 +65,4 @@ struct ImportCommand: ParsableCommand {
 }
 
 extension KDQWriteOptions.Compression: ExpressibleByArgument {}
+extension BlockQuantizer: ExpressibleByArgument {}
