@@ -15,6 +15,17 @@ enum FileBytes {
         } catch { throw FormatError.wrapping(error, path: path) }
     }
 
+    /// Maps a checkpoint file, turning a failure into a `FormatError` naming it.
+    static func map(_ path: String) throws -> MappedFile {
+        do { return try MappedFile(path: path) } catch { throw FormatError.wrapping(error, path: path) }
+    }
+
+    /// The folder holding `path` ("." for a bare name).
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// True when `path` names a regular file.
     static func isRegularFile(_ path: String) -> Bool {
         var st = stat()

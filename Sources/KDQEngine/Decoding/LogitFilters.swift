@@ -59,19 +59,19 @@ struct LogitFilters {
         }
         // If the timestamps together are more likely than any text token, sample a timestamp.
         let logprobs = LogitFilters.logSoftmax(logits)
-        let timestampLogprob = logSumExp(logprobs[begin...])
+        let timestampLogprob = LogitFilters.logSumExp(logprobs[begin...])
         let maxText = logprobs[0..<begin].max() ?? -.infinity
         if timestampLogprob > maxText { for i in 0..<begin { logits[i] = -.infinity } }
     }
 
     static func logSoftmax(_ x: [Float]) -> [Float] {
-        let m = x.max() ?? 0
-        guard m.isFinite else { return x }
-        let lse = m + logf(x.reduce(0) { $0 + expf($1 - m) })
+        let lse = logSumExp(x[...])
+        guard lse.isFinite else { return x }
         return x.map { $0 - lse }
     }
 
-    private func logSumExp(_ x: ArraySlice<Float>) -> Float {
+    /// log Σ exp(x), stable.
+    static func logSumExp(_ x: ArraySlice<Float>) -> Float {
         let m = x.max() ?? -.infinity
         guard m.isFinite else { return m }
         return m + logf(x.reduce(0) { $0 + expf($1 - m) })

@@ -100,7 +100,8 @@ public struct Transcriber {
 }
 
 extension String {
-    func trimmingSpaces() -> String {
+    /// Without leading and trailing spaces and newlines.
+    public func trimmingSpaces() -> String {
         var s = Substring(self)
         while s.first == " " || s.first == "\n" { s = s.dropFirst() }
         while s.last == " " || s.last == "\n" { s = s.dropLast() }

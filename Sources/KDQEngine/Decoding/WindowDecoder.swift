@@ -49,7 +49,7 @@ struct WindowDecoder {
         for _ in 0..<maxLength {
             filters.apply(&logits, tokens: tokens)
             let next = argmax(logits)
-            total += Double(LogitFilters.logSoftmax(logits)[next])
+            total += Double(logits[next] - LogitFilters.logSumExp(logits[...]))
             if next == endOfText { break }
             tokens.append(next)
             guard tokens.count < state.capacity else { break }

@@ -12,12 +12,12 @@ enum Kernels {
 
     /// Y[m, n] = X[m, k] · W[n, k]ᵀ (+ bias[n]): a linear layer on `m` rows.
     static func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
-                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
         if m == 1 {  // one row (a decoding step): a matrix-vector product, no packing of W
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, accumulate ? 1 : 0, y, 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, 0, y, 1)
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
-                        accumulate ? 1 : 0, y, Int32(n))
+                        0, y, Int32(n))
         }
         if let bias {
             for r in 0..<m {

@@ -6,12 +6,12 @@ extension Checkpoint {
     public static func open(_ path: String) throws -> Checkpoint {
         if FileBytes.isDirectory(path) { return try openDirectory(path) }
         guard FileBytes.isRegularFile(path) else { throw FormatError(.io, "no such file or directory", path: path) }
-        let file = try HuggingFaceReader.open(path)
+        let file = try FileBytes.map(path)
         switch try FormatSniffer.sniff(file.bytes, path: path) {
         case .torchZip: return try TorchCheckpointReader.read(file: file, path: path, hfDirectory: nil)
         case .ggml: return try GGMLReader.read(file: file, path: path)
         case .safetensors: return try HuggingFaceReader.readFile(file, path: path)
-        case .ctranslate2: return try CT2Reader.read(directory: HuggingFaceReader.parent(of: path), modelFile: file)
+        case .ctranslate2: return try CT2Reader.read(directory: FileBytes.parent(of: path), modelFile: file)
         case .kdq: return try KDQArchiveReader.read(file: file, path: path)
         }
     }
@@ -23,7 +23,7 @@ extension Checkpoint {
         }
         let path = dir + "/" + name
         if name == "model.safetensors.index.json" { return try HuggingFaceReader.readSharded(directory: dir, index: path) }
-        let file = try HuggingFaceReader.open(path)
+        let file = try FileBytes.map(path)
         switch try FormatSniffer.sniff(file.bytes, path: path) {
         case .ctranslate2: return try CT2Reader.read(directory: dir, modelFile: file)
         case .safetensors: return try HuggingFaceReader.readFile(file, path: path)

@@ -25,7 +25,7 @@ enum TorchCheckpointReader {
         }
         let tensors = try stateDict(top, members: members, root: root, path: path)
         let provenance = Provenance(format: .huggingFacePyTorch, path: hfDirectory ?? path, weightsFile: file)
-        return try HuggingFaceReader.assemble(tensors, metadata: [:], directory: hfDirectory ?? HuggingFaceReader.parent(of: path),
+        return try HuggingFaceReader.assemble(tensors, metadata: [:], directory: hfDirectory ?? FileBytes.parent(of: path),
                                               provenance: provenance)
     }
 

@@ -9,7 +9,7 @@ enum HuggingFaceReader {
     /// Reads a lone `.safetensors` file (config.json beside it is used when present).
     static func readFile(_ file: MappedFile, path: String) throws -> Checkpoint {
         let st = try SafetensorsFile(file: file)
-        return try assemble(st.tensors, metadata: st.metadata, directory: parent(of: path),
+        return try assemble(st.tensors, metadata: st.metadata, directory: FileBytes.parent(of: path),
                             provenance: Provenance(format: .huggingFaceSafetensors, path: path, weightsFile: file))
     }
 
@@ -30,7 +30,7 @@ enum HuggingFaceReader {
         var metadata: [String: String] = [:]
         var first: MappedFile?
         for shard in shards {
-            let file = try open(directory + "/" + shard)
+            let file = try FileBytes.map(directory + "/" + shard)
             first = first ?? file
             let st = try SafetensorsFile(file: file)
             tensors += st.tensors
@@ -86,14 +86,5 @@ enum HuggingFaceReader {
             return try ModelDims { dims[$0]?.intValue }
         }
         return try DimsInference.infer(from: tensors, audioHeads: nil, textHeads: nil, path: path)
-    }
-
-    static func open(_ path: String) throws -> MappedFile {
-        do { return try MappedFile(path: path) } catch { throw FormatError.wrapping(error, path: path) }
-    }
-
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }

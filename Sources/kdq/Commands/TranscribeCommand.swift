@@ -69,7 +69,7 @@ struct TranscribeCommand: ParsableCommand {
                 } else if audio.count > 1 {
                     print("\(path): \(t.text)")
                 } else if timestamps {
-                    for s in t.segments { print("[\(Format.fixed(s.start, 2)) --> \(Format.fixed(s.end, 2))] \(s.text.trimmingSpacesAround())") }
+                    for s in t.segments { print("[\(Format.fixed(s.start, 2)) --> \(Format.fixed(s.end, 2))] \(s.text.trimmingSpaces())") }
                 } else {
                     print(t.text)
                 }
@@ -96,14 +96,6 @@ struct TranscribeCommand: ParsableCommand {
 
 extension WhisperTask: ExpressibleByArgument {}
 
-extension String {
-    func trimmingSpacesAround() -> String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
-    }
-}
 
 /// Writes a line to standard error.
 func printError(_ message: String) {
