@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "KDQFormats", targets: ["KDQFormats"]),
         .library(name: "KDQAnalysis", targets: ["KDQAnalysis"]),
         .library(name: "KDQEngine", targets: ["KDQEngine"]),
+        .library(name: "KDQQuantize", targets: ["KDQQuantize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,8 +28,9 @@ let package = Package(
         .target(name: "KDQFormats", dependencies: ["KDQTensor", "KDQJSON", "CArchive"]),
         .target(name: "KDQEngine", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS", "CSndFile", "CSoxr", "CFFTW"]),
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
+        .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis"]),
         .executableTarget(name: "kdq", dependencies: [
-            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON",
+            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

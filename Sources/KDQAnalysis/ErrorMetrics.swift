@@ -65,6 +65,21 @@ public struct ErrorMetrics: Sendable, Equatable {
         count += n
     }
 
+    /// Compares two f32 arrays of equal length (the shorter length when they differ).
+    public static func compare(_ a: [Float], _ b: [Float]) -> ErrorMetrics {
+        var m = ErrorMetrics()
+        let n = Swift.min(a.count, b.count)
+        var scratch = [Float](repeating: 0, count: n)
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    if n > 0 { m.accumulate(pa.baseAddress!, pb.baseAddress!, n, scratch: s.baseAddress!) }
+                }
+            }
+        }
+        return m
+    }
+
     /// Compares two tensors of equal element count, decoding both in chunks.
     public static func compare(_ a: Tensor, _ b: Tensor) throws -> ErrorMetrics {
         var m = ErrorMetrics()

@@ -30,8 +30,7 @@ struct WindowDecoder {
 
     func decode(encoderOutput: [Float]) throws -> WindowResult {
         let tk = try model.tokenizer()
-        var prompt = try tk.startSequence(language: options.language, task: options.task)
-        if !options.timestamps, let nt = tk.noTimestamps { prompt.append(nt) }
+        let prompt = try prompt(tk)
         let filters = LogitFilters(tokenizer: tk, suppressTokens: options.suppressTokens ?? model.generation.suppressTokens,
                                    withTimestamps: options.timestamps, sampleBegin: prompt.count)
         let maxLength = min(model.dims.nTextCtx / 2, model.dims.nTextCtx - prompt.count)
@@ -39,6 +38,13 @@ struct WindowDecoder {
         return options.beamSize <= 1
             ? try greedy(prompt, state, filters, maxLength, endOfText: tk.endOfText)
             : try beam(prompt, state, filters, maxLength, endOfText: tk.endOfText)
+    }
+
+    /// The start of transcript, language and task tokens, and no-timestamps unless asked.
+    func prompt(_ tk: WhisperTokenizer) throws -> [Int] {
+        var prompt = try tk.startSequence(language: options.language, task: options.task)
+        if !options.timestamps, let nt = tk.noTimestamps { prompt.append(nt) }
+        return prompt
     }
 
     private func greedy(_ prompt: [Int], _ state: TextDecoder.State, _ filters: LogitFilters, _ maxLength: Int,

@@ -15,6 +15,12 @@ public struct AudioEncoder {
     /// `n_mels × 2·n_audio_ctx` values; `hiddenStates`, when given, receives the residual
     /// stream after every block.
     public func encode(_ mel: [Float], hiddenStates: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
+        try run(embed(mel), fromBlock: 0, hiddenStates: hiddenStates)
+    }
+
+    /// The residual stream entering the first block: both convolutions with GELU, plus the
+    /// sinusoidal positions (`n_audio_ctx × n_audio_state`).
+    public func embed(_ mel: [Float]) throws -> [Float] {
         let d = weights.dims
         let s = d.nAudioState, frames = 2 * d.nAudioCtx, ctx = d.nAudioCtx
         guard mel.count == d.nMels * frames else {
@@ -49,11 +55,22 @@ public struct AudioEncoder {
         Kernels.gelu(&x, x.count)
         let positions = try weights.pointer("encoder.positional_embedding")
         for i in 0..<x.count { x[i] += positions[i] }
+        return x
+    }
 
+    /// Runs blocks `first…` on the residual stream `x` that enters block `first` (the output of
+    /// `embed` for 0, else the hidden state after block `first − 1`) and the final layer norm.
+    public func run(_ x: [Float], fromBlock first: Int, hiddenStates: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
+        let d = weights.dims
+        let s = d.nAudioState, ctx = d.nAudioCtx
+        guard x.count == ctx * s, (0...blocks.count).contains(first) else {
+            throw EngineError(.model, "encoder input of \(x.count) values at block \(first), expected \(ctx) × \(s) at 0…\(blocks.count)")
+        }
+        var x = x
         var scratch = BlockScratch(rows: ctx, width: s)
-        for (i, block) in blocks.enumerated() {
-            Residual.selfAttention(&x, ctx, s, heads: d.nAudioHead, block, &scratch)
-            Residual.mlp(&x, ctx, s, block, &scratch)
+        for i in first..<blocks.count {
+            Residual.selfAttention(&x, ctx, s, heads: d.nAudioHead, blocks[i], &scratch)
+            Residual.mlp(&x, ctx, s, blocks[i], &scratch)
             hiddenStates?(i, x)
         }
         var out = [Float](repeating: 0, count: ctx * s)

@@ -56,6 +56,12 @@ public struct TextDecoder {
         return State(crossKeys: keys, crossValues: values, capacity: d.nTextCtx, width: d.nTextState)
     }
 
+    /// A state with `other`'s cross-attention keys and values (not recomputed) and an empty
+    /// self-attention cache: a second teacher-forced pass over the same audio.
+    public func makeState(reusingCrossAttentionOf other: State) -> State {
+        State(crossKeys: other.crossKeys, crossValues: other.crossValues, capacity: other.capacity, width: weights.dims.nTextState)
+    }
+
     /// Runs `tokens` (appended after what `state` holds) and returns their logits
     /// (`tokens.count × n_vocab`, row-major); `lastOnly` returns only the last row.
     /// `hiddenStates` receives the residual stream after every block.

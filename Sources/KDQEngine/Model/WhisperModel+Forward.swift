@@ -28,6 +28,17 @@ extension WhisperModel {
         try batch.map { try forward(mel: $0.mel, tokens: $0.tokens, keepHidden: keepHidden) }
     }
 
+    /// The token sequence a greedy decoding of one window produces, as teacher forcing wants
+    /// it: the start-of-transcript prompt, the sampled tokens and end of text.
+    public func greedySequence(encoderOutput: [Float], options: DecodingOptions = DecodingOptions()) throws -> [Int] {
+        var options = options
+        options.beamSize = 1
+        let decoder = WindowDecoder(model: self, options: options)
+        let result = try decoder.decode(encoderOutput: encoderOutput)
+        let tk = try tokenizer()
+        return try decoder.prompt(tk) + result.tokens + [tk.endOfText]
+    }
+
     /// The 30-second log-mel window openai-whisper decodes for a clip of at most 30 s (the
     /// audio padded with silence), as `n_mels × 3000`.
     public func melWindow(_ samples: [Float]) -> [Float] {

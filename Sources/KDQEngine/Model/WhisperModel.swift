@@ -9,15 +9,23 @@ public final class WhisperModel: @unchecked Sendable {
     public let mel: LogMelSpectrogram
     private let tokenizerResult: Result<WhisperTokenizer, Error>
     public let generation: GenerationSettings
+    private let weights: WhisperWeights
 
     public init(_ checkpoint: Checkpoint) throws {
-        let weights = try WhisperWeights(checkpoint)
+        weights = try WhisperWeights(checkpoint)
         dims = checkpoint.dims
         encoder = try AudioEncoder(weights)
         decoder = try TextDecoder(weights)
         mel = LogMelSpectrogram(filters: checkpoint.melFilters ?? MelFilters.slaney(nMels: checkpoint.dims.nMels))
         tokenizerResult = Result { try WhisperTokenizer(checkpoint) }
         generation = checkpoint.generation
+    }
+
+    /// Runs `body` with tensor `name` replaced by `values` (f32, its element count), then
+    /// restores it: how one tensor's quantization is measured without a second model. Not
+    /// safe to overlap with other work on this model.
+    public func withTensor<T>(_ name: String, replacedBy values: [Float], _ body: () throws -> T) throws -> T {
+        try weights.withValues(name, values, body)
     }
 
     /// The tokenizer; throws when the checkpoint carries none (its forward passes still work).

@@ -28,6 +28,19 @@ public final class WhisperWeights: @unchecked Sendable {
         return UnsafePointer(b.baseAddress!)
     }
 
+    /// Runs `body` with tensor `name` holding `values` in place of its own (every block sees
+    /// the change, as the pointers are stable), then restores the original values.
+    func withValues<T>(_ name: String, _ values: [Float], _ body: () throws -> T) throws -> T {
+        guard let b = storage[name] else { throw EngineError(.model, "tensor '\(name)' is missing", path: path) }
+        guard values.count == b.count else {
+            throw EngineError(.model, "replacement for '\(name)' has \(values.count) values, expected \(b.count)", path: path)
+        }
+        let original = Array(b)
+        _ = b.update(fromContentsOf: values)
+        defer { _ = b.update(fromContentsOf: original) }
+        return try body()
+    }
+
     func attention(_ prefix: String) throws -> AttentionWeights {
         AttentionWeights(query: try pointer(prefix + ".query.weight"), queryBias: try pointer(prefix + ".query.bias"),
                          key: try pointer(prefix + ".key.weight"), value: try pointer(prefix + ".value.weight"),

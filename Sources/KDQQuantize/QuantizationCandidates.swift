@@ -1,0 +1,33 @@
+import KDQFormats
+import KDQTensor
+
+/// Which tensors a plan may re-encode and into what.
+public enum QuantizationCandidates {
+    /// The encodings a guided plan chooses among, widest first.
+    public static let encodings: [Encoding] = [.f16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0]
+
+    /// True when `t` may take ggml block encodings: a matrix (2-D or more) whose rows are
+    /// whole 32-element blocks. Biases, norms and the convolutions (rows of 3) stay as they are.
+    public static func isEligible(_ t: Tensor) -> Bool {
+        t.shape.count >= 2 && (t.shape.last ?? 0) % 32 == 0 && t.elementCount > 0
+    }
+
+    /// The tensors whisper.cpp's quantizer converts: the linear weights and the token embedding.
+    public static func isUniformTarget(_ name: String, _ t: Tensor) -> Bool {
+        CanonicalNames.isMatrixWeight(name, shape: t.shape) && isEligible(t)
+    }
+
+    /// The alternatives for one tensor: its own encoding, then each of `encodings` that is
+    /// narrower than the source, widest first (f16 for an f16 source is the source itself).
+    public static func alternatives(for t: Tensor, among encodings: [Encoding] = encodings) -> [Encoding] {
+        let narrower = encodings.filter { $0 != t.encoding && $0.bitsPerElement < t.encoding.bitsPerElement }
+        return [t.encoding] + narrower.sorted { $0.bitsPerElement > $1.bitsPerElement }
+    }
+
+    /// Bytes `t` takes in `e` (row scales included).
+    public static func bytes(of t: Tensor, in e: Encoding) -> Int {
+        if e == t.encoding { return t.data.count + (t.scales?.count ?? 0) }
+        let rowScales = e == .int8Rows ? 4 * (t.shape.first ?? 1) : 0
+        return t.elementCount / e.blockElements * e.blockBytes + rowScales
+    }
+}

@@ -1,0 +1,76 @@
+import KDQFormats
+import KDQTensor
+
+/// Builds quantization plans: whisper.cpp's uniform rule, or a guided allocation over a
+/// measured sensitivity profile under a size budget; keep rules override both.
+public enum QuantizationPlanner {
+    /// whisper.cpp's quantization: every linear weight and the token embedding in `encoding`,
+    /// the rest as they are.
+    public static func uniform(_ c: Checkpoint, _ encoding: Encoding, rules: [KeepRule] = []) -> QuantizationPlan {
+        let choices = c.tensors.map { name, t in
+            choice(name, t, rules: rules) ?? choice(name, t, QuantizationCandidates.isUniformTarget(name, t) ? encoding : t.encoding, pinned: false)
+        }
+        return QuantizationPlan(method: .uniform, choices: choices, budgetBytes: nil, budget: nil, sourceBytes: c.tensorBytes,
+                                predictedKL: nil, elements: elements(c))
+    }
+
+    /// The tensors a guided plan measures (eligible, not pinned), each with the candidate
+    /// encodings narrower than its own.
+    public static func measurable(_ c: Checkpoint, rules: [KeepRule] = [],
+                                  among encodings: [Encoding] = QuantizationCandidates.encodings) -> [(name: String, candidates: [Encoding])] {
+        c.tensors.compactMap { name, t in
+            guard QuantizationCandidates.isEligible(t), KeepRule.pinned(name, source: t.encoding, rules: rules) == nil else { return nil }
+            return (name, Array(QuantizationCandidates.alternatives(for: t, among: encodings).dropFirst()))
+        }
+    }
+
+    /// The bytes `budget` allows for `c`'s tensors.
+    public static func bytes(of budget: SizeBudget, for c: Checkpoint, rules: [KeepRule] = []) -> Int {
+        switch budget {
+        case .megabytes(let mb): return Int(mb * 1_000_000)
+        case .bitsPerWeight(let bpw): return Int(bpw * Double(elements(c)) / 8)
+        case .sameAsUniform(let e): return uniform(c, e, rules: rules).tensorBytes
+        }
+    }
+
+    /// The allocation minimizing the profile's summed mean KL under `budget`: profiled tensors
+    /// choose among their measured alternatives, pinned ones take their rule's encoding, the
+    /// rest stay as they are.
+    public static func guided(_ c: Checkpoint, profile: SensitivityProfile, budget: SizeBudget,
+                              rules: [KeepRule] = []) throws -> QuantizationPlan {
+        let target = bytes(of: budget, for: c, rules: rules)
+        var items: [BitAllocator.Item] = []
+        var fixed: [Int: QuantizationPlan.Choice] = [:]
+        var fixedBytes = 0
+        for (i, (name, t)) in c.tensors.enumerated() {
+            if let entry = profile.entry(name), KeepRule.pinned(name, source: t.encoding, rules: rules) == nil {
+                items.append(.init(tensor: name, options: entry.alternatives.map { ($0.encoding, $0.bytes, $0.meanKL ?? 0) }))
+            } else {
+                let pinned = choice(name, t, rules: rules) ?? choice(name, t, t.encoding, pinned: false)
+                fixed[i] = pinned
+                fixedBytes += pinned.bytes
+            }
+        }
+        let picks = try BitAllocator.allocate(items, fixedBytes: fixedBytes, budget: target)
+        var chosen: [String: (Encoding, Int, Double)] = [:]
+        for (item, k) in zip(items, picks) { chosen[item.tensor] = item.options[k] }
+        let choices = c.tensors.enumerated().map { i, entry -> QuantizationPlan.Choice in
+            if let f = fixed[i] { return f }
+            let (e, b, _) = chosen[entry.name]!
+            return QuantizationPlan.Choice(tensor: entry.name, source: entry.tensor.encoding, chosen: e, bytes: b, pinned: false)
+        }
+        let predicted = chosen.values.reduce(0) { $0 + $1.2 }
+        return QuantizationPlan(method: .guided, choices: choices, budgetBytes: target, budget: budget, sourceBytes: c.tensorBytes,
+                                predictedKL: predicted, elements: elements(c))
+    }
+
+    static func choice(_ name: String, _ t: Tensor, rules: [KeepRule]) -> QuantizationPlan.Choice? {
+        KeepRule.pinned(name, source: t.encoding, rules: rules).map { choice(name, t, $0, pinned: true) }
+    }
+
+    static func choice(_ name: String, _ t: Tensor, _ e: Encoding, pinned: Bool) -> QuantizationPlan.Choice {
+        QuantizationPlan.Choice(tensor: name, source: t.encoding, chosen: e, bytes: QuantizationCandidates.bytes(of: t, in: e), pinned: pinned)
+    }
+
+    static func elements(_ c: Checkpoint) -> Int { c.tensors.reduce(0) { $0 + $1.tensor.elementCount } }
+}

@@ -1,0 +1,134 @@
+import KDQAnalysis
+import KDQEngine
+import KDQFormats
+import KDQTensor
+
+/// Measures each tensor's sensitivity to each candidate encoding: quantize that tensor alone,
+/// put its decoded values into the running model, re-run only the layers from it onward on
+/// the calibration windows, and compare every layer's output and the next-token
+/// distributions with the unquantized model's.
+public final class SensitivityProfiler {
+    let checkpoint: Checkpoint
+    let model: WhisperModel
+    let references: [ReferencePass]
+    let quantizer: BlockQuantizer
+
+    /// Runs the unquantized model on the calibration windows (greedy decoding with `options`
+    /// gives the token sequences the decoder is teacher-forced on).
+    public init(checkpoint: Checkpoint, model: WhisperModel, calibration: CalibrationSet, options: DecodingOptions,
+                quantizer: BlockQuantizer) throws {
+        self.checkpoint = checkpoint
+        self.model = model
+        self.quantizer = quantizer
+        references = try calibration.windows.map { try ReferencePass(model: model, audio: $0, options: options) }
+    }
+
+    /// Scored positions over all windows.
+    public var positions: Int { references.reduce(0) { $0 + $1.tokens.count } }
+
+    /// The profile of `tensors` (name → the encodings to consider besides the source).
+    /// Every alternative's weight-space error is computed. With `measureAll`, each one is also
+    /// run through the model; otherwise only the last (narrowest) candidate is, and the
+    /// others' KL is scaled from it by their ratio of squared weight error — KL grows with
+    /// the square of a small perturbation. `progress` receives model runs done and the total.
+    public func profile(_ tensors: [(name: String, candidates: [Encoding])], measureAll: Bool = false,
+                        progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityProfile {
+        let total = tensors.reduce(0) { $0 + (measureAll ? $1.candidates.count : min(1, $1.candidates.count)) }
+        var done = 0
+        var entries: [SensitivityProfile.Entry] = []
+        for (name, candidates) in tensors {
+            guard let t = checkpoint.tensor(named: name) else { throw QuantizeError("not in the checkpoint", tensor: name) }
+            let source = try t.decodedFloats()
+            var alternatives = [Sensitivity(encoding: t.encoding, bytes: QuantizationCandidates.bytes(of: t, in: t.encoding),
+                                            weight: ErrorMetrics.compare(source, source), meanKL: 0)]
+            var probe: Sensitivity?
+            var unmeasured: [(Encoding, ErrorMetrics)] = []
+            for (k, e) in candidates.enumerated() where e != t.encoding {
+                let quantized: Tensor
+                do { quantized = try t.converted(to: e, quantizer: quantizer) } catch {
+                    throw QuantizeError("cannot encode as \(e.rawValue): \(error)", tensor: name)
+                }
+                let values = try quantized.decodedFloats()
+                let weight = ErrorMetrics.compare(source, values)
+                guard measureAll || k == candidates.count - 1 else { unmeasured.append((e, weight)); continue }
+                let s = try measure(name, values, encoding: e, bytes: QuantizationCandidates.bytes(of: t, in: e), weight: weight)
+                alternatives.append(s)
+                probe = s
+                done += 1
+                progress?(done, total)
+            }
+            for (e, weight) in unmeasured {
+                let scale = probe.map { $0.weight.squaredError > 0 ? weight.squaredError / $0.weight.squaredError : 0 } ?? 0
+                alternatives.append(Sensitivity(encoding: e, bytes: QuantizationCandidates.bytes(of: t, in: e), weight: weight,
+                                                meanKL: probe?.meanKL.map { $0 * scale }, measured: false))
+            }
+            entries.append(.init(tensor: name, alternatives: alternatives.sorted { $0.bytes > $1.bytes }))
+        }
+        return SensitivityProfile(entries: entries, windows: references.count, positions: positions)
+    }
+
+    /// The mean next-token KL divergence of `candidate` (another model of the same dims, such
+    /// as the quantized result) from the source model, on the same windows and tokens.
+    public func meanKL(of candidate: WhisperModel) throws -> Double {
+        var kl = 0.0, rows = 0
+        for ref in references {
+            let result = try candidate.forward(mel: ref.mel, tokens: ref.tokens, keepHidden: false)
+            let d = LogitDivergence.summed(reference: ref.logProbabilities, candidate: result.logits, vocab: candidate.dims.nVocab)
+            kl += d.total
+            rows += d.rows
+        }
+        return rows == 0 ? 0 : kl / Double(rows)
+    }
+
+    /// The activation-space effect of `values` in place of tensor `name`.
+    func measure(_ name: String, _ values: [Float], encoding: Encoding, bytes: Int, weight: ErrorMetrics) throws -> Sensitivity {
+        if weight.isExact { return Sensitivity(encoding: encoding, bytes: bytes, weight: weight, meanKL: 0) }
+        let dims = model.dims
+        let start = Self.firstAffectedEncoderBlock(name, layers: dims.nAudioLayer)
+        var encoderChanges = [ErrorMetrics](repeating: ErrorMetrics(), count: dims.nAudioLayer)
+        var outputChange = ErrorMetrics()
+        var decoderChanges = [ErrorMetrics](repeating: ErrorMetrics(), count: dims.nTextLayer)
+        var kl = 0.0, rows = 0
+        try model.withTensor(name, replacedBy: values) {
+            for ref in references {
+                var encoded = ref.encoderOutput
+                var state = model.decoder.makeState(reusingCrossAttentionOf: ref.crossState)
+                if let start {
+                    let reEmbed = start == 0 && !name.hasPrefix("encoder.blocks.")
+                    let input = reEmbed ? try model.encoder.embed(ref.mel) : ref.encoderInput(start)
+                    encoded = try model.encoder.run(input, fromBlock: start) { i, x in
+                        encoderChanges[i].merge(ErrorMetrics.compare(ref.encoderHidden[i], x))
+                    }
+                    outputChange.merge(ErrorMetrics.compare(ref.encoderOutput, encoded))
+                    state = model.decoder.makeState(encoderOutput: encoded)
+                } else if Self.changesCrossAttention(name) {
+                    state = model.decoder.makeState(encoderOutput: encoded)
+                }
+                let logits = try model.decoder.forward(ref.tokens, state: state) { l, x in
+                    decoderChanges[l].merge(ErrorMetrics.compare(ref.decoderHidden[l], x))
+                }
+                let d = LogitDivergence.summed(reference: ref.logProbabilities, candidate: logits, vocab: dims.nVocab)
+                kl += d.total
+                rows += d.rows
+            }
+        }
+        return Sensitivity(encoding: encoding, bytes: bytes, weight: weight, meanKL: rows == 0 ? 0 : kl / Double(rows),
+                           encoderLayers: encoderChanges.map(\.relativeError),
+                           encoderOutput: start == nil ? 0 : outputChange.relativeError,
+                           decoderLayers: decoderChanges.map(\.relativeError))
+    }
+
+    /// The encoder block from which a change to `name` must be re-run: its own block, 0 for
+    /// the convolutions and positions, the block count for the final norm; nil for decoder tensors.
+    static func firstAffectedEncoderBlock(_ name: String, layers: Int) -> Int? {
+        guard name.hasPrefix("encoder.") else { return nil }
+        let parts = name.split(separator: ".")
+        if parts.count > 2, parts[1] == "blocks", let block = Int(parts[2]) { return block }
+        return name.hasPrefix("encoder.ln_post") ? layers : 0
+    }
+
+    /// True for decoder tensors that the cross-attention keys and values are computed with.
+    static func changesCrossAttention(_ name: String) -> Bool {
+        name.contains(".cross_attn.key.") || name.contains(".cross_attn.value.")
+    }
+}
