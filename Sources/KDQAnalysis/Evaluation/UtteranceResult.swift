@@ -59,6 +59,9 @@ public struct EvaluationSummary: Sendable {
     public let rows: [ModelRow]
     /// Utterances where the models' word errors differ most (or, for one model, its worst).
     public let disagreements: [(id: String, hypotheses: [(model: String, text: String, errors: Int)], reference: String)]
+    /// Each model's mean next-token KL divergence (nats per position) from the first model,
+    /// when measured.
+    public var meanKL: [String: Double] = [:]
 
     public init(results: [UtteranceResult], models: [(name: String, bytes: Int)], top: Int = 10) {
         rows = models.map { m in
@@ -84,7 +87,8 @@ public struct EvaluationSummary: Sendable {
                          "cer": .number(100 * r.score.cer), "substitutions": .number(r.score.words.substitutions),
                          "deletions": .number(r.score.words.deletions), "insertions": .number(r.score.words.insertions),
                          "wer_ci95": .array([.number(100 * r.score.werInterval.low), .number(100 * r.score.werInterval.high)]),
-                         "real_time_factor": .number(r.realTimeFactor), "model_bytes": .number(r.modelBytes)])
+                         "real_time_factor": .number(r.realTimeFactor), "model_bytes": .number(r.modelBytes),
+                         "mean_kl": meanKL[r.model].map { .number($0) } ?? .null])
             }),
             "disagreements": .array(disagreements.map { d in
                 .object(["id": .string(d.id), "reference": .string(d.reference),

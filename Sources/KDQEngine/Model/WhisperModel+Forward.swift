@@ -39,6 +39,14 @@ extension WhisperModel {
         return try decoder.prompt(tk) + result.tokens + [tk.endOfText]
     }
 
+    /// The sequence that teacher-forces `text` as a transcript: the prompt of `options`, the
+    /// text's tokens (after a leading space, as Whisper writes them) and end of text.
+    public func teacherSequence(text: String, options: DecodingOptions = DecodingOptions()) throws -> [Int] {
+        let tk = try tokenizer()
+        let body = text.isEmpty ? [] : try tk.encode(" " + text)
+        return try WindowDecoder(model: self, options: options).prompt(tk) + body + [tk.endOfText]
+    }
+
     /// The 30-second log-mel window openai-whisper decodes for a clip of at most 30 s (the
     /// audio padded with silence), as `n_mels × 3000`.
     public func melWindow(_ samples: [Float]) -> [Float] {

@@ -2,6 +2,7 @@ import ArgumentParser
 import KDQAnalysis
 import KDQEngine
 import KDQFormats
+import KDQQuantize
 import KDQJSON
 
 /// `kdq eval --manifest M --model A [--model B …]`.
@@ -25,12 +26,15 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Only the first N utterances.") var limit: Int?
     @Option(help: "Language code (multilingual models; default en).") var language: String?
     @Option(help: "Beam size; 1 decodes greedily.") var beam: Int = 1
+    @Flag(help: "Also measure each model's mean next-token KL divergence from the first model, teacher-forcing the first model's transcripts (clips of at most 30 s).")
+    var kl = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one --model") }
         guard beam >= 1 && beam <= 16 else { throw ValidationError("--beam must be between 1 and 16") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if kl && models.count < 2 { throw ValidationError("--kl compares models with the first; give at least two --model") }
     }
 
     func run() throws {
@@ -65,17 +69,38 @@ struct EvalCommand: ParsableCommand {
             progress.finish()
         }
         let ids = Set(utterances.map(\.id))
-        let summary = EvaluationSummary(results: results.filter { ids.contains($0.id) && models.contains($0.model) }, models: sizes)
+        var summary = EvaluationSummary(results: results.filter { ids.contains($0.id) && models.contains($0.model) }, models: sizes)
+        if kl { summary.meanKL = try divergences(utterances, results, options) }
         if output.json { output.emit(summary.json) } else { print(render(summary)) }
     }
 
+    /// Each model's mean KL from the first, on the first model's transcripts.
+    private func divergences(_ utterances: [EvalManifest.Utterance], _ results: [UtteranceResult],
+                             _ options: DecodingOptions) throws -> [String: Double] {
+        let transcripts = Dictionary(results.filter { $0.model == models[0] }.map { ($0.id, $0.hypothesis) }, uniquingKeysWith: { a, _ in a })
+        let loaded = try models.map { try WhisperModel(Checkpoint.open($0)) }
+        var clips: [(samples: [Float], text: String)] = []
+        for u in utterances {
+            let samples = try AudioLoader.load(u.audio)
+            if samples.count <= LogMelSpectrogram.windowSamples, let text = transcripts[u.id] { clips.append((samples, text)) }
+        }
+        let progress = TerminalProgress("kl")
+        let values = try TeacherForcedDivergence.measure(reference: loaded[0], candidates: Array(loaded.dropFirst()), clips: clips,
+                                                         options: options) { done, total in progress.update(done, total) }
+        progress.finish()
+        return Dictionary(uniqueKeysWithValues: zip(models.dropFirst(), values).map { ($0, $1) } + [(models[0], 0)])
+    }
+
     private func render(_ s: EvaluationSummary) -> String {
-        var table = TextTable(["model", "utterances", "WER %", "95% CI", "CER %", "S", "D", "I", "RTF", "model bytes"], rightAligned: Set(1..<10))
+        let withKL = !s.meanKL.isEmpty
+        var table = TextTable(["model", "utterances", "WER %", "95% CI", "CER %", "S", "D", "I", "RTF", "model bytes"] + (withKL ? ["KL"] : []),
+                              rightAligned: Set(1..<11))
         for r in s.rows {
             table.add([r.model, String(r.utterances), Format.fixed(100 * r.score.wer, 2),
                        "\(Format.fixed(100 * r.score.werInterval.low, 2))–\(Format.fixed(100 * r.score.werInterval.high, 2))",
                        Format.fixed(100 * r.score.cer, 2), String(r.score.words.substitutions), String(r.score.words.deletions),
-                       String(r.score.words.insertions), Format.fixed(r.realTimeFactor, 3), Format.bytes(r.modelBytes)])
+                       String(r.score.words.insertions), Format.fixed(r.realTimeFactor, 3), Format.bytes(r.modelBytes)]
+                      + (withKL ? [s.meanKL[r.model].map { Format.fixed($0, 5) } ?? "–"] : []))
         }
         var lines = [table.render()]
         if !s.disagreements.isEmpty {

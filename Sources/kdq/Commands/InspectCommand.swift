@@ -1,6 +1,7 @@
 import ArgumentParser
 import KDQAnalysis
 import KDQFormats
+import KDQJSON
 import KDQTensor
 
 /// `kdq inspect PATH`: what is inside a checkpoint.
@@ -24,11 +25,18 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .long, help: "Also print the SHA-256 of the weights file.")
     var hash = false
 
+    @Flag(name: .long, help: "Show the quantization plan a .kdq archive records: each tensor's chosen encoding and every alternative's measured loss.")
+    var plan = false
+
+    @Flag(name: .long, help: "Show the recorded sensitivity profile: each layer's relative change when one tensor is quantized.")
+    var profile = false
+
     @OptionGroup var filter: FilterOptions
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         let checkpoint = try Checkpoint.open(path)
+        if plan || profile { return try showQuantization(checkpoint) }
         let progress = TerminalProgress("stats")
         let summary = try CheckpointSummary(checkpoint, include: filter.predicate, withStatistics: stats) { done, total in
             progress.update(done, total, unit: Format.bytes)
@@ -41,6 +49,22 @@ struct InspectCommand: ParsableCommand {
         } else {
             print(render(summary))
         }
+    }
+
+    /// `--plan` / `--profile`: the archive's quantization record.
+    private func showQuantization(_ checkpoint: Checkpoint) throws {
+        guard let compression = checkpoint.archiveManifest?["compression"]?.objectValue else {
+            throw ValidationError("\(path) is not a .kdq archive; only archives record a quantization plan")
+        }
+        if output.json {
+            var o = JSONObject()
+            if plan { o["encodings"] = compression["encodings"] ?? .null; o["evaluation"] = compression["evaluation"] ?? .null }
+            if profile { o["error_profiles"] = compression["error_profiles"] ?? .null }
+            output.emit(.object(o))
+            return
+        }
+        let report = QuantizationReport(compression: compression, include: filter.predicate)
+        print([plan ? report.plan() : nil, profile ? report.profile() : nil].compactMap { $0 }.joined(separator: "\n\n"))
     }
 
     private func render(_ s: CheckpointSummary) -> String {
