@@ -39,6 +39,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CSndFile"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor", "KDQJSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "KDQQuantizeTests", dependencies: ["KDQQuantize", "KDQEngine", "KDQFormats", "KDQTensor", "KDQAnalysis"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],
     swiftLanguageModes: [.v5]

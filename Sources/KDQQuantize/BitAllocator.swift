@@ -1,9 +1,10 @@
 import KDQTensor
 
 /// Chooses one encoding per tensor to minimize the summed measured loss under a byte budget:
-/// a Lagrangian relaxation (each tensor takes the option minimizing loss + λ·bytes, with λ
-/// bisected to the smallest value that fits), then a greedy pass that spends what is left
-/// on the upgrades with the best loss saved per byte.
+/// a multiple-choice knapsack solved by dynamic programming over the bytes above the smallest
+/// choice of every tensor (counted in `resolution` steps, each option's extra rounded up so
+/// the result always fits), then a greedy pass that spends what the rounding left on the
+/// upgrades with the best loss saved per byte.
 public enum BitAllocator {
     /// One tensor's options; a pinned tensor has exactly one.
     public struct Item: Sendable {
@@ -18,34 +19,41 @@ public enum BitAllocator {
 
     /// The index of the chosen option of each item; `fixedBytes` (tensors not in `items`)
     /// count against `budget`. Throws when even the smallest options do not fit.
-    public static func allocate(_ items: [Item], fixedBytes: Int, budget: Int) throws -> [Int] {
+    public static func allocate(_ items: [Item], fixedBytes: Int, budget: Int, resolution: Int = 20_000) throws -> [Int] {
         for item in items where item.options.isEmpty { throw QuantizeError("no encoding to choose from", tensor: item.tensor) }
-        let smallest = fixedBytes + items.reduce(0) { $0 + $1.options.map(\.bytes).min()! }
-        guard smallest <= budget else {
-            throw QuantizeError("the budget of \(budget) bytes is below the smallest reachable size, \(smallest) bytes")
+        let smallest = items.map { item in item.options.indices.min { item.options[$0].bytes < item.options[$1].bytes }! }
+        let floor = fixedBytes + zip(items, smallest).reduce(0) { $0 + $1.0.options[$1.1].bytes }
+        guard floor <= budget else {
+            throw QuantizeError("the budget of \(budget) bytes is below the smallest reachable size, \(floor) bytes")
         }
-        func choose(_ lambda: Double) -> [Int] {
-            items.map { item in
-                item.options.indices.min { a, b in
-                    let ca = item.options[a].loss + lambda * Double(item.options[a].bytes)
-                    let cb = item.options[b].loss + lambda * Double(item.options[b].bytes)
-                    return ca != cb ? ca < cb : item.options[a].bytes < item.options[b].bytes
-                }!
+        let spare = budget - floor
+        guard spare > 0 else { return smallest }
+        let step = (spare + resolution - 1) / resolution
+        let units = spare / step
+        // best[u]: least loss of the items so far with at most u extra steps; picks[i][u]: item i's option there.
+        var best = [Double](repeating: 0, count: units + 1)
+        var picks: [[UInt8]] = []
+        for (i, item) in items.enumerated() {
+            let base = item.options[smallest[i]].bytes
+            let costs = item.options.map { ($0.bytes - base + step - 1) / step }
+            var next = [Double](repeating: .infinity, count: units + 1)
+            var pick = [UInt8](repeating: UInt8(smallest[i]), count: units + 1)
+            for u in 0...units {
+                for (j, o) in item.options.enumerated() where costs[j] <= u {
+                    let candidate = best[u - costs[j]] + o.loss
+                    if candidate < next[u] { next[u] = candidate; pick[u] = UInt8(j) }
+                }
             }
+            best = next
+            picks.append(pick)
         }
-        func size(_ choice: [Int]) -> Int { fixedBytes + zip(items, choice).reduce(0) { $0 + $1.0.options[$1.1].bytes } }
-
-        var choice = choose(0)
-        if size(choice) > budget {
-            var low = 0.0, high = 1e-12
-            while size(choose(high)) > budget { high *= 4 }
-            for _ in 0..<200 {
-                let mid = (low + high) / 2
-                if size(choose(mid)) > budget { low = mid } else { high = mid }
-            }
-            choice = choose(high)
+        var choice = smallest, u = units
+        for i in stride(from: items.count - 1, through: 0, by: -1) {
+            choice[i] = Int(picks[i][u])
+            u -= (items[i].options[choice[i]].bytes - items[i].options[smallest[i]].bytes + step - 1) / step
         }
-        return fill(items, choice, used: size(choice), budget: budget)
+        let used = fixedBytes + zip(items, choice).reduce(0) { $0 + $1.0.options[$1.1].bytes }
+        return fill(items, choice, used: used, budget: budget)
     }
 
     /// Spends the bytes left under `budget` on the single-tensor upgrades that save the most
