@@ -33,12 +33,12 @@ public enum QuantizationPlanner {
         }
     }
 
-    /// The allocation minimizing the profile's summed mean KL under `budget`: profiled tensors
-    /// choose among their measured alternatives, pinned ones take their rule's encoding, the
-    /// rest stay as they are.
+    /// The allocation minimizing the profile's summed mean KL under `budget` less
+    /// `reservedBytes`: profiled tensors choose among their measured alternatives, pinned ones
+    /// take their rule's encoding, the rest stay as they are.
     public static func guided(_ c: Checkpoint, profile: SensitivityProfile, budget: SizeBudget,
-                              rules: [KeepRule] = []) throws -> QuantizationPlan {
-        let target = bytes(of: budget, for: c, rules: rules)
+                              rules: [KeepRule] = [], reservedBytes: Int = 0) throws -> QuantizationPlan {
+        let target = bytes(of: budget, for: c, rules: rules) - reservedBytes
         var items: [BitAllocator.Item] = []
         var fixed: [Int: QuantizationPlan.Choice] = [:]
         var fixedBytes = 0

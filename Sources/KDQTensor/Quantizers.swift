@@ -91,14 +91,26 @@ public enum Quantizers {
         }
     }
 
-    /// q8_0: d = max|x| / 127, q = round(x / d) (half away from zero), d stored as f16.
+    /// q8_0: d = max|x| / 127, q = round(x / d) (half away from zero, as C's roundf), d stored
+    /// as f16. Eight lanes at a time: rounding is a truncation plus a correction of ±1 where
+    /// the dropped fraction is at least one half, which is exactly roundf.
     static func q8_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
-        var amax: Float = 0
-        for j in 0..<32 { amax = Swift.max(amax, abs(x[j])) }
-        let d = amax / 127
+        let raw = UnsafeRawPointer(x)
+        let lanes = (0..<4).map { raw.loadUnaligned(fromByteOffset: 32 * $0, as: SIMD8<Float>.self) }
+        var amax = SIMD8<Float>(repeating: 0)
+        for v in lanes { amax = pointwiseMax(amax, pointwiseMax(v, -v)) }
+        let d = amax.max() / 127
         let id: Float = d != 0 ? 1 / d : 0
         out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
-        for j in 0..<32 { out.storeBytes(of: Int8((x[j] * id).rounded()), toByteOffset: 2 + j, as: Int8.self) }
+        for (k, v) in lanes.enumerated() {
+            let scaled = v * id
+            var whole = scaled.rounded(.towardZero)
+            let fraction = scaled - whole
+            let up = pointwiseMax(fraction, -fraction) .>= SIMD8<Float>(repeating: 0.5)
+            whole.replace(with: whole + SIMD8<Float>(repeating: 1).replacing(with: -1, where: scaled .< SIMD8<Float>(repeating: 0)), where: up)
+            let q = SIMD8<Int8>(truncatingIfNeeded: SIMD8<Int32>(whole, rounding: .towardZero))
+            (out + 2 + 8 * k).storeBytes(of: q, as: SIMD8<Int8>.self)
+        }
     }
 
     /// CTranslate2 int8 rows: scale = 127 / max|row| (1 for an all-zero row), q = rint(w · scale).

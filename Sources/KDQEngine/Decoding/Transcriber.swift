@@ -29,7 +29,9 @@ public struct Transcriber {
         self.options = options
     }
 
-    public func transcribe(_ samples: [Float]) throws -> Transcript {
+    /// Transcribes `samples` (16 kHz mono), 30-second window after window; `encoded`, when
+    /// given, receives each window's first frame and encoder output.
+    public func transcribe(_ samples: [Float], encoded observe: ((_ seek: Int, _ output: [Float]) -> Void)? = nil) throws -> Transcript {
         let clock = Stopwatch()
         let window = LogMelSpectrogram.windowFrames
         let nMels = model.dims.nMels
@@ -58,6 +60,7 @@ public struct Transcriber {
             melSeconds += clock.lap()
             let encoded = try model.encoder.encode(segment)
             encodeSeconds += clock.lap()
+            observe?(seek, encoded)
             let result = try decoder.decode(encoderOutput: encoded)
             decodeSeconds += clock.lap()
             let offset = Double(seek) * 0.01

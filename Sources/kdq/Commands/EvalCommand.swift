@@ -26,7 +26,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Only the first N utterances.") var limit: Int?
     @Option(help: "Language code (multilingual models; default en).") var language: String?
     @Option(help: "Beam size; 1 decodes greedily.") var beam: Int = 1
-    @Flag(help: "Also measure each model's mean next-token KL divergence from the first model, teacher-forcing the first model's transcripts (clips of at most 30 s).")
+    @Flag(help: "Also measure each model's mean next-token KL divergence from the first model, teacher-forcing the first model's transcript of each clip (of at most 30 s) on the model's own encoder output.")
     var kl = false
     @OptionGroup var output: OutputOptions
 
@@ -35,6 +35,7 @@ struct EvalCommand: ParsableCommand {
         guard beam >= 1 && beam <= 16 else { throw ValidationError("--beam must be between 1 and 16") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if kl && models.count < 2 { throw ValidationError("--kl compares models with the first; give at least two --model") }
+        if kl && out != nil { throw ValidationError("--kl needs every model's encoder pass, so it does not resume from --out; drop one of them") }
     }
 
     func run() throws {
@@ -48,6 +49,7 @@ struct EvalCommand: ParsableCommand {
         options.language = language
         options.beamSize = beam
         var sizes: [(name: String, bytes: Int)] = []
+        let meter = kl ? DivergenceMeter(options: options) : nil
         for path in models {
             let checkpoint = try Checkpoint.open(path)
             sizes.append((path, checkpoint.provenance.size))
@@ -59,7 +61,15 @@ struct EvalCommand: ParsableCommand {
             for (i, u) in todo.enumerated() {
                 let clock = Stopwatch()
                 let samples = try AudioLoader.load(u.audio)
-                let text = try transcriber.transcribe(samples).text
+                var firstWindow: [Float] = []
+                let text = try transcriber.transcribe(samples) { seek, output in if seek == 0 { firstWindow = output } }.text
+                if let meter, samples.count <= LogMelSpectrogram.windowSamples {
+                    if path == models[0] {
+                        try meter.addReference(id: u.id, model: transcriber.model, encoderOutput: firstWindow, text: text)
+                    } else {
+                        try meter.add(id: u.id, name: path, model: transcriber.model, encoderOutput: firstWindow)
+                    }
+                }
                 let r = UtteranceResult(model: path, id: u.id, reference: u.text, hypothesis: text, normalize: normalize,
                                         seconds: clock.lap(), audioSeconds: Double(samples.count) / 16000)
                 results.append(r)
@@ -70,25 +80,8 @@ struct EvalCommand: ParsableCommand {
         }
         let ids = Set(utterances.map(\.id))
         var summary = EvaluationSummary(results: results.filter { ids.contains($0.id) && models.contains($0.model) }, models: sizes)
-        if kl { summary.meanKL = try divergences(utterances, results, options) }
+        if let meter { summary.meanKL = meter.meanKL.merging([models[0]: 0]) { a, _ in a } }
         if output.json { output.emit(summary.json) } else { print(render(summary)) }
-    }
-
-    /// Each model's mean KL from the first, on the first model's transcripts.
-    private func divergences(_ utterances: [EvalManifest.Utterance], _ results: [UtteranceResult],
-                             _ options: DecodingOptions) throws -> [String: Double] {
-        let transcripts = Dictionary(results.filter { $0.model == models[0] }.map { ($0.id, $0.hypothesis) }, uniquingKeysWith: { a, _ in a })
-        let loaded = try models.map { try WhisperModel(Checkpoint.open($0)) }
-        var clips: [(samples: [Float], text: String)] = []
-        for u in utterances {
-            let samples = try AudioLoader.load(u.audio)
-            if samples.count <= LogMelSpectrogram.windowSamples, let text = transcripts[u.id] { clips.append((samples, text)) }
-        }
-        let progress = TerminalProgress("kl")
-        let values = try TeacherForcedDivergence.measure(reference: loaded[0], candidates: Array(loaded.dropFirst()), clips: clips,
-                                                         options: options) { done, total in progress.update(done, total) }
-        progress.finish()
-        return Dictionary(uniqueKeysWithValues: zip(models.dropFirst(), values).map { ($0, $1) } + [(models[0], 0)])
     }
 
     private func render(_ s: EvaluationSummary) -> String {

@@ -127,7 +127,15 @@ struct QuantizeCommand: ParsableCommand {
             let progress = TerminalProgress("profile")
             profile = try profiler!.profile(measurable, measureAll: measureAll) { done, total in progress.update(done, total) }
             progress.finish()
-            plan = try QuantizationPlanner.guided(checkpoint, profile: profile!, budget: budget(), rules: rules)
+            var guided = try QuantizationPlanner.guided(checkpoint, profile: profile!, budget: budget(), rules: rules)
+            if let matchUniform {
+                // A guided archive records every alternative's losses and the profile, a uniform one
+                // much less: the tensors give up the difference, so the whole file is no larger.
+                let uniformPlan = QuantizationPlanner.uniform(checkpoint, matchUniform, rules: rules)
+                let extra = recordBytes(guided, profile, blocks) - recordBytes(uniformPlan, nil, .nearest) + 2 * 512
+                guided = try QuantizationPlanner.guided(checkpoint, profile: profile!, budget: budget(), rules: rules, reservedBytes: max(0, extra))
+            }
+            plan = guided
         }
         let profileSeconds = clock.lap()
 
@@ -172,6 +180,15 @@ struct QuantizeCommand: ParsableCommand {
         let writeSeconds = clock.lap()
         report(plan, check: check, seconds: [("calibrate", referenceSeconds), ("profile", profileSeconds), ("convert", convertSeconds),
                                              ("evaluate", evaluateSeconds), ("write", writeSeconds)])
+    }
+
+    /// Bytes the manifest's record of `plan` takes (as the archive writes it, indented).
+    func recordBytes(_ plan: QuantizationPlan, _ profile: SensitivityProfile?, _ blocks: BlockQuantizer) -> Int {
+        let calibration = QuantizationRecord.Calibration(manifest: calibration ?? "", utterances: 0, windows: 0, positions: 0)
+        let record: JSONValue = .object(["compression": .object([
+            "encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: blocks, calibration: calibration),
+            "error_profiles": profile.map(QuantizationRecord.errorProfiles) ?? .null])])
+        return record.serialized(pretty: true).utf8.count
     }
 
     func budget() -> SizeBudget {
