@@ -33,6 +33,23 @@ public enum QuantizationPlanner {
         }
     }
 
+    /// Throws when `budget` (less `reservedBytes`) is below the smallest size a guided plan
+    /// over `tensors` can reach; a check to make before measuring anything.
+    public static func checkReachable(_ c: Checkpoint, _ tensors: [(name: String, candidates: [Encoding])], budget: SizeBudget,
+                                      rules: [KeepRule] = []) throws {
+        let narrowest = Dictionary(uniqueKeysWithValues: tensors.map { name, candidates in
+            (name, candidates.map { QuantizationCandidates.bytes(of: c.tensor(named: name)!, in: $0) }.min())
+        })
+        let floor = c.tensors.reduce(0) { sum, entry in
+            let own = (choice(entry.name, entry.tensor, rules: rules) ?? choice(entry.name, entry.tensor, entry.tensor.encoding, pinned: false)).bytes
+            return sum + min(own, (narrowest[entry.name] ?? nil) ?? own)
+        }
+        let target = bytes(of: budget, for: c, rules: rules)
+        guard floor <= target else {
+            throw QuantizeError("the budget of \(target) bytes is below the smallest reachable size, \(floor) bytes")
+        }
+    }
+
     /// The allocation minimizing the profile's summed mean KL under `budget` less
     /// `reservedBytes`: profiled tensors choose among their measured alternatives, pinned ones
     /// take their rule's encoding, the rest stay as they are.

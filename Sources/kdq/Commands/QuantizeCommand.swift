@@ -106,6 +106,8 @@ struct QuantizeCommand: ParsableCommand {
         options.language = language
         let clock = Stopwatch()
 
+        let measurable = QuantizationPlanner.measurable(checkpoint, rules: rules, among: try candidateEncodings())
+        if uniform == nil { try QuantizationPlanner.checkReachable(checkpoint, measurable, budget: budget(), rules: rules) }
         var calibrationSet: CalibrationSet?
         var profiler: SensitivityProfiler?
         var sourceModel: WhisperModel?
@@ -123,7 +125,6 @@ struct QuantizeCommand: ParsableCommand {
         if let uniform {
             plan = QuantizationPlanner.uniform(checkpoint, uniform, rules: rules)
         } else {
-            let measurable = QuantizationPlanner.measurable(checkpoint, rules: rules, among: try candidateEncodings())
             let progress = TerminalProgress("profile")
             profile = try profiler!.profile(measurable, measureAll: measureAll) { done, total in progress.update(done, total) }
             progress.finish()

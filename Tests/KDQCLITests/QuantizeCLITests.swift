@@ -1,0 +1,102 @@
+import Foundation
+import KDQJSON
+import Testing
+
+/// `kdq quantize` and `kdq inspect --plan` through the built binary.
+@Suite struct QuantizeCLITests {
+    let f = KDQBinary.fixtures
+    let dir: String = {
+        let d = NSTemporaryDirectory() + "kdq-quantize-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }()
+    static let tinyEn: String? = {
+        let d = KDQBinary.packageRoot + "/models/tiny.en"
+        return FileManager.default.fileExists(atPath: d + "/model.bin") ? d : nil
+    }()
+    var calibration: String { KDQBinary.packageRoot + "/samples/calibration.jsonl" }
+
+    @Test func help() throws {
+        let r = try KDQBinary.run(["quantize", "--help"])
+        #expect(r.status == 0 && r.stdout.contains("--match-uniform") && r.stdout.contains("--keep"))
+    }
+
+    @Test func uniformIsWhatImportDtypeWrites() throws {
+        let quantized = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/u.kdq", "--uniform", "q4_0", "--json"])
+        #expect(quantized.status == 0, "\(quantized.stderr)")
+        #expect(try JSONValue.parse(quantized.stdout)["method"]?.stringValue == "uniform")
+        #expect(try KDQBinary.run(["import", f + "/tiny-random.pt", "-o", dir + "/i.kdq", "--dtype", "q4_0"]).status == 0)
+        let diff = try KDQBinary.run(["diff", dir + "/u.kdq", dir + "/i.kdq", "--fail-on-difference"])
+        #expect(diff.status == 0, "\(diff.stdout)")
+        // and whisper.cpp's own q4_0 file has the same quantized matrices
+        let ggml = try KDQBinary.run(["diff", dir + "/u.kdq", f + "/ggml-tiny-random-q4_0.bin", "--filter", "*.mlp.*.weight", "--fail-on-difference"])
+        #expect(ggml.status == 0, "\(ggml.stdout)")
+        let plan = try KDQBinary.run(["inspect", dir + "/u.kdq", "--plan"])
+        #expect(plan.status == 0 && plan.stdout.contains("uniform, quantizer nearest"), "\(plan.stdout)")
+    }
+
+    @Test func guidedWithoutCalibrationIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/g.kdq", "--match-uniform", "q4_0"])
+        #expect(r.status != 0 && r.stderr.contains("--calibration"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/g.kdq"))
+    }
+
+    @Test func uniformWithABudgetIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/g.kdq", "--uniform", "q4_0", "--target-mb", "1"])
+        #expect(r.status != 0 && r.stderr.contains("budget"), "\(r.stderr)")
+    }
+
+    @Test func twoBudgetsAreRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/g.kdq", "--target-mb", "1", "--target-bpw", "4",
+                                   "--calibration", calibration])
+        #expect(r.status != 0 && r.stderr.contains("exactly one"), "\(r.stderr)")
+    }
+
+    @Test func aBadKeepRuleIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/g.kdq", "--uniform", "q4_0", "--keep", "encoder*=q3_k"])
+        #expect(r.status != 0 && r.stderr.contains("q3_k"), "\(r.stderr)")
+    }
+
+    @Test func anUnknownCandidateIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/g.kdq", "--target-mb", "1", "--calibration", calibration,
+                                   "--candidates", "q4_0,q2_k"])
+        #expect(r.status != 0 && r.stderr.contains("q2_k"), "\(r.stderr)")
+    }
+
+    @Test func planOfANonArchiveIsRefused() throws {
+        let r = try KDQBinary.run(["inspect", f + "/tiny-random.pt", "--plan"])
+        #expect(r.status != 0 && r.stderr.contains("not a .kdq archive"), "\(r.stderr)")
+    }
+
+    /// A guided plan on the real tiny.en (most tensors pinned, to stay quick): the whole
+    /// archive is no larger than the uniform q5_0 one, and the record shows every alternative.
+    /// Runs against the release binary (scripts/test.sh sets KDQ_BIN): a debug build of the
+    /// engine takes minutes over it.
+    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+                   "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func guidedArchiveIsNoLargerThanUniform() throws {
+        let keep = ["encoder.blocks.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }
+        let g = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/g.kdq", "--match-uniform", "q5_0", "--calibration", calibration,
+                                   "--calibration-count", "1", "--skip-evaluation", "--json"] + keep)
+        #expect(g.status == 0, "\(g.stderr)")
+        let u = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/u.kdq", "--uniform", "q5_0"])
+        #expect(u.status == 0)
+        let sizes = try [dir + "/g.kdq", dir + "/u.kdq"].map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as! Int }
+        #expect(sizes[0] <= sizes[1], "guided \(sizes[0]) bytes, uniform \(sizes[1])")
+        let plan = try KDQBinary.run(["inspect", dir + "/g.kdq", "--plan", "--json"])
+        let tensors = try JSONValue.parse(plan.stdout)["encodings"]?["tensors"]?.objectValue
+        let embedding = tensors?["decoder.token_embedding.weight"]?["alternatives"]?.objectValue
+        #expect(embedding?.keys == ["f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"], "\(String(describing: embedding?.keys))")
+        #expect(tensors?["encoder.blocks.0.mlp.0.weight"]?["pinned"]?.boolValue == true)
+        let profile = try KDQBinary.run(["inspect", dir + "/g.kdq", "--profile", "--filter", "decoder.token_embedding*"])
+        #expect(profile.status == 0 && profile.stdout.contains("decoder.token_embedding.weight  q4_0"), "\(profile.stdout)")
+    }
+
+    @Test(.enabled(if: tinyEn != nil, "run scripts/fetch-models.sh"))
+    func anImpossibleBudgetLeavesNoFile() throws {
+        let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/g.kdq", "--target-mb", "1", "--calibration", calibration,
+                                   "--keep", "*"])
+        #expect(r.status != 0 && r.stderr.contains("below the smallest reachable size"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/g.kdq"))
+    }
+}
