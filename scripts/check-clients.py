@@ -2,7 +2,10 @@
 """Real clients load kdq's exports: the real tiny.en is imported into a .kdq (as it is, and
 quantized to q8_0 and q5_0 like whisper.cpp's quantizer), exported, and transcribes
 samples/jfk.wav in whisper.cpp (pywhispercpp) and faster-whisper; with --hf also in
-transformers (needs torch). Prints a table; exits 1 if any check fails.
+transformers (needs torch). `kdq quantize` archives go to whisper.cpp too: uniform q4_0 with the
+error-minimizing quantizer, and a guided plan at the size of uniform q5_0 (whisper.cpp takes one
+weight type, so the export re-encodes the plan's other tensors to its most common type and says
+so). Prints a table; exits 1 if any check fails.
 
 Usage: scripts/check-clients.py [--kdq .build/release/kdq] [--model models/tiny.en] [--hf]
 Needs: pip install pywhispercpp faster-whisper (and torch transformers for --hf)
@@ -72,6 +75,18 @@ def main():
                 same = normalize(text) == normalize(reference)
                 ok &= same
                 rows.append(("transformers, kdq hf export", text, same))
+    calibration = os.path.join(os.path.dirname(a.audio), "calibration.jsonl")
+    quantized = [("uniform q4_0, search quantizer", ["--uniform", "q4_0", "--quantizer", "search"]),
+                 ("guided at the size of uniform q5_0", ["--match-uniform", "q5_0", "--calibration", calibration,
+                                                         "--calibration-count", "1", "--skip-evaluation"])]
+    for i, (label, options) in enumerate(quantized):
+        archive, ggml = os.path.join(work, f"quantized-{i}.kdq"), os.path.join(work, f"quantized-{i}.bin")
+        kdq(a.kdq, "quantize", a.model, "-o", archive, *options)
+        kdq(a.kdq, "export", archive, "--to", "ggml", "-o", ggml)
+        text = whisper_cpp(ggml, a.audio)
+        same = normalize(text) == normalize(reference)
+        ok &= same
+        rows.append((f"whisper.cpp, kdq quantize ({label}), ggml export", text, same))
     for name, text, same in rows:
         print(f"{'ok  ' if same else 'FAIL'} {name}: {text.strip()}")
     print("all clients agree" if ok else "a client disagrees")
