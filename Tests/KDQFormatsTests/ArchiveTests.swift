@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KDQTestSupport
 @testable import KDQFormats
 import KDQJSON
 import KDQTensor
@@ -153,18 +154,5 @@ import KDQTensor
         #expect(throws: FormatError.self) { try KDQArchiveWriter.write(c, to: scratch.path + "/target.kdq/occupied") }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/target.kdq")
         #expect(leftovers == ["occupied"], "\(leftovers)")
-    }
-}
-
-/// A small deterministic random generator for reproducible corruption tests.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

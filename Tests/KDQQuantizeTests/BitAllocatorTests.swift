@@ -1,4 +1,5 @@
 import Testing
+import KDQTestSupport
 import KDQTensor
 @testable import KDQQuantize
 
@@ -30,7 +31,7 @@ import KDQTensor
     }
 
     @Test func matchesTheBruteForceOptimum() throws {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var worst = 0.0
         for _ in 0..<200 {
             let items = (0..<6).map { i -> BitAllocator.Item in
@@ -66,18 +67,5 @@ import KDQTensor
     @Test func keepsEverythingWhenTheBudgetAllows() throws {
         let items = [BitAllocator.Item(tensor: "a", options: [(.f16, 200, 0), (.q4_0, 56, 1)])]
         #expect(try BitAllocator.allocate(items, fixedBytes: 0, budget: 1000) == [0])
-    }
-}
-
-/// A small deterministic generator for repeatable random cases.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
