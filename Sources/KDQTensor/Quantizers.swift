@@ -4,9 +4,10 @@
 public enum Quantizers {
     /// C's float-to-int8 conversion (truncation toward zero) for the in-range values the
     /// quantizers produce; non-finite input (undefined in C) gives 0 instead of trapping.
+    /// Clamping first keeps the conversion a plain truncating instruction (no libm call).
     @inline(__always) static func cInt8(_ f: Float) -> Int32 {
         guard f.isFinite else { return 0 }
-        return Int32(Swift.max(-128, Swift.min(127, f.rounded(.towardZero))))
+        return Int32(Swift.max(-128, Swift.min(127, f)))
     }
 
     /// The value of largest magnitude, keeping its sign (the first one on ties).
@@ -92,24 +93,20 @@ public enum Quantizers {
     }
 
     /// q8_0: d = max|x| / 127, q = round(x / d) (half away from zero, as C's roundf), d stored
-    /// as f16. Eight lanes at a time: rounding is a truncation plus a correction of ±1 where
-    /// the dropped fraction is at least one half, which is exactly roundf.
+    /// as f16. roundf is a truncation plus a step away from zero where the dropped fraction is
+    /// at least one half (exact for |x/d| ≤ 127), which needs no libm call.
     static func q8_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
-        let raw = UnsafeRawPointer(x)
-        let lanes = (0..<4).map { raw.loadUnaligned(fromByteOffset: 32 * $0, as: SIMD8<Float>.self) }
-        var amax = SIMD8<Float>(repeating: 0)
-        for v in lanes { amax = pointwiseMax(amax, pointwiseMax(v, -v)) }
-        let d = amax.max() / 127
+        var amax: Float = 0
+        for j in 0..<32 { amax = Swift.max(amax, abs(x[j])) }
+        let d = amax / 127
         let id: Float = d != 0 ? 1 / d : 0
         out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
-        for (k, v) in lanes.enumerated() {
-            let scaled = v * id
-            var whole = scaled.rounded(.towardZero)
-            let fraction = scaled - whole
-            let up = pointwiseMax(fraction, -fraction) .>= SIMD8<Float>(repeating: 0.5)
-            whole.replace(with: whole + SIMD8<Float>(repeating: 1).replacing(with: -1, where: scaled .< SIMD8<Float>(repeating: 0)), where: up)
-            let q = SIMD8<Int8>(truncatingIfNeeded: SIMD8<Int32>(whole, rounding: .towardZero))
-            (out + 2 + 8 * k).storeBytes(of: q, as: SIMD8<Int8>.self)
+        for j in 0..<32 {
+            let v = Swift.max(-127, Swift.min(127, x[j] * id))  // in range already; the clamp keeps non-finite input from trapping
+            let q = Int32(v)
+            let fraction = v - Float(q)
+            let rounded = q + (fraction >= 0.5 ? 1 : 0) - (fraction <= -0.5 ? 1 : 0)
+            out.storeBytes(of: Int8(truncatingIfNeeded: rounded), toByteOffset: 2 + j, as: Int8.self)
         }
     }
 
