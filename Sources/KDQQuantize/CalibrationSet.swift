@@ -1,10 +1,16 @@
 import KDQAnalysis
 import KDQEngine
 
-/// Calibration audio for measuring quantization: the first utterances of a manifest, and
-/// the same audio packed end to end into 30-second windows (half a second of silence
-/// between clips), so that every encoder pass sees speech across the whole window.
+/// Calibration audio for measuring quantization: utterances of a manifest, and the windows
+/// the model is measured on — either the same audio packed end to end into 30-second windows
+/// (half a second of silence between clips; speech across every encoder pass), or one clip
+/// per window padded with silence, as short clips are transcribed.
 public struct CalibrationSet: Sendable {
+    /// How utterances become 30-second windows.
+    public enum Windows: String, Sendable, CaseIterable {
+        case packed, single
+    }
+
     /// The utterances used, with their audio (16 kHz mono) and reference text.
     public let utterances: [(id: String, text: String, samples: [Float])]
     /// Audio of each packed window, at most 30 s.
@@ -15,7 +21,7 @@ public struct CalibrationSet: Sendable {
     /// Loads `count` utterances spread evenly over `manifest` (all of them when it lists
     /// fewer), so that the speakers and recording conditions of the whole list are sampled;
     /// clips longer than a window are cut.
-    public init(manifest: String, count: Int) throws {
+    public init(manifest: String, count: Int, windows layout: Windows = .packed) throws {
         guard count > 0 else { throw QuantizeError("the calibration set needs at least one utterance, got \(count)") }
         let all = try EvalManifest(path: manifest).utterances
         let listed = (0..<min(count, all.count)).map { all[$0 * all.count / min(count, all.count)] }
@@ -26,7 +32,7 @@ public struct CalibrationSet: Sendable {
         }
         self.utterances = utterances
         self.manifest = manifest
-        windows = Self.pack(utterances.map(\.samples))
+        windows = layout == .packed ? Self.pack(utterances.map(\.samples)) : utterances.map(\.samples).filter { !$0.isEmpty }
     }
 
     /// Packs clips in order into windows of at most 30 s with `gap` samples of silence between.

@@ -11,12 +11,15 @@ public enum QuantizationRecord {
         public let manifest: String
         public let utterances: Int
         public let windows: Int
+        /// `packed` or `single` (CalibrationSet.Windows).
+        public let layout: String
         public let positions: Int
 
-        public init(manifest: String, utterances: Int, windows: Int, positions: Int) {
+        public init(manifest: String, utterances: Int, windows: Int, layout: String, positions: Int) {
             self.manifest = manifest
             self.utterances = utterances
             self.windows = windows
+            self.layout = layout
             self.positions = positions
         }
     }
@@ -82,7 +85,7 @@ public enum QuantizationRecord {
     }
 
     static func json(_ c: Calibration) -> JSONValue {
-        .object(["manifest": .string(c.manifest), "utterances": .number(c.utterances), "windows": .number(c.windows),
+        .object(["manifest": .string(c.manifest), "utterances": .number(c.utterances), "windows": .number(c.windows), "layout": .string(c.layout),
                  "positions": .number(c.positions)])
     }
 

@@ -53,6 +53,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Calibration utterances: N spread evenly over the manifest.")
     var calibrationCount: Int = 32
 
+    @Option(help: "Calibration windows: packed (clips end to end in 30-second windows) or single (one clip per window, padded with silence, as short clips are transcribed).")
+    var calibrationWindows: CalibrationSet.Windows = .packed
+
     @Option(help: "Candidate encodings for guided plans, comma-separated.")
     var candidates: String = QuantizationCandidates.encodings.map(\.rawValue).joined(separator: ",")
 
@@ -112,7 +115,7 @@ struct QuantizeCommand: ParsableCommand {
         var profiler: SensitivityProfiler?
         var sourceModel: WhisperModel?
         if let calibration, uniform == nil || !skipEvaluation {
-            let set = try CalibrationSet(manifest: calibration, count: calibrationCount)
+            let set = try CalibrationSet(manifest: calibration, count: calibrationCount, windows: calibrationWindows)
             let model = try WhisperModel(checkpoint)
             calibrationSet = set
             sourceModel = model
@@ -146,7 +149,7 @@ struct QuantizeCommand: ParsableCommand {
 
         let record = calibrationSet.map { set in
             QuantizationRecord.Calibration(manifest: set.manifest, utterances: set.utterances.count, windows: set.windows.count,
-                                           positions: profiler!.positions)
+                                           layout: calibrationWindows.rawValue, positions: profiler!.positions)
         }
         var compression = checkpoint.archiveManifest?["compression"]?.objectValue ?? JSONObject()
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: blocks, calibration: record)
@@ -185,7 +188,7 @@ struct QuantizeCommand: ParsableCommand {
 
     /// Bytes the manifest's record of `plan` takes (as the archive writes it, indented).
     func recordBytes(_ plan: QuantizationPlan, _ profile: SensitivityProfile?, _ blocks: BlockQuantizer) -> Int {
-        let calibration = QuantizationRecord.Calibration(manifest: calibration ?? "", utterances: 0, windows: 0, positions: 0)
+        let calibration = QuantizationRecord.Calibration(manifest: calibration ?? "", utterances: 0, windows: 0, layout: "", positions: 0)
         let record: JSONValue = .object(["compression": .object([
             "encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: blocks, calibration: calibration),
             "error_profiles": profile.map(QuantizationRecord.errorProfiles) ?? .null])])
@@ -224,3 +227,4 @@ struct QuantizeCommand: ParsableCommand {
 }
 
 extension Encoding: ExpressibleByArgument {}
+extension CalibrationSet.Windows: ExpressibleByArgument {}
