@@ -5,11 +5,7 @@ import Testing
 /// `kdq import`, `export` and `verify` through the built binary.
 @Suite struct ArchiveCLITests {
     let f = KDQBinary.fixtures
-    let dir: String = {
-        let d = NSTemporaryDirectory() + "kdq-cli-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }()
+    let dir = KDQBinary.scratchDirectory("cli")
 
     @Test(arguments: [["import"], ["export"], ["verify"]])
     func help(_ command: [String]) throws {

@@ -19,6 +19,13 @@ enum KDQBinary {
         return dir.appendingPathComponent("kdq").path
     }
 
+    /// A new empty folder under the system's temporary directory.
+    static func scratchDirectory(_ label: String) -> String {
+        let d = NSTemporaryDirectory() + "kdq-\(label)-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
     struct Result {
         let status: Int32
         let stdout: String

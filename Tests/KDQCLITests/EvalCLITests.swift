@@ -4,11 +4,7 @@ import Testing
 
 @Suite struct EvalCLITests {
     static let tiny = KDQBinary.packageRoot + "/models/tiny.en"
-    let dir: String = {
-        let d = NSTemporaryDirectory() + "kdq-eval-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }()
+    let dir = KDQBinary.scratchDirectory("eval")
 
     func manifest(_ name: String, _ body: String) throws -> String {
         let path = dir + "/" + name

@@ -5,11 +5,7 @@ import Testing
 /// `kdq quantize` and `kdq inspect --plan` through the built binary.
 @Suite struct QuantizeCLITests {
     let f = KDQBinary.fixtures
-    let dir: String = {
-        let d = NSTemporaryDirectory() + "kdq-quantize-\(UUID().uuidString)"
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
-    }()
+    let dir = KDQBinary.scratchDirectory("quantize")
     static let tinyEn: String? = {
         let d = KDQBinary.packageRoot + "/models/tiny.en"
         return FileManager.default.fileExists(atPath: d + "/model.bin") ? d : nil

@@ -92,6 +92,18 @@ import KDQTensor
         #expect(windows[1].count == 100_000)
     }
 
+    @Test func singleWindowsHoldOneClipEach() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let manifest = FileManager.default.temporaryDirectory.appendingPathComponent("kdq-windows-\(getpid()).jsonl").path
+        let line = #"{"id": "ID", "audio": "\#(root)/samples/jfk.wav", "text": "x"}"#
+        try ["a", "b", "c"].map { line.replacingOccurrences(of: "ID", with: $0) }.joined(separator: "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: manifest) }
+        let single = try CalibrationSet(manifest: manifest, count: 3, windows: .single)
+        #expect(single.windows.count == 3 && single.windows.allSatisfy { $0.count == 176_000 })
+        let packed = try CalibrationSet(manifest: manifest, count: 3, windows: .packed)
+        #expect(packed.windows.count == 2)  // two 11-second clips and a gap fit in 30 s, the third does not
+    }
+
     @Test func divergenceIsZeroForIdenticalAndMatchesAHandComputedValue() {
         let logits: [Float] = [0, 1, 2, 3]
         let logP = LogitDivergence.logSoftmax(logits, vocab: 2)
