@@ -1,38 +1,52 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// KL(p‖q) between a reference model's next-token distributions and a candidate's, from the
-/// reference's log-probabilities and the candidate's logits (rows of `vocab`).
+/// reference's log-probabilities and the candidate's logits (rows of `vocab`); rows are
+/// spread over the cores.
 public enum LogitDivergence {
     /// Log-softmax of each row of `logits`, accumulated in double precision.
     public static func logSoftmax(_ logits: [Float], vocab: Int) -> [Float] {
         var out = [Float](repeating: 0, count: logits.count)
-        for r in 0..<(logits.count / vocab) {
-            let row = logits[(r * vocab)..<((r + 1) * vocab)]
-            let top = row.max() ?? 0
-            var sum = 0.0
-            for v in row { sum += exp(Double(v - top)) }
-            let shift = Double(top) + log(sum)
-            for (i, v) in row.enumerated() { out[r * vocab + i] = Float(Double(v) - shift) }
+        logits.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                let x = x, y = y
+                DispatchQueue.concurrentPerform(iterations: logits.count / vocab) { r in
+                    let row = x.baseAddress! + r * vocab, result = y.baseAddress! + r * vocab
+                    var top = -Float.infinity
+                    for i in 0..<vocab { top = max(top, row[i]) }
+                    var sum = 0.0
+                    for i in 0..<vocab { sum += exp(Double(row[i] - top)) }
+                    let shift = Double(top) + log(sum)
+                    for i in 0..<vocab { result[i] = Float(Double(row[i]) - shift) }
+                }
+            }
         }
         return out
     }
 
-    /// Σ over rows of KL(p‖q) (nats), and the row count. Rows whose reference and candidate
-    /// agree to the last bit contribute 0.
+    /// Σ over rows of KL(p‖q) (nats), and the row count.
     public static func summed(reference logP: [Float], candidate logits: [Float], vocab: Int) -> (total: Double, rows: Int) {
         let logQ = logSoftmax(logits, vocab: vocab)
         let rows = min(logP.count, logQ.count) / vocab
-        var total = 0.0
-        for r in 0..<rows {
-            var kl = 0.0
-            for i in (r * vocab)..<((r + 1) * vocab) {
-                let lp = Double(logP[i])
-                kl += exp(lp) * (lp - Double(logQ[i]))
+        var perRow = [Double](repeating: 0, count: rows)
+        logP.withUnsafeBufferPointer { p in
+            logQ.withUnsafeBufferPointer { q in
+                perRow.withUnsafeMutableBufferPointer { out in
+                    let p = p, q = q, out = out
+                    DispatchQueue.concurrentPerform(iterations: rows) { r in
+                        var kl = 0.0
+                        for i in (r * vocab)..<((r + 1) * vocab) {
+                            let lp = Double(p[i])
+                            kl += exp(lp) * (lp - Double(q[i]))
+                        }
+                        out[r] = max(0, kl)
+                    }
+                }
             }
-            total += max(0, kl)
         }
-        return (total, rows)
+        return (perRow.reduce(0, +), rows)
     }
 }
