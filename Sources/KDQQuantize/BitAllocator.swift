@@ -20,12 +20,7 @@ public enum BitAllocator {
     /// The index of the chosen option of each item; `fixedBytes` (tensors not in `items`)
     /// count against `budget`. Throws when even the smallest options do not fit.
     public static func allocate(_ items: [Item], fixedBytes: Int, budget: Int, resolution: Int = 20_000) throws -> [Int] {
-        for item in items where item.options.isEmpty { throw QuantizeError("no encoding to choose from", tensor: item.tensor) }
-        let smallest = items.map { item in item.options.indices.min { item.options[$0].bytes < item.options[$1].bytes }! }
-        let floor = fixedBytes + zip(items, smallest).reduce(0) { $0 + $1.0.options[$1.1].bytes }
-        guard floor <= budget else {
-            throw QuantizeError("the budget of \(budget) bytes is below the smallest reachable size, \(floor) bytes")
-        }
+        let (smallest, floor) = try smallestChoice(items, fixedBytes: fixedBytes, budget: budget)
         let spare = budget - floor
         guard spare > 0 else { return smallest }
         let step = (spare + resolution - 1) / resolution
@@ -54,6 +49,18 @@ public enum BitAllocator {
         }
         let used = fixedBytes + zip(items, choice).reduce(0) { $0 + $1.0.options[$1.1].bytes }
         return fill(items, choice, used: used, budget: budget)
+    }
+
+    /// Each item's smallest option and the total size they give with `fixedBytes`; throws
+    /// when that does not fit `budget` (or an item has no option).
+    public static func smallestChoice(_ items: [Item], fixedBytes: Int, budget: Int) throws -> (picks: [Int], bytes: Int) {
+        for item in items where item.options.isEmpty { throw QuantizeError("no encoding to choose from", tensor: item.tensor) }
+        let smallest = items.map { item in item.options.indices.min { item.options[$0].bytes < item.options[$1].bytes }! }
+        let floor = fixedBytes + zip(items, smallest).reduce(0) { $0 + $1.0.options[$1.1].bytes }
+        guard floor <= budget else {
+            throw QuantizeError("the budget of \(budget) bytes is below the smallest reachable size, \(floor) bytes")
+        }
+        return (smallest, floor)
     }
 
     /// Spends the bytes left under `budget` on the single-tensor upgrades that save the most

@@ -12,9 +12,10 @@ public enum QuantizationCandidates {
         t.shape.count >= 2 && (t.shape.last ?? 0) % 32 == 0 && t.elementCount > 0
     }
 
-    /// The tensors whisper.cpp's quantizer converts: the linear weights and the token embedding.
+    /// The tensors whisper.cpp's quantizer converts: the linear weights and the token embedding
+    /// (the rule of `kdq import --dtype` with a block type and of `kdq quantize --uniform`).
     public static func isUniformTarget(_ name: String, _ t: Tensor) -> Bool {
-        CanonicalNames.isMatrixWeight(name, shape: t.shape) && isEligible(t)
+        CanonicalNames.isMatrixWeight(name, shape: t.shape)
     }
 
     /// The alternatives for one tensor: its own encoding, then each of `encodings` that is
@@ -26,7 +27,7 @@ public enum QuantizationCandidates {
 
     /// Bytes `t` takes in `e` (row scales included).
     public static func bytes(of t: Tensor, in e: Encoding) -> Int {
-        if e == t.encoding { return t.data.count + (t.scales?.count ?? 0) }
+        if e == t.encoding { return t.byteCount }
         let rowScales = e == .int8Rows ? 4 * (t.shape.first ?? 1) : 0
         return t.elementCount / e.blockElements * e.blockBytes + rowScales
     }

@@ -32,9 +32,11 @@ public struct QuantizationPlan: Sendable {
     /// Average bits per weight after the plan.
     public var bitsPerWeight: Double { elements == 0 ? 0 : Double(tensorBytes) * 8 / Double(elements) }
 
-    /// The encoding of `tensor` when the plan changes it.
-    public func target(_ tensor: String) -> Encoding? {
-        choices.first { $0.tensor == tensor && $0.chosen != $0.source }?.chosen
+    /// Re-encodes `checkpoint`'s tensors as the plan chose (ggml blocks by `quantizer`);
+    /// returns the conversions made.
+    public func apply(to checkpoint: inout Checkpoint, quantizer: BlockQuantizer) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
+        let targets = Dictionary(uniqueKeysWithValues: choices.filter { $0.chosen != $0.source }.map { ($0.tensor, $0.chosen) })
+        return try checkpoint.convertTensors(quantizer: quantizer) { name, _ in targets[name] }
     }
 
     /// How many tensors take each encoding.

@@ -33,21 +33,15 @@ public enum QuantizationPlanner {
         }
     }
 
-    /// Throws when `budget` (less `reservedBytes`) is below the smallest size a guided plan
-    /// over `tensors` can reach; a check to make before measuring anything.
+    /// Throws when `budget` is below the smallest size a guided plan over `tensors` can reach;
+    /// a check to make before measuring anything.
     public static func checkReachable(_ c: Checkpoint, _ tensors: [(name: String, candidates: [Encoding])], budget: SizeBudget,
                                       rules: [KeepRule] = []) throws {
-        let narrowest = Dictionary(uniqueKeysWithValues: tensors.map { name, candidates in
-            (name, candidates.map { QuantizationCandidates.bytes(of: c.tensor(named: name)!, in: $0) }.min())
-        })
-        let floor = c.tensors.reduce(0) { sum, entry in
-            let own = (choice(entry.name, entry.tensor, rules: rules) ?? choice(entry.name, entry.tensor, entry.tensor.encoding, pinned: false)).bytes
-            return sum + min(own, (narrowest[entry.name] ?? nil) ?? own)
+        let candidates = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.candidates) })
+        let split = partition(c, rules: rules) { name, t in
+            candidates[name].map { [t.encoding] + $0 }?.map { ($0, QuantizationCandidates.bytes(of: t, in: $0), 0) }
         }
-        let target = bytes(of: budget, for: c, rules: rules)
-        guard floor <= target else {
-            throw QuantizeError("the budget of \(target) bytes is below the smallest reachable size, \(floor) bytes")
-        }
+        _ = try BitAllocator.smallestChoice(split.items, fixedBytes: split.fixedBytes, budget: bytes(of: budget, for: c, rules: rules))
     }
 
     /// The allocation minimizing the profile's summed mean KL under `budget` less
@@ -56,29 +50,39 @@ public enum QuantizationPlanner {
     public static func guided(_ c: Checkpoint, profile: SensitivityProfile, budget: SizeBudget,
                               rules: [KeepRule] = [], reservedBytes: Int = 0) throws -> QuantizationPlan {
         let target = bytes(of: budget, for: c, rules: rules) - reservedBytes
-        var items: [BitAllocator.Item] = []
-        var fixed: [Int: QuantizationPlan.Choice] = [:]
-        var fixedBytes = 0
-        for (i, (name, t)) in c.tensors.enumerated() {
-            if let entry = profile.entry(name), KeepRule.pinned(name, source: t.encoding, rules: rules) == nil {
-                items.append(.init(tensor: name, options: entry.alternatives.map { ($0.encoding, $0.bytes, $0.meanKL ?? 0) }))
-            } else {
-                let pinned = choice(name, t, rules: rules) ?? choice(name, t, t.encoding, pinned: false)
-                fixed[i] = pinned
-                fixedBytes += pinned.bytes
-            }
+        let split = partition(c, rules: rules) { name, _ in
+            profile.entry(name)?.alternatives.map { ($0.encoding, $0.bytes, $0.meanKL ?? 0) }
         }
-        let picks = try BitAllocator.allocate(items, fixedBytes: fixedBytes, budget: target)
+        let picks = try BitAllocator.allocate(split.items, fixedBytes: split.fixedBytes, budget: target)
         var chosen: [String: (Encoding, Int, Double)] = [:]
-        for (item, k) in zip(items, picks) { chosen[item.tensor] = item.options[k] }
+        for (item, k) in zip(split.items, picks) { chosen[item.tensor] = item.options[k] }
         let choices = c.tensors.enumerated().map { i, entry -> QuantizationPlan.Choice in
-            if let f = fixed[i] { return f }
+            if let f = split.fixed[i] { return f }
             let (e, b, _) = chosen[entry.name]!
             return QuantizationPlan.Choice(tensor: entry.name, source: entry.tensor.encoding, chosen: e, bytes: b, pinned: false)
         }
         let predicted = chosen.values.reduce(0) { $0 + $1.2 }
         return QuantizationPlan(method: .guided, choices: choices, budgetBytes: target, budget: budget, sourceBytes: c.tensorBytes,
                                 predictedKL: predicted, elements: elements(c))
+    }
+
+    /// `c`'s tensors split into allocation items (those `options` gives options for and no
+    /// rule pins) and fixed choices by checkpoint index (pinned, or kept as they are).
+    static func partition(_ c: Checkpoint, rules: [KeepRule], options: (String, Tensor) -> [(encoding: Encoding, bytes: Int, loss: Double)]?)
+        -> (items: [BitAllocator.Item], fixed: [Int: QuantizationPlan.Choice], fixedBytes: Int) {
+        var items: [BitAllocator.Item] = []
+        var fixed: [Int: QuantizationPlan.Choice] = [:]
+        var fixedBytes = 0
+        for (i, (name, t)) in c.tensors.enumerated() {
+            if KeepRule.pinned(name, source: t.encoding, rules: rules) == nil, let o = options(name, t) {
+                items.append(.init(tensor: name, options: o))
+            } else {
+                let kept = choice(name, t, rules: rules) ?? choice(name, t, t.encoding, pinned: false)
+                fixed[i] = kept
+                fixedBytes += kept.bytes
+            }
+        }
+        return (items, fixed, fixedBytes)
     }
 
     static func choice(_ name: String, _ t: Tensor, rules: [KeepRule]) -> QuantizationPlan.Choice? {

@@ -92,7 +92,6 @@ public final class SensitivityProfiler {
         try model.withTensor(name, replacedBy: values) {
             for ref in references {
                 var encoded = ref.encoderOutput
-                var state = model.decoder.makeState(reusingCrossAttentionOf: ref.crossState)
                 if let start {
                     let reEmbed = start == 0 && !name.hasPrefix("encoder.blocks.")
                     let input = reEmbed ? try model.encoder.embed(ref.mel) : ref.encoderInput(start)
@@ -100,10 +99,10 @@ public final class SensitivityProfiler {
                         encoderChanges[i].merge(ErrorMetrics.compare(ref.encoderHidden[i], x))
                     }
                     outputChange.merge(ErrorMetrics.compare(ref.encoderOutput, encoded))
-                    state = model.decoder.makeState(encoderOutput: encoded)
-                } else if Self.changesCrossAttention(name) {
-                    state = model.decoder.makeState(encoderOutput: encoded)
                 }
+                let state = start != nil || Self.changesCrossAttention(name)
+                    ? model.decoder.makeState(encoderOutput: encoded)
+                    : model.decoder.makeState(reusingCrossAttentionOf: ref.crossState)
                 let logits = try model.decoder.forward(ref.tokens, state: state) { l, x in
                     decoderChanges[l].merge(ErrorMetrics.compare(ref.decoderHidden[l], x))
                 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import KDQEngine
 import KDQFormats
+import KDQQuantize
 import KDQTensor
 
 /// `kdq import SRC -o OUT.kdq`: package any readable checkpoint as a `.kdq` archive.
@@ -43,7 +44,7 @@ struct ImportCommand: ParsableCommand {
         let clock = Stopwatch()
         if let target = Encoding(rawValue: dtype.rawValue) {
             options.conversions = try checkpoint.convertTensors(quantizer: quantizer) { name, t in
-                !target.isQuantized || CanonicalNames.isMatrixWeight(name, shape: t.shape) ? target : nil
+                !target.isQuantized || QuantizationCandidates.isUniformTarget(name, t) ? target : nil
             }
         }
         let convertSeconds = clock.lap()

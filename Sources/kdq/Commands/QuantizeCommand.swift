@@ -143,8 +143,7 @@ struct QuantizeCommand: ParsableCommand {
         }
         let profileSeconds = clock.lap()
 
-        let targets = Dictionary(uniqueKeysWithValues: plan.choices.filter { $0.chosen != $0.source }.map { ($0.tensor, $0.chosen) })
-        let conversions = try checkpoint.convertTensors(quantizer: blocks) { name, _ in targets[name] }
+        let conversions = try plan.apply(to: &checkpoint, quantizer: blocks)
         let convertSeconds = clock.lap()
 
         let record = calibrationSet.map { set in
