@@ -34,9 +34,9 @@ public struct QuantizationPlan: Sendable {
 
     /// Re-encodes `checkpoint`'s tensors as the plan chose (ggml blocks by `quantizer`);
     /// returns the conversions made.
-    public func apply(to checkpoint: inout Checkpoint, quantizer: BlockQuantizer) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
+    public func apply(to checkpoint: inout Checkpoint, quantizer: TensorQuantizer) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
         let targets = Dictionary(uniqueKeysWithValues: choices.filter { $0.chosen != $0.source }.map { ($0.tensor, $0.chosen) })
-        return try checkpoint.convertTensors(quantizer: quantizer) { name, _ in targets[name] }
+        return try checkpoint.convertTensors(quantizer: quantizer.blocks, importance: quantizer.importance) { name, _ in targets[name] }
     }
 
     /// How many tensors take each encoding.

@@ -24,9 +24,9 @@ public enum QuantizationRecord {
         }
     }
 
-    /// `compression.encodings`: method, quantizer, budget, and per tensor the chosen encoding
-    /// with each measured alternative's bytes and losses.
-    public static func encodings(_ plan: QuantizationPlan, profile: SensitivityProfile?, quantizer: BlockQuantizer,
+    /// `compression.encodings`: method, quantizer and its error weighting, budget, and per
+    /// tensor the chosen encoding with each measured alternative's bytes and losses.
+    public static func encodings(_ plan: QuantizationPlan, profile: SensitivityProfile?, quantizer: TensorQuantizer,
                                  calibration: Calibration?) -> JSONValue {
         var tensors = JSONObject()
         for c in plan.choices where c.chosen != c.source || c.pinned || profile?.entry(c.tensor) != nil {
@@ -51,7 +51,8 @@ public enum QuantizationRecord {
         budget["source_bytes"] = .number(plan.sourceBytes)
         budget["tensor_bytes"] = .number(plan.tensorBytes)
         budget["bits_per_weight"] = finite(plan.bitsPerWeight)
-        var record: JSONObject = ["method": .string(plan.method.rawValue), "quantizer": .string(quantizer.rawValue),
+        var record: JSONObject = ["method": .string(plan.method.rawValue), "quantizer": .string(quantizer.blocks.rawValue),
+                                  "weighting": .string(quantizer.weighting),
                                   "loss": "mean next-token KL divergence (nats) from the source model, one tensor quantized at a time; where kl_measured is false, scaled from the tensor's measured encoding by the ratio of squared weight errors",
                                   "budget": .object(budget), "predicted_kl": finite(plan.predictedKL)]
         record["calibration"] = calibration.map(json) ?? .null

@@ -19,20 +19,35 @@ struct ReferencePass {
     /// The decoder state holding this window's cross-attention keys and values.
     let crossState: TextDecoder.State
 
-    init(model: WhisperModel, audio: [Float], options: DecodingOptions) throws {
-        mel = model.melWindow(audio)
-        embedded = try model.encoder.embed(mel)
+    /// Runs the unquantized model on `audio`, adding the inputs of its linear layers in the
+    /// encoder pass and the teacher-forced decoder pass (not the greedy search) to `statistics`.
+    init(model: WhisperModel, audio: [Float], options: DecodingOptions, statistics: inout ActivationStatistics) throws {
+        var observed = statistics
+        let observe: LinearInputObserver = { observed.add($0, $1, rows: $2) }
+        let window = model.melWindow(audio)
         var hidden: [[Float]] = []
-        encoderOutput = try model.encoder.run(embedded, fromBlock: 0) { _, x in hidden.append(x) }
-        encoderHidden = hidden
-        tokens = try model.greedySequence(encoderOutput: encoderOutput, options: options)
-        crossState = model.decoder.makeState(encoderOutput: encoderOutput)
-        var decoderStates: [[Float]] = []
-        let logits = try model.decoder.forward(tokens, state: model.decoder.makeState(reusingCrossAttentionOf: crossState)) { _, x in
-            decoderStates.append(x)
+        let (input, output) = try model.observingLinearInputs(observe) {
+            let x = try model.encoder.embed(window)
+            return (x, try model.encoder.run(x, fromBlock: 0) { _, h in hidden.append(h) })
         }
+        let sequence = try model.greedySequence(encoderOutput: output, options: options)
+        var decoderStates: [[Float]] = []
+        let (state, logits) = try model.observingLinearInputs(observe) {
+            let state = model.decoder.makeState(encoderOutput: output)
+            let logits = try model.decoder.forward(sequence, state: model.decoder.makeState(reusingCrossAttentionOf: state)) { _, x in
+                decoderStates.append(x)
+            }
+            return (state, logits)
+        }
+        mel = window
+        embedded = input
+        encoderOutput = output
+        encoderHidden = hidden
+        tokens = sequence
+        crossState = state
         decoderHidden = decoderStates
         logProbabilities = LogitDivergence.logSoftmax(logits, vocab: model.dims.nVocab)
+        statistics = observed
     }
 
     /// The residual stream entering encoder block `block`.

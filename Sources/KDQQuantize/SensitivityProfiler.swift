@@ -11,16 +11,20 @@ public final class SensitivityProfiler {
     let checkpoint: Checkpoint
     let model: WhisperModel
     let references: [ReferencePass]
-    let quantizer: BlockQuantizer
+    /// How candidates are encoded: `blocks`, weighted by this calibration's activations
+    /// unless `weighted` was false.
+    public let quantizer: TensorQuantizer
 
     /// Runs the unquantized model on the calibration windows (greedy decoding with `options`
-    /// gives the token sequences the decoder is teacher-forced on).
+    /// gives the token sequences the decoder is teacher-forced on), recording the inputs of
+    /// its linear layers.
     public init(checkpoint: Checkpoint, model: WhisperModel, calibration: CalibrationSet, options: DecodingOptions,
-                quantizer: BlockQuantizer) throws {
+                blocks: BlockQuantizer, weighted: Bool) throws {
         self.checkpoint = checkpoint
         self.model = model
-        self.quantizer = quantizer
-        references = try calibration.windows.map { try ReferencePass(model: model, audio: $0, options: options) }
+        var statistics = ActivationStatistics()
+        references = try calibration.windows.map { try ReferencePass(model: model, audio: $0, options: options, statistics: &statistics) }
+        quantizer = TensorQuantizer(blocks: blocks, statistics: weighted ? statistics : nil)
     }
 
     /// Scored positions over all windows.
@@ -45,7 +49,7 @@ public final class SensitivityProfiler {
             var unmeasured: [(Encoding, ErrorMetrics)] = []
             for (k, e) in candidates.enumerated() where e != t.encoding {
                 let quantized: Tensor
-                do { quantized = try t.converted(to: e, quantizer: quantizer) } catch {
+                do { quantized = try quantizer.convert(name, t, to: e) } catch {
                     throw QuantizeError("cannot encode as \(e.rawValue): \(error)", tensor: name)
                 }
                 let values = try quantized.decodedFloats()

@@ -80,7 +80,9 @@ import Testing
         let sizes = try [dir + "/g.kdq", dir + "/u.kdq"].map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as! Int }
         #expect(sizes[0] <= sizes[1], "guided \(sizes[0]) bytes, uniform \(sizes[1])")
         let plan = try KDQBinary.run(["inspect", dir + "/g.kdq", "--plan", "--json"])
-        let tensors = try JSONValue.parse(plan.stdout)["encodings"]?["tensors"]?.objectValue
+        let encodings = try JSONValue.parse(plan.stdout)["encodings"]
+        #expect(encodings?["quantizer"]?.stringValue == "search" && encodings?["weighting"]?.stringValue == "activations")
+        let tensors = encodings?["tensors"]?.objectValue
         let embedding = tensors?["decoder.token_embedding.weight"]?["alternatives"]?.objectValue
         #expect(embedding?.keys == ["f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"], "\(String(describing: embedding?.keys))")
         #expect(tensors?["encoder.blocks.0.mlp.0.weight"]?["pinned"]?.boolValue == true)

@@ -37,7 +37,7 @@ public struct AudioEncoder {
             }
         }
         var h1 = [Float](repeating: 0, count: frames * s)
-        Kernels.linear(cols, frames, d.nMels * 3, try weights.pointer("encoder.conv1.weight"), s,
+        weights.linear(cols, frames, d.nMels * 3, try weights.pointer("encoder.conv1.weight"), s,
                        bias: try weights.pointer("encoder.conv1.bias"), into: &h1)
         Kernels.gelu(&h1, h1.count)
         // conv2, stride 2: rows [t, c·3 + k] = h1[2t + k − 1, c]
@@ -50,7 +50,7 @@ public struct AudioEncoder {
             }
         }
         var x = [Float](repeating: 0, count: ctx * s)
-        Kernels.linear(cols2, ctx, s * 3, try weights.pointer("encoder.conv2.weight"), s,
+        weights.linear(cols2, ctx, s * 3, try weights.pointer("encoder.conv2.weight"), s,
                        bias: try weights.pointer("encoder.conv2.bias"), into: &x)
         Kernels.gelu(&x, x.count)
         let positions = try weights.pointer("encoder.positional_embedding")
@@ -69,8 +69,8 @@ public struct AudioEncoder {
         var x = x
         var scratch = BlockScratch(rows: ctx, width: s)
         for i in first..<blocks.count {
-            Residual.selfAttention(&x, ctx, s, heads: d.nAudioHead, blocks[i], &scratch)
-            Residual.mlp(&x, ctx, s, blocks[i], &scratch)
+            Residual.selfAttention(&x, ctx, s, heads: d.nAudioHead, blocks[i], weights, &scratch)
+            Residual.mlp(&x, ctx, s, blocks[i], weights, &scratch)
             hiddenStates?(i, x)
         }
         var out = [Float](repeating: 0, count: ctx * s)
@@ -96,22 +96,23 @@ struct BlockScratch {
 /// The residual sub-layers shared by encoder and decoder blocks.
 enum Residual {
     /// x += out(attention(ln(x))) over the rows themselves (the encoder's bidirectional case).
-    static func selfAttention(_ x: inout [Float], _ rows: Int, _ d: Int, heads: Int, _ b: BlockWeights, _ s: inout BlockScratch) {
+    static func selfAttention(_ x: inout [Float], _ rows: Int, _ d: Int, heads: Int, _ b: BlockWeights, _ weights: WhisperWeights,
+                              _ s: inout BlockScratch) {
         Kernels.layerNorm(x, rows, d, b.attentionNorm.0, b.attentionNorm.1, into: &s.normed)
-        Kernels.linear(s.normed, rows, d, b.attention.query, d, bias: b.attention.queryBias, into: &s.q)
-        Kernels.linear(s.normed, rows, d, b.attention.key, d, bias: nil, into: &s.k)
-        Kernels.linear(s.normed, rows, d, b.attention.value, d, bias: b.attention.valueBias, into: &s.v)
+        weights.linear(s.normed, rows, d, b.attention.query, d, bias: b.attention.queryBias, into: &s.q)
+        weights.linear(s.normed, rows, d, b.attention.key, d, bias: nil, into: &s.k)
+        weights.linear(s.normed, rows, d, b.attention.value, d, bias: b.attention.valueBias, into: &s.v)
         Attention.attend(q: s.q, nq: rows, k: s.k, v: s.v, nk: rows, d: d, heads: heads, causalOffset: nil, into: &s.attended)
-        Kernels.linear(s.attended, rows, d, b.attention.out, d, bias: b.attention.outBias, into: &s.normed)
+        weights.linear(s.attended, rows, d, b.attention.out, d, bias: b.attention.outBias, into: &s.normed)
         for i in 0..<(rows * d) { x[i] += s.normed[i] }
     }
 
     /// x += fc2(gelu(fc1(ln(x)))).
-    static func mlp(_ x: inout [Float], _ rows: Int, _ d: Int, _ b: BlockWeights, _ s: inout BlockScratch) {
+    static func mlp(_ x: inout [Float], _ rows: Int, _ d: Int, _ b: BlockWeights, _ weights: WhisperWeights, _ s: inout BlockScratch) {
         Kernels.layerNorm(x, rows, d, b.mlpNorm.0, b.mlpNorm.1, into: &s.normed)
-        Kernels.linear(s.normed, rows, d, b.fc1, 4 * d, bias: b.fc1Bias, into: &s.hidden)
+        weights.linear(s.normed, rows, d, b.fc1, 4 * d, bias: b.fc1Bias, into: &s.hidden)
         Kernels.gelu(&s.hidden, rows * 4 * d)
-        Kernels.linear(s.hidden, rows, 4 * d, b.fc2, d, bias: b.fc2Bias, into: &s.normed)
+        weights.linear(s.hidden, rows, 4 * d, b.fc2, d, bias: b.fc2Bias, into: &s.normed)
         for i in 0..<(rows * d) { x[i] += s.normed[i] }
     }
 }

@@ -48,8 +48,8 @@ public struct TextDecoder {
         var keys: [[Float]] = [], values: [[Float]] = []
         for b in blocks {
             var k = [Float](repeating: 0, count: n * d.nTextState), v = k
-            Kernels.linear(encoderOutput, n, d.nTextState, b.cross!.key, d.nTextState, bias: nil, into: &k)
-            Kernels.linear(encoderOutput, n, d.nTextState, b.cross!.value, d.nTextState, bias: b.cross!.valueBias, into: &v)
+            weights.linear(encoderOutput, n, d.nTextState, b.cross!.key, d.nTextState, bias: nil, into: &k)
+            weights.linear(encoderOutput, n, d.nTextState, b.cross!.value, d.nTextState, bias: b.cross!.valueBias, into: &v)
             keys.append(k)
             values.append(v)
         }
@@ -84,26 +84,26 @@ public struct TextDecoder {
         for (l, b) in blocks.enumerated() {
             // Causal self-attention with the cache.
             Kernels.layerNorm(x, n, w, b.attentionNorm.0, b.attentionNorm.1, into: &s.normed)
-            Kernels.linear(s.normed, n, w, b.attention.query, w, bias: b.attention.queryBias, into: &s.q)
+            weights.linear(s.normed, n, w, b.attention.query, w, bias: b.attention.queryBias, into: &s.q)
             state.selfKeys[l].withUnsafeMutableBufferPointer { keys in
-                Kernels.linear(s.normed, n, w, b.attention.key, w, bias: nil, into: keys.baseAddress! + offset * w)
+                weights.linear(s.normed, n, w, b.attention.key, w, bias: nil, into: keys.baseAddress! + offset * w)
             }
             state.selfValues[l].withUnsafeMutableBufferPointer { values in
-                Kernels.linear(s.normed, n, w, b.attention.value, w, bias: b.attention.valueBias, into: values.baseAddress! + offset * w)
+                weights.linear(s.normed, n, w, b.attention.value, w, bias: b.attention.valueBias, into: values.baseAddress! + offset * w)
             }
             Attention.attend(q: s.q, nq: n, k: state.selfKeys[l], v: state.selfValues[l], nk: offset + n, d: w, heads: d.nTextHead,
                              causalOffset: offset, into: &s.attended)
-            Kernels.linear(s.attended, n, w, b.attention.out, w, bias: b.attention.outBias, into: &s.normed)
+            weights.linear(s.attended, n, w, b.attention.out, w, bias: b.attention.outBias, into: &s.normed)
             for i in 0..<(n * w) { x[i] += s.normed[i] }
             // Cross-attention over the encoder output.
             let cross = b.cross!, crossNorm = b.crossNorm!
             Kernels.layerNorm(x, n, w, crossNorm.0, crossNorm.1, into: &s.normed)
-            Kernels.linear(s.normed, n, w, cross.query, w, bias: cross.queryBias, into: &s.q)
+            weights.linear(s.normed, n, w, cross.query, w, bias: cross.queryBias, into: &s.q)
             Attention.attend(q: s.q, nq: n, k: state.crossKeys[l], v: state.crossValues[l], nk: audioRows, d: w, heads: d.nTextHead,
                              causalOffset: nil, into: &s.attended)
-            Kernels.linear(s.attended, n, w, cross.out, w, bias: cross.outBias, into: &s.normed)
+            weights.linear(s.attended, n, w, cross.out, w, bias: cross.outBias, into: &s.normed)
             for i in 0..<(n * w) { x[i] += s.normed[i] }
-            Residual.mlp(&x, n, w, b, &s)
+            Residual.mlp(&x, n, w, b, weights, &s)
             hiddenStates?(l, x)
         }
         state.length += n
@@ -113,7 +113,7 @@ public struct TextDecoder {
         let gamma = try weights.pointer("decoder.ln.weight"), beta = try weights.pointer("decoder.ln.bias")
         x.withUnsafeBufferPointer { xb in Kernels.layerNorm(xb.baseAddress! + first * w, rows, w, gamma, beta, into: &normed) }
         var logits = [Float](repeating: 0, count: rows * d.nVocab)
-        Kernels.linear(normed, rows, w, embedding, d.nVocab, bias: nil, into: &logits)
+        weights.linear(normed, rows, w, embedding, d.nVocab, bias: nil, into: &logits)
         return logits
     }
 }

@@ -28,6 +28,16 @@ public final class WhisperModel: @unchecked Sendable {
         try weights.withValues(name, values, body)
     }
 
+    /// Runs `body` with `observer` receiving the input of every linear layer (convolutions as
+    /// their unfolded rows, the logits projection under the token embedding's name): the
+    /// activation statistics that weight quantization error. Not safe to overlap with other
+    /// work on this model.
+    public func observingLinearInputs<T>(_ observer: @escaping LinearInputObserver, _ body: () throws -> T) rethrows -> T {
+        weights.linearInputObserver = observer
+        defer { weights.linearInputObserver = nil }
+        return try body()
+    }
+
     /// The tokenizer; throws when the checkpoint carries none (its forward passes still work).
     public func tokenizer() throws -> WhisperTokenizer { try tokenizerResult.get() }
 }

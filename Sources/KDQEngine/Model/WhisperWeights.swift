@@ -6,7 +6,10 @@ import KDQTensor
 public final class WhisperWeights: @unchecked Sendable {
     public let dims: ModelDims
     private var storage: [String: UnsafeMutableBufferPointer<Float>] = [:]
+    private var names: [UnsafePointer<Float>: String] = [:]
     private let path: String
+    /// Receives the input of every linear layer while set (see `WhisperModel.observingLinearInputs`).
+    var linearInputObserver: LinearInputObserver?
 
     public init(_ checkpoint: Checkpoint) throws {
         dims = checkpoint.dims
@@ -14,6 +17,7 @@ public final class WhisperWeights: @unchecked Sendable {
         for (name, t) in checkpoint.tensors {
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, t.elementCount))
             storage[name] = buffer
+            names[UnsafePointer(buffer.baseAddress!)] = name
             do { if t.elementCount > 0 { try t.decode(start: 0, count: t.elementCount, into: buffer.baseAddress!) } } catch {
                 throw EngineError(.model, "cannot decode tensor '\(name)': \(error)", path: path)
             }
@@ -41,6 +45,13 @@ public final class WhisperWeights: @unchecked Sendable {
         return try body()
     }
 
+    /// Y[m, n] = X[m, k] · Wᵀ (+ bias) with `w` one of these tensors, shown to the observer.
+    func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
+                bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        if let observer = linearInputObserver, let name = names[w] { observer(name, UnsafeBufferPointer(start: x, count: m * k), m) }
+        Kernels.linear(x, m, k, w, n, bias: bias, into: y)
+    }
+
     func attention(_ prefix: String) throws -> AttentionWeights {
         AttentionWeights(query: try pointer(prefix + ".query.weight"), queryBias: try pointer(prefix + ".query.bias"),
                          key: try pointer(prefix + ".key.weight"), value: try pointer(prefix + ".value.weight"),
@@ -60,6 +71,10 @@ public final class WhisperWeights: @unchecked Sendable {
                      fc2: try pointer(prefix + ".mlp.2.weight"), fc2Bias: try pointer(prefix + ".mlp.2.bias"))
     }
 }
+
+/// Receives a linear layer's input as the model runs: the weight's name and the input rows
+/// (`rows × in_features`, row-major), valid only during the call.
+public typealias LinearInputObserver = (_ weight: String, _ input: UnsafeBufferPointer<Float>, _ rows: Int) -> Void
 
 /// One attention module's weights (the key projection has no bias).
 struct AttentionWeights {

@@ -7,14 +7,15 @@ extension Checkpoint {
     }
 
     /// Re-encodes each tensor to the encoding `choose` returns for it (nil keeps it), ggml
-    /// blocks chosen by `quantizer`; returns what changed.
-    public mutating func convertTensors(quantizer: BlockQuantizer = .nearest,
+    /// blocks chosen by `quantizer`, the search quantizer's error weighted per column by
+    /// `importance` of the tensor where it gives weights; returns what changed.
+    public mutating func convertTensors(quantizer: BlockQuantizer = .nearest, importance: (String, Tensor) -> [Float]? = { _, _ in nil },
                                         _ choose: (String, Tensor) -> Encoding?) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
         var changes: [(String, Encoding, Encoding)] = []
         for i in tensors.indices {
             let (name, t) = tensors[i]
             guard let target = choose(name, t), target != t.encoding else { continue }
-            do { tensors[i].tensor = try t.converted(to: target, quantizer: quantizer) } catch {
+            do { tensors[i].tensor = try t.converted(to: target, quantizer: quantizer, importance: importance(name, t)) } catch {
                 throw FormatError.wrapping(error, path: provenance.path, tensor: name)
             }
             changes.append((name, t.encoding, target))

@@ -65,6 +65,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "How ggml blocks are encoded: nearest (whisper.cpp's rounding, byte-identical) or search (error-minimizing; same layout). Default: search for guided plans, nearest for uniform.")
     var quantizer: BlockQuantizer?
 
+    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations) or not (none).")
+    var weighting: ErrorWeighting = .activations
+
     @Option(help: "Language code for decoding the calibration audio (multilingual models).")
     var language: String?
 
@@ -119,8 +122,10 @@ struct QuantizeCommand: ParsableCommand {
             let model = try WhisperModel(checkpoint)
             calibrationSet = set
             sourceModel = model
-            profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: options, quantizer: blocks)
+            profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: options, blocks: blocks,
+                                               weighted: weighting == .activations)
         }
+        let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
         let referenceSeconds = clock.lap()
 
         let plan: QuantizationPlan
@@ -136,14 +141,14 @@ struct QuantizeCommand: ParsableCommand {
                 // A guided archive records every alternative's losses and the profile, a uniform one
                 // much less: the tensors give up the difference, so the whole file is no larger.
                 let uniformPlan = QuantizationPlanner.uniform(checkpoint, matchUniform, rules: rules)
-                let extra = recordBytes(guided, profile, blocks) - recordBytes(uniformPlan, nil, .nearest) + 2 * 512
+                let extra = recordBytes(guided, profile, quantizer) - recordBytes(uniformPlan, nil, TensorQuantizer(blocks: .nearest)) + 2 * 512
                 guided = try QuantizationPlanner.guided(checkpoint, profile: profile!, budget: budget(), rules: rules, reservedBytes: max(0, extra))
             }
             plan = guided
         }
         let profileSeconds = clock.lap()
 
-        let conversions = try plan.apply(to: &checkpoint, quantizer: blocks)
+        let conversions = try plan.apply(to: &checkpoint, quantizer: quantizer)
         let convertSeconds = clock.lap()
 
         let record = calibrationSet.map { set in
@@ -151,7 +156,7 @@ struct QuantizeCommand: ParsableCommand {
                                            layout: calibrationWindows.rawValue, positions: profiler!.positions)
         }
         var compression = checkpoint.archiveManifest?["compression"]?.objectValue ?? JSONObject()
-        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: blocks, calibration: record)
+        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: record)
         compression["error_profiles"] = profile.map(QuantizationRecord.errorProfiles) ?? .null
         var check: (kl: Double, source: EditCounts, quantized: EditCounts)?
         if !skipEvaluation, let set = calibrationSet, let profiler, let sourceModel, let record {
@@ -186,10 +191,10 @@ struct QuantizeCommand: ParsableCommand {
     }
 
     /// Bytes the manifest's record of `plan` takes (as the archive writes it, indented).
-    func recordBytes(_ plan: QuantizationPlan, _ profile: SensitivityProfile?, _ blocks: BlockQuantizer) -> Int {
+    func recordBytes(_ plan: QuantizationPlan, _ profile: SensitivityProfile?, _ quantizer: TensorQuantizer) -> Int {
         let calibration = QuantizationRecord.Calibration(manifest: calibration ?? "", utterances: 0, windows: 0, layout: "", positions: 0)
         let record: JSONValue = .object(["compression": .object([
-            "encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: blocks, calibration: calibration),
+            "encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibration),
             "error_profiles": profile.map(QuantizationRecord.errorProfiles) ?? .null])])
         return record.serialized(pretty: true).utf8.count
     }
@@ -227,3 +232,8 @@ struct QuantizeCommand: ParsableCommand {
 
 extension Encoding: ExpressibleByArgument {}
 extension CalibrationSet.Windows: ExpressibleByArgument {}
+
+/// How the search quantizer weights a weight's error.
+enum ErrorWeighting: String, ExpressibleByArgument, CaseIterable {
+    case activations, none
+}
