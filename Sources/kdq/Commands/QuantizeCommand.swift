@@ -17,7 +17,9 @@ struct QuantizeCommand: ParsableCommand {
             alone to each candidate encoding, and the change in every layer's output and in the \
             next-token distributions (KL divergence from the unquantized model) is measured on the \
             calibration audio, packed into 30-second windows (the narrowest candidate is run, the \
-            others' KL scaled from it by their squared weight error; --measure-all runs every one). An allocation then picks one encoding \
+            others' KL scaled from it by their squared weight error; --measure-all runs every one). \
+            Blocks are encoded by an error-minimizing search, each column's error weighted by the mean \
+            square of the layer's input on the calibration audio. An allocation then picks one encoding \
             per tensor that minimizes the summed KL within the budget (--target-mb, --target-bpw or \
             --match-uniform). --uniform does what whisper.cpp's quantizer does: linear weights and the \
             token embedding in one type. --keep pins tensors (shell patterns) to an encoding. The \
