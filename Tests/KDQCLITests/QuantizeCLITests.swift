@@ -90,6 +90,21 @@ import Testing
         #expect(profile.status == 0 && profile.stdout.contains("decoder.token_embedding.weight  q4_0"), "\(profile.stdout)")
     }
 
+    /// Uniform quantization by the search quantizer takes its column weights from the
+    /// calibration audio even when the end-to-end check is skipped (release binary, as above).
+    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+                   "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func uniformSearchIsWeightedByTheCalibrationAudio() throws {
+        for (weighting, expected) in [("activations", "activations"), ("none", "none")] {
+            let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/s.kdq", "--uniform", "q4_0", "--quantizer", "search",
+                                       "--calibration", calibration, "--calibration-count", "1", "--skip-evaluation", "--weighting", weighting])
+            #expect(r.status == 0, "\(r.stderr)")
+            let plan = try KDQBinary.run(["inspect", dir + "/s.kdq", "--plan", "--json"])
+            let encodings = try JSONValue.parse(plan.stdout)["encodings"]
+            #expect(encodings?["weighting"]?.stringValue == expected, "\(plan.stdout.prefix(400))")
+        }
+    }
+
     @Test(.enabled(if: tinyEn != nil, "run scripts/fetch-models.sh"))
     func anImpossibleBudgetLeavesNoFile() throws {
         let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/g.kdq", "--target-mb", "1", "--calibration", calibration,

@@ -119,7 +119,9 @@ struct QuantizeCommand: ParsableCommand {
         var calibrationSet: CalibrationSet?
         var profiler: SensitivityProfiler?
         var sourceModel: WhisperModel?
-        if let calibration, uniform == nil || !skipEvaluation {
+        // Calibration audio serves the profile, the end-to-end check and the weighting.
+        let weighs = blocks == .search && weighting == .activations
+        if let calibration, uniform == nil || !skipEvaluation || weighs {
             let set = try CalibrationSet(manifest: calibration, count: calibrationCount, windows: calibrationWindows)
             let model = try WhisperModel(checkpoint)
             calibrationSet = set
