@@ -102,6 +102,8 @@ import Testing
             let plan = try KDQBinary.run(["inspect", dir + "/s.kdq", "--plan", "--json"])
             let encodings = try JSONValue.parse(plan.stdout)["encodings"]
             #expect(encodings?["weighting"]?.stringValue == expected, "\(plan.stdout.prefix(400))")
+            let text = try KDQBinary.run(["inspect", dir + "/s.kdq", "--plan"])
+            #expect(text.stdout.contains("weighted by the calibration activations") == (expected == "activations"), "\(text.stdout.prefix(200))")
         }
     }
 

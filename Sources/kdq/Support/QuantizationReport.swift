@@ -14,6 +14,7 @@ struct QuantizationReport {
         var lines: [String] = []
         let budget = record["budget"]?.objectValue
         var head = "plan        \(record["method"]?.stringValue ?? "?"), quantizer \(record["quantizer"]?.stringValue ?? "?")"
+        if record["weighting"]?.stringValue == "activations" { head += " weighted by the calibration activations" }
         if let bytes = budget?["tensor_bytes"]?.intValue { head += ", \(Format.bytes(bytes)) of tensor data" }
         if let bpw = budget?["bits_per_weight"]?.doubleValue { head += " (\(Format.fixed(bpw, 2)) bits/weight)" }
         lines.append(head)
