@@ -10,24 +10,21 @@ public struct ActivationStatistics: Sendable {
 
     public init() {}
 
-    /// Adds `count` rows of a linear layer's input (`input.count / count` columns each).
+    /// Adds `count` rows of a linear layer's input (`input.count / count` columns each); rows
+    /// of another width than the layer's first ones are ignored.
     public mutating func add(_ weight: String, _ input: UnsafeBufferPointer<Float>, rows count: Int) {
         guard count > 0, input.count % count == 0 else { return }
         let columns = input.count / count
-        var sums = squares[weight] ?? [Double](repeating: 0, count: columns)
-        guard sums.count == columns else { return }
-        sums.withUnsafeMutableBufferPointer { s in
+        let added: Bool = squares[weight, default: [Double](repeating: 0, count: columns)].withUnsafeMutableBufferPointer { s in
+            guard s.count == columns else { return false }
             for r in 0..<count {
                 let row = input.baseAddress! + r * columns
                 for j in 0..<columns { s[j] += Double(row[j] * row[j]) }
             }
+            return true
         }
-        squares[weight] = sums
-        rows[weight, default: 0] += count
+        if added { rows[weight, default: 0] += count }
     }
-
-    /// The weights (layers) observed.
-    public var layers: [String] { squares.keys.sorted() }
 
     /// Input rows seen by `weight`.
     public func rowCount(_ weight: String) -> Int { rows[weight] ?? 0 }

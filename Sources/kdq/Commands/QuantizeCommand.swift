@@ -127,7 +127,7 @@ struct QuantizeCommand: ParsableCommand {
             calibrationSet = set
             sourceModel = model
             profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: options, blocks: blocks,
-                                               weighted: weighting == .activations)
+                                               weighted: weighs)
         }
         let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
         let referenceSeconds = clock.lap()
