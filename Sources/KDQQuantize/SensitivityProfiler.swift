@@ -34,9 +34,12 @@ public final class SensitivityProfiler {
     /// Every alternative's weight-space error is computed. With `measureAll`, each one is also
     /// run through the model; otherwise only the last (narrowest) candidate is, and the
     /// others' KL is scaled from it by their ratio of squared weight error — KL grows with
-    /// the square of a small perturbation. `progress` receives model runs done and the total.
+    /// the square of a small perturbation. Every measurement `recorded` holds (checked against
+    /// the weight error computed now) is taken from it instead of being run again. `progress`
+    /// receives model runs done and the total.
     public func profile(_ tensors: [(name: String, candidates: [Encoding])], measureAll: Bool = false,
-                        progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityProfile {
+                        recorded: RecordedProfile? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityProfile {
+        try recorded?.checkCalibration(windows: references.count, positions: positions)
         let total = tensors.reduce(0) { $0 + (measureAll ? $1.candidates.count : min(1, $1.candidates.count)) }
         var done = 0
         var entries: [SensitivityProfile.Entry] = []
@@ -54,12 +57,21 @@ public final class SensitivityProfiler {
                 }
                 let values = try quantized.decodedFloats()
                 let weight = ErrorMetrics.compare(source, values)
-                guard measureAll || k == candidates.count - 1 else { unmeasured.append((e, weight)); continue }
-                let s = try measure(name, values, encoding: e, bytes: QuantizationCandidates.bytes(of: t, in: e), weight: weight)
+                let bytes = QuantizationCandidates.bytes(of: t, in: e)
+                let counted = measureAll || k == candidates.count - 1
+                let s: Sensitivity
+                if let known = try recorded?.sensitivity(name, e, bytes: bytes, weight: weight) {
+                    s = known
+                } else {
+                    guard counted else { unmeasured.append((e, weight)); continue }
+                    s = try measure(name, values, encoding: e, bytes: bytes, weight: weight)
+                }
                 alternatives.append(s)
                 probe = s
-                done += 1
-                progress?(done, total)
+                if counted {
+                    done += 1
+                    progress?(done, total)
+                }
             }
             for (e, weight) in unmeasured {
                 let scale = probe.map { $0.weight.squaredError > 0 ? weight.squaredError / $0.weight.squaredError : 0 } ?? 0

@@ -107,6 +107,38 @@ import Testing
         }
     }
 
+    @Test func profileFromWithUniformIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/x.kdq", "--uniform", "q4_0", "--profile-from", dir + "/y.kdq"])
+        #expect(r.status != 0 && r.stderr.contains("--profile-from is for guided plans"), "\(r.stderr)")
+    }
+
+    /// A guided archive's profile serves a plan at another budget: the alternatives' losses
+    /// are the recorded ones; a uniform archive has none to give (release binary, as above).
+    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+                   "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func aRecordedProfileServesAnotherBudget() throws {
+        let keep = ["encoder.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }
+        let common = ["--calibration", calibration, "--calibration-count", "1", "--skip-evaluation"] + keep
+        let first = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/p5.kdq", "--match-uniform", "q5_0", "--measure-all"] + common)
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/p4.kdq", "--match-uniform", "q4_0",
+                                        "--profile-from", dir + "/p5.kdq"] + common)
+        #expect(second.status == 0, "\(second.stderr)")
+        let losses = try ["p5", "p4"].map { name -> [String: Double] in
+            let plan = try KDQBinary.run(["inspect", dir + "/\(name).kdq", "--plan", "--json"])
+            let alternatives = try JSONValue.parse(plan.stdout)["encodings"]?["tensors"]?["decoder.token_embedding.weight"]?["alternatives"]?.objectValue
+            let pairs = (alternatives?.keys ?? []).map { ($0, alternatives?[$0]?["mean_kl"]?.doubleValue ?? -1) }
+            return Dictionary(uniqueKeysWithValues: pairs)
+        }
+        #expect(losses[0].count == 6 && losses[0] == losses[1], "\(losses)")
+        let u = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/pu.kdq", "--uniform", "q5_0"])
+        #expect(u.status == 0)
+        let refused = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/p.kdq", "--match-uniform", "q4_0",
+                                         "--profile-from", dir + "/pu.kdq"] + common)
+        #expect(refused.status != 0 && refused.stderr.contains("holds no measured sensitivity profile"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/p.kdq"))
+    }
+
     @Test(.enabled(if: tinyEn != nil, "run scripts/fetch-models.sh"))
     func anImpossibleBudgetLeavesNoFile() throws {
         let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/g.kdq", "--target-mb", "1", "--calibration", calibration,

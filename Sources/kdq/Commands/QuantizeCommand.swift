@@ -17,7 +17,8 @@ struct QuantizeCommand: ParsableCommand {
             alone to each candidate encoding, and the change in every layer's output and in the \
             next-token distributions (KL divergence from the unquantized model) is measured on the \
             calibration audio, packed into 30-second windows (the narrowest candidate is run, the \
-            others' KL scaled from it by their squared weight error; --measure-all runs every one). \
+            others' KL scaled from it by their squared weight error; --measure-all runs every one; \
+            --profile-from takes what an earlier guided archive measured, to plan at another budget). \
             Blocks are encoded by an error-minimizing search, each column's error weighted by the mean \
             square of the layer's input on the calibration audio. An allocation then picks one encoding \
             per tensor that minimizes the summed KL within the budget (--target-mb, --target-bpw or \
@@ -64,6 +65,9 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "Run the model for every candidate of every tensor (slower), not just the narrowest with the rest scaled from it.")
     var measureAll = false
 
+    @Option(help: "Guided: reuse the sensitivities measured for this guided .kdq archive (same source, calibration and quantizer options), running the model only for what it lacks; to plan again at another budget.")
+    var profileFrom: String?
+
     @Option(help: "How ggml blocks are encoded: nearest (whisper.cpp's rounding, byte-identical) or search (error-minimizing; same layout). Default: search for guided plans, nearest for uniform.")
     var quantizer: BlockQuantizer?
 
@@ -86,6 +90,7 @@ struct QuantizeCommand: ParsableCommand {
         if let uniform {
             guard uniform.blockElements == 32 else { throw ValidationError("--uniform takes a ggml block type, not \(uniform.rawValue)") }
             guard budgets == 0 else { throw ValidationError("--uniform takes no size budget") }
+            guard profileFrom == nil else { throw ValidationError("--uniform measures nothing; --profile-from is for guided plans") }
         } else {
             guard budgets == 1 else { throw ValidationError("give exactly one of --target-mb, --target-bpw, --match-uniform (or --uniform)") }
             guard calibration != nil else { throw ValidationError("a guided plan needs --calibration MANIFEST") }
@@ -137,8 +142,9 @@ struct QuantizeCommand: ParsableCommand {
         if let uniform {
             plan = QuantizationPlanner.uniform(checkpoint, uniform, rules: rules)
         } else {
+            let recorded = try profileFrom.map { try RecordedProfile(compression: Checkpoint.open($0).archiveManifest?["compression"]?.objectValue, source: $0) }
             let progress = TerminalProgress("profile")
-            profile = try profiler!.profile(measurable, measureAll: measureAll) { done, total in progress.update(done, total) }
+            profile = try profiler!.profile(measurable, measureAll: measureAll, recorded: recorded) { done, total in progress.update(done, total) }
             progress.finish()
             var guided = try QuantizationPlanner.guided(checkpoint, profile: profile!, budget: budget(), rules: rules)
             if let matchUniform {
