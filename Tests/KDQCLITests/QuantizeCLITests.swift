@@ -73,7 +73,7 @@ import Testing
     func guidedArchiveIsNoLargerThanUniform() throws {
         let keep = ["encoder.blocks.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }
         let g = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/g.kdq", "--match-uniform", "q5_0", "--calibration", calibration,
-                                   "--calibration-count", "1", "--skip-evaluation", "--json"] + keep)
+                                   "--calibration-count", "1", "--skip-evaluation", "--no-measure-all", "--json"] + keep)
         #expect(g.status == 0, "\(g.stderr)")
         let u = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/u.kdq", "--uniform", "q5_0"])
         #expect(u.status == 0)
@@ -85,6 +85,8 @@ import Testing
         let tensors = encodings?["tensors"]?.objectValue
         let embedding = tensors?["decoder.token_embedding.weight"]?["alternatives"]?.objectValue
         #expect(embedding?.keys == ["f16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"], "\(String(describing: embedding?.keys))")
+        // --no-measure-all: the narrowest candidate is run, the others scaled from it.
+        #expect(embedding?["q4_0"]?["kl_measured"]?.boolValue == true && embedding?["q8_0"]?["kl_measured"]?.boolValue == false)
         #expect(tensors?["encoder.blocks.0.mlp.0.weight"]?["pinned"]?.boolValue == true)
         let profile = try KDQBinary.run(["inspect", dir + "/g.kdq", "--profile", "--filter", "decoder.token_embedding*"])
         #expect(profile.status == 0 && profile.stdout.contains("decoder.token_embedding.weight  q4_0"), "\(profile.stdout)")
@@ -119,7 +121,7 @@ import Testing
     func aRecordedProfileServesAnotherBudget() throws {
         let keep = ["encoder.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }
         let common = ["--calibration", calibration, "--calibration-count", "1", "--skip-evaluation"] + keep
-        let first = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/p5.kdq", "--match-uniform", "q5_0", "--measure-all"] + common)
+        let first = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/p5.kdq", "--match-uniform", "q5_0"] + common)
         #expect(first.status == 0, "\(first.stderr)")
         let second = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/p4.kdq", "--match-uniform", "q4_0",
                                         "--profile-from", dir + "/p5.kdq"] + common)

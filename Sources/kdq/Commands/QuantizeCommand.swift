@@ -16,9 +16,10 @@ struct QuantizeCommand: ParsableCommand {
             Guided (the default): every matrix whose rows are whole 32-element blocks is quantized \
             alone to each candidate encoding, and the change in every layer's output and in the \
             next-token distributions (KL divergence from the unquantized model) is measured on the \
-            calibration audio, packed into 30-second windows (the narrowest candidate is run, the \
-            others' KL scaled from it by their squared weight error; --measure-all runs every one; \
-            --profile-from takes what an earlier guided archive measured, to plan at another budget). \
+            calibration audio, packed into 30-second windows (every candidate is run; with \
+            --no-measure-all only the narrowest, the others' KL scaled from it by their squared \
+            weight error, about five times faster; --profile-from takes what an earlier guided \
+            archive measured, to plan at another budget). \
             Blocks are encoded by an error-minimizing search, each column's error weighted by the mean \
             square of the layer's input on the calibration audio. An allocation then picks one encoding \
             per tensor that minimizes the summed KL within the budget (--target-mb, --target-bpw or \
@@ -62,8 +63,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Candidate encodings for guided plans, comma-separated.")
     var candidates: String = QuantizationCandidates.encodings.map(\.rawValue).joined(separator: ",")
 
-    @Flag(help: "Run the model for every candidate of every tensor (slower), not just the narrowest with the rest scaled from it.")
-    var measureAll = false
+    @Flag(inversion: .prefixedNo,
+          help: "Run the model for every candidate of every tensor, or (--no-measure-all) only for the narrowest, the others' KL scaled from it by their squared weight error (about five times faster, less exact).")
+    var measureAll = true
 
     @Option(help: "Guided: reuse the sensitivities measured for this guided .kdq archive (same source, calibration and quantizer options), running the model only for what it lacks; to plan again at another budget.")
     var profileFrom: String?
