@@ -4,7 +4,7 @@
 # on 32 utterances of the manifest), uniform q8_0/q5_0/q4_0 as whisper.cpp quantizes, then
 # `kdq eval --kl` (WER, and mean next-token KL from the unquantized model) of every archive not
 # yet evaluated, and the table of docs/quantization.md. Archives already in out/quantization are
-# kept (delete one to rebuild it). About 35 minutes for tiny.en, 90 for base, on 2 cores.
+# kept (delete one to rebuild it). About 30 minutes for tiny.en, 75 for base, on 2 cores.
 # Usage: scripts/compare-quantization.sh [MANIFEST] [MODEL...]   (models under models/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +16,11 @@ kdq=.build/release/kdq
 out=out/quantization
 mkdir -p "$out"
 for m in "${models[@]}"; do
-  # Every candidate of every tensor run through the model once (--measure-all), at the q4_0
-  # size; the q5_0 plan reuses that profile.
+  # Every candidate of every tensor is run through the model once, at the q4_0 size; the
+  # q5_0 plan reuses that profile.
   reuse=()
   for t in q4_0 q5_0; do
-    [ -f "$out/$m-guided-$t.kdq" ] || "$kdq" quantize "models/$m" -o "$out/$m-guided-$t.kdq" --match-uniform "$t" --measure-all \
+    [ -f "$out/$m-guided-$t.kdq" ] || "$kdq" quantize "models/$m" -o "$out/$m-guided-$t.kdq" --match-uniform "$t" \
       --calibration "$manifest" "${reuse[@]}" --json > "$out/$m-guided-$t.json"
     reuse=(--profile-from "$out/$m-guided-$t.kdq")
   done
