@@ -56,7 +56,7 @@ public struct RecordedProfile: Sendable {
     public func checkCalibration(windows: Int, positions: Int) throws {
         guard windows == self.windows, positions == self.positions else {
             throw QuantizeError("\(source) was profiled on \(self.windows) calibration windows with \(self.positions) scored positions; "
-                + "this calibration has \(windows) windows with \(positions) positions (use the same manifest, --calibration-count and --calibration-windows)")
+                + "this calibration has \(windows) windows with \(positions) positions (it needs the same source model, manifest, --calibration-count, --calibration-windows and --language)")
         }
     }
 

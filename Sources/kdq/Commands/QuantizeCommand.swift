@@ -123,6 +123,8 @@ struct QuantizeCommand: ParsableCommand {
 
         let measurable = QuantizationPlanner.measurable(checkpoint, rules: rules, among: try candidateEncodings())
         if uniform == nil { try QuantizationPlanner.checkReachable(checkpoint, measurable, budget: budget(), rules: rules) }
+        // Read before the calibration pass, so that a wrong archive fails at once.
+        let recorded = try profileFrom.map { try RecordedProfile(compression: Checkpoint.open($0).archiveManifest?["compression"]?.objectValue, source: $0) }
         var calibrationSet: CalibrationSet?
         var profiler: SensitivityProfiler?
         var sourceModel: WhisperModel?
@@ -144,7 +146,6 @@ struct QuantizeCommand: ParsableCommand {
         if let uniform {
             plan = QuantizationPlanner.uniform(checkpoint, uniform, rules: rules)
         } else {
-            let recorded = try profileFrom.map { try RecordedProfile(compression: Checkpoint.open($0).archiveManifest?["compression"]?.objectValue, source: $0) }
             let progress = TerminalProgress("profile")
             profile = try profiler!.profile(measurable, measureAll: measureAll, recorded: recorded) { done, total in progress.update(done, total) }
             progress.finish()
