@@ -34,9 +34,9 @@ public final class SensitivityProfiler {
     /// Every alternative's weight-space error is computed. With `measureAll` (the default),
     /// each one is also run through the model; otherwise only the last (narrowest) candidate
     /// is, and the others' KL is scaled from it by their ratio of squared weight error — KL
-    /// grows with the square of a small perturbation. Every measurement `recorded` holds (checked against
-    /// the weight error computed now) is taken from it instead of being run again. `progress`
-    /// receives model runs done and the total.
+    /// grows with the square of a small perturbation. Every measurement `recorded` holds
+    /// (checked against the weight error computed now) is taken from it instead of being run
+    /// again. `progress` receives model runs done and the total.
     public func profile(_ tensors: [(name: String, candidates: [Encoding])], measureAll: Bool = true,
                         recorded: RecordedProfile? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> SensitivityProfile {
         try recorded?.checkCalibration(windows: references.count, positions: positions)
