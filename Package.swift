@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "KDQAnalysis", targets: ["KDQAnalysis"]),
         .library(name: "KDQEngine", targets: ["KDQEngine"]),
         .library(name: "KDQQuantize", targets: ["KDQQuantize"]),
+        .library(name: "KDQTrain", targets: ["KDQTrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "KDQEngine", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS", "CSndFile", "CSoxr", "CFFTW"]),
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
         .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis"]),
+        .target(name: "KDQTrain", dependencies: ["KDQTensor", "KDQFormats", "KDQEngine", "CBLAS"]),
         .executableTarget(name: "kdq", dependencies: [
             "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,6 +43,8 @@ let package = Package(
         .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CSndFile"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor", "KDQJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQQuantizeTests", dependencies: ["KDQQuantize", "KDQEngine", "KDQFormats", "KDQTensor", "KDQAnalysis", "KDQTestSupport"]),
+        .testTarget(name: "KDQTrainTests", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],
     swiftLanguageModes: [.v5]

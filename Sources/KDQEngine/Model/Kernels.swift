@@ -6,12 +6,12 @@ import Glibc
 
 /// The dense building blocks, on row-major f32 buffers: GEMM through OpenBLAS, and the
 /// element-wise steps (layer norm, GELU, softmax) spread over the cores.
-enum Kernels {
+package enum Kernels {
     /// The cores BLAS uses outside the per-head attention.
-    static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    package static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
     /// Y[m, n] = X[m, k] · W[n, k]ᵀ (+ bias[n]): a linear layer on `m` rows.
-    static func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
+    package static func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
                        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
         if m == 1 {  // one row (a decoding step): a matrix-vector product, no packing of W
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, 0, y, 1)
@@ -28,7 +28,7 @@ enum Kernels {
     }
 
     /// Layer norm over rows of width `n` (eps 1e-5, as openai-whisper).
-    static func layerNorm(_ x: UnsafePointer<Float>, _ rows: Int, _ n: Int, _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
+    package static func layerNorm(_ x: UnsafePointer<Float>, _ rows: Int, _ n: Int, _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
                           into y: UnsafeMutablePointer<Float>) {
         parallelRows(rows) { r in
             let xr = x + r * n, yr = y + r * n
@@ -43,7 +43,7 @@ enum Kernels {
     }
 
     /// GELU with erf, in place.
-    static func gelu(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
+    package static func gelu(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
         let chunk = 1 << 14
         parallelRows((count + chunk - 1) / chunk) { c in
             let end = min(count, (c + 1) * chunk)
@@ -53,13 +53,13 @@ enum Kernels {
 
     /// Softmax of each row of width `n`, in place; row r uses only its first `valid(r)` entries
     /// (the rest become 0), for causal masks.
-    static func softmaxRows(_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ n: Int, valid: (Int) -> Int = { _ in Int.max }) {
+    package static func softmaxRows(_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ n: Int, valid: (Int) -> Int = { _ in Int.max }) {
         parallelRows(rows) { r in softmax(x + r * n, count: min(n, valid(r)), width: n) }
     }
 
     /// Softmax of the first `count` entries of a row of `width` (the sum in double, as the
     /// reference's accuracy needs); the rest become 0.
-    @inline(__always) static func softmax(_ row: UnsafeMutablePointer<Float>, count v: Int, width: Int) {
+    @inline(__always) package static func softmax(_ row: UnsafeMutablePointer<Float>, count v: Int, width: Int) {
         var m = -Float.infinity
         for i in 0..<v { m = max(m, row[i]) }
         var sum: Double = 0
@@ -70,7 +70,7 @@ enum Kernels {
     }
 
     /// Runs `body` for every row, in parallel when there are enough rows.
-    static func parallelRows(_ rows: Int, _ body: (Int) -> Void) {
+    package static func parallelRows(_ rows: Int, _ body: (Int) -> Void) {
         if rows < 64 {
             for r in 0..<rows { body(r) }
             return

@@ -1,0 +1,161 @@
+import KDQFormats
+import KDQTensor
+
+/// One student learning from one teacher (or from the targets alone): the forward passes of
+/// both, the objective, the backward pass, gradient clipping and the AdamW update, with fake
+/// quantization re-applied after each update when the student trains through its encodings.
+public final class DistillationTrainer {
+    /// What the decoders attend to.
+    public enum Audio {
+        /// The output of a frozen encoder the student shares with the teacher, batch · n_audio_ctx rows.
+        case encoded([Float])
+        /// Log-mel windows (batch · n_mels · 2·n_audio_ctx): each model runs its own encoder, and the
+        /// student's trains where it has trainable tensors.
+        case mel([Float])
+    }
+
+    /// The result of one step.
+    public struct StepReport: Sendable {
+        public let loss: LossComponents
+        /// Global gradient norm before clipping.
+        public let gradientNorm: Double
+        public let learningRate: Double
+    }
+
+    public let student: ParameterStore
+    public let teacher: ParameterStore?
+    public var objective: DistillationObjective
+    /// Student decoder layer → teacher decoder layer whose residual stream it is matched to
+    /// (the hidden-state term; empty for none).
+    public var layerMap: [Int: Int]
+    public var optimizer: AdamW
+    /// Clip the global gradient norm to this (0: no clipping).
+    public var maxGradientNorm: Double
+    /// Tensors that take weight decay (by default: weight matrices and embeddings, not biases and norms).
+    public var decays: (String) -> Bool = { name in
+        !(name.hasSuffix(".bias") || name.contains("_ln.") || name.contains(".ln.") || name.contains("ln_post"))
+    }
+    public private(set) var fakeQuantization: FakeQuantization?
+    let studentDecoder: DecoderGraph, studentEncoder: EncoderGraph
+    let teacherDecoder: DecoderGraph?, teacherEncoder: EncoderGraph?
+
+    public init(student: ParameterStore, teacher: ParameterStore?, objective: DistillationObjective = DistillationObjective(),
+                layerMap: [Int: Int] = [:], optimizer: AdamW = AdamW(), maxGradientNorm: Double = 1) throws {
+        if let teacher {
+            guard teacher.dims.nVocab == student.dims.nVocab else {
+                throw TrainingError("teacher vocabulary \(teacher.dims.nVocab) differs from the student's \(student.dims.nVocab)")
+            }
+        }
+        for (s, t) in layerMap {
+            guard (0..<student.dims.nTextLayer).contains(s), let teacher, (0..<teacher.dims.nTextLayer).contains(t) else {
+                throw TrainingError("layer map \(s) → \(t) is outside the student's \(student.dims.nTextLayer) or the teacher's decoder layers")
+            }
+            if student.dims.nTextState != teacher.dims.nTextState, !student.contains("adapter.\(s).weight") {
+                throw TrainingError("student layer \(s) has width \(student.dims.nTextState), teacher \(teacher.dims.nTextState): it needs adapter.\(s)")
+            }
+        }
+        self.student = student
+        self.teacher = teacher
+        self.objective = objective
+        self.layerMap = layerMap
+        self.optimizer = optimizer
+        self.maxGradientNorm = maxGradientNorm
+        studentDecoder = DecoderGraph(dims: student.dims)
+        studentEncoder = EncoderGraph(dims: student.dims)
+        teacherDecoder = teacher.map { DecoderGraph(dims: $0.dims) }
+        teacherEncoder = teacher.map { EncoderGraph(dims: $0.dims) }
+    }
+
+    /// Trains through `plan`'s encodings from now on (nil: full precision).
+    public func quantizationAware(_ plan: [String: Encoding]?) throws {
+        fakeQuantization = nil
+        if let plan { fakeQuantization = try FakeQuantization(student, plan: plan) }
+    }
+
+    /// Zeroes the gradients and fills them with those of `batch`'s loss; returns its components.
+    public func computeGradients(_ batch: TokenBatch, audio: Audio) throws -> LossComponents {
+        student.zeroGradients()
+        let v = student.dims.nVocab
+        for t in batch.targets where t >= v { throw TrainingError("target token \(t) is outside the vocabulary of \(v)") }
+        // Encoders.
+        var studentAudio: EncoderGraph.Activations?
+        let studentEncoded: [Float], teacherEncoded: [Float]
+        switch audio {
+        case .encoded(let output):
+            let expected = batch.batch * student.dims.nAudioCtx * student.dims.nAudioState
+            guard output.count == expected else {
+                throw TrainingError("encoder output has \(output.count) values, expected \(batch.batch) × \(student.dims.nAudioCtx) × \(student.dims.nAudioState)")
+            }
+            studentEncoded = output
+            teacherEncoded = output
+        case .mel(let mel):
+            let a = try studentEncoder.forward(student, mel: mel, batch: batch.batch)
+            studentEncoded = Array(UnsafeBufferPointer(start: a.result, count: a.output.count))
+            studentAudio = a
+            if let teacher, let teacherEncoder {
+                let t = try teacherEncoder.forward(teacher, mel: mel, batch: batch.batch)
+                teacherEncoded = Array(UnsafeBufferPointer(start: t.result, count: t.output.count))
+            } else {
+                teacherEncoded = []
+            }
+        }
+        // Teacher (no gradients) and student forward passes.
+        let teacherPass = try teacher.map { t in
+            try teacherEncoded.withUnsafeBufferPointer { try teacherDecoder!.forward(t, batch, encoder: $0.baseAddress!) }
+        }
+        let studentPass = try studentEncoded.withUnsafeBufferPointer { try studentDecoder.forward(student, batch, encoder: $0.baseAddress!) }
+        // Losses and the gradient of the output.
+        let w = student.dims.nTextState, rows = batch.rows
+        let dOutput = FloatBuffer(rows * w)
+        let vocabulary = VocabularyLoss(objective: objective)
+        let teacherSide = try teacher.map { t in
+            VocabularyLoss.Side(hidden: teacherPass!.output, embedding: try t.forward("decoder.token_embedding.weight"), width: t.dims.nTextState)
+        }
+        var loss = vocabulary.run(student: .init(hidden: studentPass.output, embedding: try student.forward("decoder.token_embedding.weight"), width: w),
+                                  teacher: teacherSide, vocabulary: v, targets: batch.targets, dHidden: dOutput.pointer,
+                                  dEmbedding: try student.gradient("decoder.token_embedding.weight"))
+        var dHidden: [Int: FloatBuffer] = [:]
+        if let teacher, let teacherPass, objective.beta != 0, !layerMap.isEmpty {
+            let positions = batch.targets.indices.filter { batch.targets[$0] >= 0 }
+            let hiddenLoss = HiddenStateLoss(normalize: objective.normalizeHidden)
+            let weight = objective.alpha * objective.beta / Double(layerMap.count)
+            var sum: Double = 0
+            for (s, t) in layerMap.sorted(by: { $0.key < $1.key }) {
+                let d = FloatBuffer(rows * w)
+                let adapterName = "adapter.\(s)"
+                let adapter = student.contains(adapterName + ".weight")
+                    ? (try student.forward(adapterName + ".weight"), try student.forward(adapterName + ".bias")) : nil
+                sum += hiddenLoss.run(student: studentPass.hiddenState(s), studentWidth: w, teacher: teacherPass.hiddenState(t),
+                                      teacherWidth: teacher.dims.nTextState, positions: positions, adapter: adapter, weight: weight,
+                                      dStudent: d.pointer,
+                                      dAdapter: adapter == nil ? (nil, nil)
+                                          : (try student.gradient(adapterName + ".weight"), try student.gradient(adapterName + ".bias")))
+                dHidden[s] = d
+            }
+            loss.hidden = sum / Double(layerMap.count)
+            loss.total += objective.alpha * objective.beta * loss.hidden
+        }
+        // Backward.
+        let encoderTrains = studentAudio != nil && student.entries.contains { $0.isTrainable && $0.name.hasPrefix("encoder.") }
+        let dEncoder = FloatBuffer(encoderTrains ? studentEncoded.count : 0)
+        try studentEncoded.withUnsafeBufferPointer { e in
+            try studentDecoder.backward(student, studentPass, batch, encoder: e.baseAddress!, dOutput: dOutput.pointer,
+                                        dHidden: dHidden.mapValues { UnsafePointer($0.pointer) },
+                                        dEncoder: encoderTrains ? dEncoder.pointer : nil)
+        }
+        if encoderTrains, let studentAudio {
+            try studentEncoder.backward(student, studentAudio, dOutput: dEncoder.pointer)
+        }
+        return loss
+    }
+
+    /// One training step: gradients, clipping, the AdamW update at `learningRate`, and the fake
+    /// quantization of the updated weights.
+    public func step(_ batch: TokenBatch, audio: Audio, learningRate: Double) throws -> StepReport {
+        let loss = try computeGradients(batch, audio: audio)
+        let norm = clipGradients(student, maxNorm: maxGradientNorm)
+        optimizer.update(student, learningRate: learningRate, decays: decays)
+        try fakeQuantization?.refresh()
+        return StepReport(loss: loss, gradientNorm: norm, learningRate: learningRate)
+    }
+}
