@@ -61,4 +61,5 @@ enum TrainFixtures {
     static let randomModel = packageRoot + "/Tests/KDQFormatsTests/Fixtures/tiny-random.pt"
     static let randomModelQ4 = packageRoot + "/Tests/KDQFormatsTests/Fixtures/ggml-tiny-random-q4_0.bin"
     static let golden = packageRoot + "/Tests/KDQTrainTests/Fixtures/torch-step-golden.safetensors"
+    static let baseGolden = packageRoot + "/models/base-student-step-golden.safetensors"
 }
