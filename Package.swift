@@ -5,6 +5,7 @@ let package = Package(
     name: "WhisperKDQ",
     products: [
         .executable(name: "kdq", targets: ["kdq"]),
+        .executable(name: "kdq-train-bench", targets: ["kdq-train-bench"]),
         .library(name: "KDQTensor", targets: ["KDQTensor"]),
         .library(name: "KDQFormats", targets: ["KDQFormats"]),
         .library(name: "KDQAnalysis", targets: ["KDQAnalysis"]),
@@ -31,6 +32,7 @@ let package = Package(
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
         .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis"]),
         .target(name: "KDQTrain", dependencies: ["KDQTensor", "KDQFormats", "KDQEngine", "CBLAS"]),
+        .executableTarget(name: "kdq-train-bench", dependencies: ["KDQTrain", "KDQFormats"]),
         .executableTarget(name: "kdq", dependencies: [
             "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

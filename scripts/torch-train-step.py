@@ -148,6 +148,7 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--max-norm", type=float, default=1.0)
+    p.add_argument("--adam-eps", type=float, default=1e-8)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bench", type=int, default=0)
     p.add_argument("--out")
@@ -175,7 +176,7 @@ def main():
                 del params[n]
     opt = torch.optim.AdamW([{"params": [q for n, q in params.items() if decays(n)], "weight_decay": a.weight_decay},
                              {"params": [q for n, q in params.items() if not decays(n)], "weight_decay": 0.0}],
-                            lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
+                            lr=a.lr, betas=(0.9, 0.999), eps=a.adam_eps)
     mel, tokens, targets = inputs(dims, a.batch, a.length)
     encoder_out = None
     if a.frozen_encoder:
@@ -209,7 +210,7 @@ def main():
         out["grad." + n] = grads[n].contiguous()
         out["updated." + n] = q.detach().contiguous()
     meta = {k: str(v) for k, v in dict(alpha=a.alpha, beta=a.beta, temperature=a.temperature, normalize=int(not a.no_normalize),
-                                           lr=a.lr, weight_decay=a.weight_decay, max_norm=a.max_norm, batch=a.batch, length=a.length,
+                                           lr=a.lr, weight_decay=a.weight_decay, max_norm=a.max_norm, eps=a.adam_eps, batch=a.batch, length=a.length,
                                            decoder_layers=a.decoder_layers, hidden_map=a.hidden_map,
                                            frozen_encoder=int(a.frozen_encoder)).items()}
     from safetensors.torch import save_file

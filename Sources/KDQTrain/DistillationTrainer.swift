@@ -1,5 +1,9 @@
 import KDQFormats
 import KDQTensor
+#if canImport(Glibc)
+/// glibc's `mallopt` (malloc.h is not in the Glibc module).
+@_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
 
 /// One student learning from one teacher (or from the targets alone): the forward passes of
 /// both, the objective, the backward pass, gradient clipping and the AdamW update, with fake
@@ -60,11 +64,21 @@ public final class DistillationTrainer {
         self.layerMap = layerMap
         self.optimizer = optimizer
         self.maxGradientNorm = maxGradientNorm
+        Self.keepFreedMemoryInTheHeap
         studentDecoder = DecoderGraph(dims: student.dims)
         studentEncoder = EncoderGraph(dims: student.dims)
         teacherDecoder = teacher.map { DecoderGraph(dims: $0.dims) }
         teacherEncoder = teacher.map { EncoderGraph(dims: $0.dims) }
     }
+
+    /// A step allocates and frees the same large activation buffers every time; glibc would map
+    /// and unmap each one (page faults on every step), so large blocks stay in the heap for reuse.
+    private static let keepFreedMemoryInTheHeap: Void = {
+        #if canImport(Glibc)
+        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
+        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
+        #endif
+    }()
 
     /// Trains through `plan`'s encodings from now on (nil: full precision).
     public func quantizationAware(_ plan: [String: Encoding]?) throws {
@@ -90,11 +104,11 @@ public final class DistillationTrainer {
             teacherEncoded = output
         case .mel(let mel):
             let a = try studentEncoder.forward(student, mel: mel, batch: batch.batch)
-            studentEncoded = Array(UnsafeBufferPointer(start: a.result, count: a.output.count))
+            studentEncoded = a.resultArray
             studentAudio = a
             if let teacher, let teacherEncoder {
                 let t = try teacherEncoder.forward(teacher, mel: mel, batch: batch.batch)
-                teacherEncoded = Array(UnsafeBufferPointer(start: t.result, count: t.output.count))
+                teacherEncoded = t.resultArray
             } else {
                 teacherEncoded = []
             }

@@ -100,3 +100,39 @@ struct LayerGradientTests {
         }
     }
 }
+
+/// The fused output projection + cross-entropy + KL against finite differences, at T = 1 (its
+/// own path), T = 2, and without a teacher (cross-entropy alone).
+struct VocabularyLossGradientTests {
+    @Test(arguments: [1.0, 2.0, 0.0]) func vocabularyLoss(temperature: Double) {
+        let rows = 6, w = 8, v = 300
+        let hidden = FloatBuffer(copying: randomValues(rows * w, seed: 61), count: rows * w)
+        let embedding = FloatBuffer(copying: randomValues(v * w, seed: 62), count: v * w)
+        let teacherHidden = randomValues(rows * w, seed: 63), teacherEmbedding = randomValues(v * w, seed: 64)
+        let targets: [Int32] = [-1, 5, 299, 0, -1, 17]
+        let hasTeacher = temperature > 0
+        var loss = VocabularyLoss(objective: DistillationObjective(alpha: 0.6, temperature: hasTeacher ? temperature : 1))
+        loss.chunkRows = 3  // more than one chunk
+        let dHidden = FloatBuffer(rows * w), dEmbedding = FloatBuffer(v * w)
+        func run() -> Double {
+            teacherHidden.withUnsafeBufferPointer { th in
+                teacherEmbedding.withUnsafeBufferPointer { te in
+                    let teacher = hasTeacher ? VocabularyLoss.Side(hidden: th.baseAddress!, embedding: te.baseAddress!, width: w) : nil
+                    return loss.run(student: .init(hidden: hidden.pointer, embedding: embedding.pointer, width: w), teacher: teacher,
+                                    vocabulary: v, targets: targets, dHidden: dHidden.pointer, dEmbedding: dEmbedding.pointer).total
+                }
+            }
+        }
+        _ = run()
+        let gHidden = dHidden.array, gEmbedding = dEmbedding.array
+        var check = GradientCheck()
+        for (label, values, gradient) in [("hidden", hidden.pointer, gHidden), ("embedding", embedding.pointer, gEmbedding)] {
+            let r = check.compare(values: values, gradient: gradient) { run() }
+            let error = GradientCheck.relativeError(r)
+            print("vocabulary loss (T \(temperature)) \(label): analytic \(r.analytic) numeric \(r.numeric) relative error \(error)")
+            #expect(error <= LayerGradientTests.tolerance, "\(label)")
+        }
+        // Masked positions get no gradient.
+        #expect(gHidden[0..<w].allSatisfy { $0 == 0 })
+    }
+}

@@ -3,11 +3,11 @@ import KDQTensor
 /// Mean squared error between a student layer's residual stream and a teacher layer's, through an
 /// optional learned linear adapter (`adapter.<student layer>.weight` [teacher width, student
 /// width] and `.bias`) when the widths differ, over the positions that have a target.
-struct HiddenStateLoss {
+public struct HiddenStateLoss {
     let normalize: Bool
 
     /// The adapter tensors for student layer `layer`: identity-like where the widths allow.
-    static func adapterTensors(layer: Int, studentWidth: Int, teacherWidth: Int) throws -> [(name: String, tensor: Tensor)] {
+    public static func adapterTensors(layer: Int, studentWidth: Int, teacherWidth: Int) throws -> [(name: String, tensor: Tensor)] {
         var w = [Float](repeating: 0, count: teacherWidth * studentWidth)
         for i in 0..<min(teacherWidth, studentWidth) { w[i * studentWidth + i] = 1 }
         return [("adapter.\(layer).weight", try Tensor(shape: [teacherWidth, studentWidth], floats: w)),

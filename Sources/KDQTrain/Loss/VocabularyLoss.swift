@@ -10,7 +10,7 @@ import Glibc
 struct VocabularyLoss {
     let objective: DistillationObjective
     /// Positions per chunk (a chunk holds chunk × n_vocab logits per model).
-    var chunkRows = 64
+    var chunkRows = 128
 
     /// One side's final normed hidden state and its tied embedding.
     struct Side {
@@ -56,7 +56,7 @@ struct VocabularyLoss {
                     Kernels.parallelRows(m) { i in
                         let z = logits + i * v
                         let target = Int(targets[chunk[i]])
-                        let (ceValue, klValue) = Self.rowGradient(z, teacher: teacher == nil ? nil : UnsafePointer(tl + i * v), count: v,
+                        let (ceValue, klValue) = Self.rowGradient(z, teacher: teacher == nil ? nil : tl + i * v, count: v,
                                                                   target: target, temperature: temperature, ceWeight: ceWeight,
                                                                   klWeight: klWeight)
                         ceRows[i] = ceValue
@@ -81,42 +81,57 @@ struct VocabularyLoss {
     }
 
     /// One position: its cross-entropy and KL (before T²), and the row of logits replaced by the
-    /// gradient of ceWeight·CE + klWeight·T²·KL with respect to them.
-    static func rowGradient(_ z: UnsafeMutablePointer<Float>, teacher t: UnsafePointer<Float>?, count v: Int, target: Int,
+    /// gradient of ceWeight·CE + klWeight·T²·KL with respect to them. With a = z/T and b = t/T,
+    /// KL = Σ p_b·(b − a) − logΣe^b + logΣe^a, so each exponential is taken once (twice for z when
+    /// T ≠ 1) and kept in place of its logit.
+    static func rowGradient(_ z: UnsafeMutablePointer<Float>, teacher t: UnsafeMutablePointer<Float>?, count v: Int, target: Int,
                             temperature: Float, ceWeight: Float, klWeight: Float) -> (Double, Double) {
-        let (zMax, zSum) = logSumExpParts(z, v, scale: 1)
-        let logZ = Double(zMax) + log(zSum)
-        let ce = logZ - Double(z[target])
-        guard let t else {
-            for j in 0..<v { z[j] = ceWeight * Float(exp(Double(z[j]) - logZ)) }
-            z[target] -= ceWeight
-            return (ce, 0)
-        }
         let invT = 1 / temperature
-        let (sMax, sSum) = logSumExpParts(z, v, scale: invT)
-        let logS = Double(sMax) + log(sSum)
-        let (tMax, tSum) = logSumExpParts(UnsafeMutablePointer(mutating: t), v, scale: invT)
-        let logT = Double(tMax) + log(tSum)
-        var kl: Double = 0
-        let klScale = klWeight * temperature
+        var zMax = -Float.infinity
+        for j in 0..<v { zMax = max(zMax, z[j]) }
+        let zTarget = z[target]
+        guard let t else {
+            var sum: Double = 0
+            for j in 0..<v { let e = expf(z[j] - zMax); z[j] = e; sum += Double(e) }
+            let scale = ceWeight / Float(sum)
+            for j in 0..<v { z[j] *= scale }
+            z[target] -= ceWeight
+            return (Double(zMax) + log(sum) - Double(zTarget), 0)
+        }
+        var tMax = -Float.infinity
+        for j in 0..<v { tMax = max(tMax, t[j]) }
+        // Teacher: e^(b − max b), and Σ p·(b − a) unnormalized, while z is intact.
+        var tSum: Double = 0, dot: Double = 0
         for j in 0..<v {
-            let zj = Double(z[j])
-            let logPt = Double(t[j] * invT) - logT, logQ = zj * Double(invT) - logS
-            let pt = exp(logPt)
-            kl += pt * (logPt - logQ)
-            let grad = ceWeight * Float(exp(zj - logZ)) + klScale * Float(exp(logQ) - pt)
-            z[j] = grad
+            let e = expf((t[j] - tMax) * invT)
+            dot += Double(e) * Double((t[j] - z[j]) * invT)
+            tSum += Double(e)
+            t[j] = e
+        }
+        let logT = Double(tMax * invT) + log(tSum)
+        let klScale = klWeight * temperature, pScale = Float(1 / tSum)
+        if temperature == 1 {
+            var sum: Double = 0
+            for j in 0..<v { let e = expf(z[j] - zMax); z[j] = e; sum += Double(e) }
+            let logZ = Double(zMax) + log(sum)
+            let qScale = (ceWeight + klScale) / Float(sum), tScale = klScale * pScale
+            for j in 0..<v { z[j] = qScale * z[j] - tScale * t[j] }
+            z[target] -= ceWeight
+            return (logZ - Double(zTarget), dot / tSum - logT + logZ)
+        }
+        var sSum: Double = 0, zSum: Double = 0
+        for j in 0..<v {
+            sSum += Double(expf((z[j] - zMax) * invT))
+            zSum += Double(expf(z[j] - zMax))
+        }
+        let logS = Double(zMax * invT) + log(sSum), logZ = Double(zMax) + log(zSum)
+        let ce = logZ - Double(zTarget), kl = dot / tSum - logT + logS
+        let sScale = klScale / Float(sSum), zScale = ceWeight / Float(zSum), tScale = klScale * pScale
+        for j in 0..<v {
+            let x = z[j] - zMax
+            z[j] = zScale * expf(x) + sScale * expf(x * invT) - tScale * t[j]
         }
         z[target] -= ceWeight
         return (ce, kl)
-    }
-
-    /// max(s·z) and Σ exp(s·z − max) in double.
-    @inline(__always) static func logSumExpParts(_ z: UnsafeMutablePointer<Float>, _ v: Int, scale: Float) -> (Float, Double) {
-        var m = -Float.infinity
-        for j in 0..<v { m = max(m, z[j] * scale) }
-        var s: Double = 0
-        for j in 0..<v { s += Double(expf(z[j] * scale - m)) }
-        return (m, s)
     }
 }

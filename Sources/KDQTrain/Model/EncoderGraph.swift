@@ -33,6 +33,8 @@ public struct EncoderGraph {
 
         /// The encoder output, batch · n_audio_ctx rows of n_audio_state.
         public var result: UnsafePointer<Float> { UnsafePointer(output.pointer) }
+        /// A copy of the encoder output.
+        public var resultArray: [Float] { output.array }
     }
 
     /// Encodes `batch` mel windows.

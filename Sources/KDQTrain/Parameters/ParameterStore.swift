@@ -99,6 +99,9 @@ public final class ParameterStore: @unchecked Sendable {
     /// Master values of a trainable entry.
     func masterValues(_ e: Entry) -> UnsafeMutablePointer<Float> { values + e.valueOffset }
 
+    /// Sets AdamW's moments to zero (a fresh optimizer).
+    public func zeroMoments() { (training + trainableCount).update(repeating: 0, count: 2 * trainableCount) }
+
     /// Sets every gradient to zero.
     public func zeroGradients() { training.update(repeating: 0, count: trainableCount) }
 
