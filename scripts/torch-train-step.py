@@ -206,6 +206,8 @@ def main():
     print("loss total %.6f ce %.6f kl %.6f hidden %.6f, gradient norm %.6f" % (total.item(), ce.item(), kl.item(), hid.item(), norm.item()), file=sys.stderr)
     out = {"tokens": tokens.float(), "targets": targets.float(),
            "loss": torch.tensor([total.item(), ce.item(), kl.item(), hid.item()], dtype=torch.float32)}
+    if encoder_out is not None:
+        out["encoder_out"] = encoder_out.contiguous()  # the frozen encoder's output: an input of the step
     for n, q in params.items():
         out["grad." + n] = grads[n].contiguous()
         out["updated." + n] = q.detach().contiguous()
