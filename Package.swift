@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "KDQEngine", targets: ["KDQEngine"]),
         .library(name: "KDQQuantize", targets: ["KDQQuantize"]),
         .library(name: "KDQTrain", targets: ["KDQTrain"]),
+        .library(name: "KDQDistill", targets: ["KDQDistill"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,9 +33,10 @@ let package = Package(
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
         .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis"]),
         .target(name: "KDQTrain", dependencies: ["KDQTensor", "KDQFormats", "KDQEngine", "CBLAS"]),
+        .target(name: "KDQDistill", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQJSON", "KDQAnalysis", "KDQQuantize"]),
         .executableTarget(name: "kdq-train-bench", dependencies: ["KDQTrain", "KDQFormats"]),
         .executableTarget(name: "kdq", dependencies: [
-            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize",
+            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize", "KDQDistill", "KDQTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

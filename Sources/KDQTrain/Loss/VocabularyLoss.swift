@@ -7,22 +7,30 @@ import Glibc
 /// Cross-entropy and KL over the vocabulary, fused with the tied output projection: the logits
 /// of a chunk of target positions are made (student and teacher), turned into their gradient in
 /// place, and projected back, so no full batch × vocabulary array ever exists.
-struct VocabularyLoss {
-    let objective: DistillationObjective
+public struct VocabularyLoss {
+    public let objective: DistillationObjective
     /// Positions per chunk (a chunk holds chunk × n_vocab logits per model).
-    var chunkRows = 128
+    public var chunkRows = 128
+
+    public init(objective: DistillationObjective) { self.objective = objective }
 
     /// One side's final normed hidden state and its tied embedding.
-    struct Side {
+    public struct Side {
         let hidden: UnsafePointer<Float>
         let embedding: UnsafePointer<Float>
         let width: Int
+
+        public init(hidden: UnsafePointer<Float>, embedding: UnsafePointer<Float>, width: Int) {
+            self.hidden = hidden
+            self.embedding = embedding
+            self.width = width
+        }
     }
 
     /// Loss of `student` against `targets` (and `teacher`'s distributions when given); writes
     /// d(loss)/d(student hidden) into `dHidden` (rows × width) and adds the embedding's gradient
     /// into `dEmbedding`.
-    func run(student: Side, teacher: Side?, vocabulary v: Int, targets: [Int32], dHidden: UnsafeMutablePointer<Float>,
+    public func run(student: Side, teacher: Side?, vocabulary v: Int, targets: [Int32], dHidden: UnsafeMutablePointer<Float>,
              dEmbedding: UnsafeMutablePointer<Float>?) -> LossComponents {
         let rows = targets.count, w = student.width
         dHidden.update(repeating: 0, count: rows * w)

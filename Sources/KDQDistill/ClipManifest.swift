@@ -1,0 +1,44 @@
+import Foundation
+import KDQJSON
+import KDQTrain
+
+/// Training audio: JSON Lines with `id` and `audio` (relative to the manifest), and `text` where
+/// a reference transcript exists (clips without one are labelled by the teacher).
+public struct ClipManifest: Sendable {
+    public struct Clip: Sendable {
+        public let id: String
+        public let audio: String
+        public let text: String?
+    }
+
+    public let path: String
+    public let clips: [Clip]
+
+    public init(path: String) throws {
+        let data: String
+        do { data = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw TrainingError("cannot read manifest \(path): \(error.localizedDescription)")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        var clips: [Clip] = []
+        for (n, line) in data.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+            let v: JSONValue
+            do { v = try JSONValue.parse(String(line)) } catch { throw TrainingError("\(path) line \(n + 1): \(error)") }
+            guard let id = v["id"]?.stringValue, let audio = v["audio"]?.stringValue else {
+                throw TrainingError("\(path) line \(n + 1) lacks a string id or audio")
+            }
+            let resolved = audio.hasPrefix("/") || base.isEmpty ? audio : base + "/" + audio
+            clips.append(Clip(id: id, audio: resolved, text: v["text"]?.stringValue))
+        }
+        guard !clips.isEmpty else { throw TrainingError("\(path) lists no clips") }
+        guard Set(clips.map(\.id)).count == clips.count else { throw TrainingError("\(path): clip ids are not unique") }
+        self.path = path
+        self.clips = clips
+    }
+
+    /// `count` clips spread evenly over the manifest (all when it lists fewer).
+    public func spread(_ count: Int) -> [Clip] {
+        let n = min(count, clips.count)
+        return (0..<n).map { clips[$0 * clips.count / n] }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import KDQDistill
+import KDQEngine
+import KDQFormats
+import KDQJSON
+
+/// `kdq student TEACHER -o S.kdq --decoder-layers D`: a layer-pruned copy of the teacher.
+struct StudentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "student",
+        abstract: "Make a layer-pruned student of a Whisper model: which decoder blocks it keeps is measured, even, or given.",
+        discussion: """
+            --select measured (the default) transcribes the calibration clips with the teacher, then \
+            removes decoder blocks one at a time, each time the one whose removal raises the mean \
+            next-token KL from the teacher least (every candidate's KL and last-hidden-state error is \
+            measured and recorded); even keeps the first, the last and evenly spaced blocks between \
+            (distil-whisper's choice); a list such as 0,5 is taken as given. --encoder-layers keeps \
+            that many encoder blocks, evenly spaced. Tensors keep their encodings; the archive records \
+            the choice (compression.layer_map, `kdq inspect --json`).
+            """
+    )
+
+    @Argument(help: "Teacher checkpoint (any supported format, or a .kdq).")
+    var teacher: String
+
+    @Option(name: .shortAndLong, help: "Archive to write.")
+    var output: String
+
+    @Option(help: "Decoder blocks the student keeps.")
+    var decoderLayers: Int
+
+    @Option(help: "Encoder blocks the student keeps, evenly spaced (default: all).")
+    var encoderLayers: Int?
+
+    @Option(help: "measured, even, or a comma-separated list of teacher blocks (e.g. 0,5).")
+    var select: String = "measured"
+
+    @Option(help: "Calibration manifest for --select measured (JSON Lines or TSV, as kdq eval).")
+    var calibration: String?
+
+    @Option(help: "Calibration clips: N spread evenly over the manifest.")
+    var calibrationCount: Int = 16
+
+    @Option(help: "Language code for the teacher's transcripts (multilingual models).")
+    var language: String?
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard let choice = StudentBuilder.Choice(argument: select) else {
+            throw ValidationError("--select takes measured, even or a comma-separated list of layers, not '\(select)'")
+        }
+        guard decoderLayers >= 1 else { throw ValidationError("--decoder-layers must be at least 1") }
+        if let encoderLayers, encoderLayers < 1 { throw ValidationError("--encoder-layers must be at least 1") }
+        if choice == .measured, calibration == nil { throw ValidationError("--select measured needs --calibration MANIFEST") }
+        guard calibrationCount >= 1 else { throw ValidationError("--calibration-count must be at least 1") }
+    }
+
+    func run() throws {
+        let source = try Checkpoint.open(teacher)
+        let choice = StudentBuilder.Choice(argument: select)!
+        var clips: [TaughtClip] = []
+        if choice == .measured, let calibration {
+            var options = DecodingOptions()
+            options.language = language
+            clips = try StudentBuilder.calibrationClips(try WhisperModel(source), manifest: calibration, count: calibrationCount, options: options)
+        }
+        let progress = TerminalProgress("select")
+        let (student, selection) = try StudentBuilder.build(source, decoderLayers: decoderLayers, encoderLayers: encoderLayers, choice: choice,
+                                                            clips: clips) { progress.update($0, $1) }
+        progress.finish()
+        try KDQArchiveWriter.write(student, to: output, options: KDQWriteOptions(command: CommandLine.arguments.joined(separator: " ")))
+        if outputOptions.json {
+            outputOptions.emit(.object(["output": .string(output), "selection": selection.json,
+                                        "parameters": .number(Double(student.parameterCount)), "tensor_bytes": .number(Double(student.tensorBytes))]))
+            return
+        }
+        print("\(output): decoder blocks \(selection.decoderLayers.map(String.init).joined(separator: ",")) of \(selection.teacherDecoderLayers) (\(selection.method.rawValue))"
+              + (selection.encoderLayers.map { ", encoder blocks \($0.map(String.init).joined(separator: ","))" } ?? "")
+              + ", \(Format.bytes(student.tensorBytes)) of tensor data")
+        if !selection.candidates.isEmpty {
+            print("candidates (KL from the teacher over \(selection.positions) positions, last-hidden error):")
+            for c in selection.candidates {
+                print("  \(c.decoderLayers.map(String.init).joined(separator: ",")): KL \(Format.fixed(c.kl, 4))  hidden \(Format.fixed(c.hiddenError, 4))")
+            }
+        }
+    }
+}
