@@ -8,7 +8,7 @@ import KDQTrain
 public struct LayerSelection: Sendable, Equatable {
     /// How the blocks were chosen.
     public enum Method: String, Sendable, CaseIterable {
-        /// From measured KL of every candidate removal (greedy, one block at a time).
+        /// From the measured KL of every choice (or, when there are too many, of greedy removals).
         case measured
         /// distil-whisper's choice: first, last, evenly spaced between.
         case even
@@ -121,11 +121,43 @@ public final class PrunedDecoderScorer {
         return LayerSelection.Candidate(decoderLayers: layers, kl: loss.kl, hiddenError: reference > 0 ? squares / reference : 0)
     }
 
-    /// Greedy removal: from all blocks, drop the one whose removal raises the KL least, until
-    /// `count` remain; every candidate of every round is recorded. `progress` gets rounds done.
-    public func select(_ count: Int, progress: (Int, Int) -> Void = { _, _ in }) throws -> LayerSelection {
+    /// Every choice of `count` blocks scored when there are at most `exhaustiveLimit` of them
+    /// (base: at most 20), else greedy removal; the lowest KL wins. Every candidate is recorded.
+    /// `progress` gets candidates (or rounds) done.
+    public func select(_ count: Int, exhaustiveLimit: Int = 64, progress: (Int, Int) -> Void = { _, _ in }) throws -> LayerSelection {
         let total = teacher.dims.nTextLayer
         guard (1...total).contains(count) else { throw TrainingError("cannot keep \(count) of \(total) decoder layers") }
+        let subsets = Self.combinations(count, of: total, limit: exhaustiveLimit)
+        guard let subsets else { return try greedy(count, progress: progress) }
+        var candidates: [LayerSelection.Candidate] = []
+        for (i, layers) in subsets.enumerated() {
+            progress(i, subsets.count)
+            candidates.append(try score(layers))
+        }
+        progress(subsets.count, subsets.count)
+        let best = candidates.min { $0.kl < $1.kl }!
+        return LayerSelection(method: .measured, teacherDecoderLayers: total, decoderLayers: best.decoderLayers, encoderLayers: nil,
+                              candidates: candidates, positions: positions)
+    }
+
+    /// All increasing choices of `k` of `0..<n`, or nil when there are more than `limit`.
+    static func combinations(_ k: Int, of n: Int, limit: Int) -> [[Int]]? {
+        var out: [[Int]] = []
+        func extend(_ prefix: [Int], _ next: Int) -> Bool {
+            if prefix.count == k { out.append(prefix); return out.count <= limit }
+            guard next < n else { return true }
+            for i in next..<n where n - i >= k - prefix.count {
+                if !extend(prefix + [i], i + 1) { return false }
+            }
+            return true
+        }
+        return extend([], 0) ? out : nil
+    }
+
+    /// Greedy removal: from all blocks, drop the one whose removal raises the KL least, until
+    /// `count` remain; every candidate of every round is recorded.
+    func greedy(_ count: Int, progress: (Int, Int) -> Void) throws -> LayerSelection {
+        let total = teacher.dims.nTextLayer
         var kept = Array(0..<total), candidates: [LayerSelection.Candidate] = []
         let rounds = total - count
         for round in 0..<rounds {

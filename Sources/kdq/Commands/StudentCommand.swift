@@ -11,9 +11,10 @@ struct StudentCommand: ParsableCommand {
         abstract: "Make a layer-pruned student of a Whisper model: which decoder blocks it keeps is measured, even, or given.",
         discussion: """
             --select measured (the default) transcribes the calibration clips with the teacher, then \
-            removes decoder blocks one at a time, each time the one whose removal raises the mean \
-            next-token KL from the teacher least (every candidate's KL and last-hidden-state error is \
-            measured and recorded); even keeps the first, the last and evenly spaced blocks between \
+            scores every choice of blocks (or, past 64 choices, removes blocks one at a time, each \
+            time the one whose removal raises the KL least) by the mean next-token KL from the \
+            teacher, keeping the lowest (every candidate's KL and last-hidden-state error is \
+            recorded); even keeps the first, the last and evenly spaced blocks between \
             (distil-whisper's choice); a list such as 0,5 is taken as given. --encoder-layers keeps \
             that many encoder blocks, evenly spaced. Tensors keep their encodings; the archive records \
             the choice (compression.layer_map, `kdq inspect --json`).
