@@ -86,8 +86,20 @@ public final class DistillationTrainer {
         if let plan { fakeQuantization = try FakeQuantization(student, plan: plan) }
     }
 
+    /// Re-encodes the fake-quantized tensors from the masters (after they were restored).
+    public func refreshQuantization() throws { try fakeQuantization?.refresh() }
+
     /// Zeroes the gradients and fills them with those of `batch`'s loss; returns its components.
     public func computeGradients(_ batch: TokenBatch, audio: Audio) throws -> LossComponents {
+        try run(batch, audio: audio, backward: true)
+    }
+
+    /// The loss components of `batch` without gradients (validation).
+    public func evaluate(_ batch: TokenBatch, audio: Audio) throws -> LossComponents {
+        try run(batch, audio: audio, backward: false)
+    }
+
+    private func run(_ batch: TokenBatch, audio: Audio, backward: Bool) throws -> LossComponents {
         student.zeroGradients()
         let v = student.dims.nVocab
         for t in batch.targets where t >= v { throw TrainingError("target token \(t) is outside the vocabulary of \(v)") }
@@ -127,7 +139,7 @@ public final class DistillationTrainer {
         }
         var loss = vocabulary.run(student: .init(hidden: studentPass.output, embedding: try student.forward("decoder.token_embedding.weight"), width: w),
                                   teacher: teacherSide, vocabulary: v, targets: batch.targets, dHidden: dOutput.pointer,
-                                  dEmbedding: try student.gradient("decoder.token_embedding.weight"))
+                                  dEmbedding: backward ? try student.gradient("decoder.token_embedding.weight") : nil)
         var dHidden: [Int: FloatBuffer] = [:]
         if let teacher, let teacherPass, objective.beta != 0, !layerMap.isEmpty {
             let positions = batch.targets.indices.filter { batch.targets[$0] >= 0 }
@@ -149,6 +161,7 @@ public final class DistillationTrainer {
             loss.hidden = sum / Double(layerMap.count)
             loss.total += objective.alpha * objective.beta * loss.hidden
         }
+        guard backward else { return loss }
         // Backward.
         let encoderTrains = studentAudio != nil && student.entries.contains { $0.isTrainable && $0.name.hasPrefix("encoder.") }
         let dEncoder = FloatBuffer(encoderTrains ? studentEncoded.count : 0)

@@ -99,6 +99,28 @@ public final class ParameterStore: @unchecked Sendable {
     /// Master values of a trainable entry.
     func masterValues(_ e: Entry) -> UnsafeMutablePointer<Float> { values + e.valueOffset }
 
+    /// The trainable tensors' master values followed by both moments: what a training checkpoint keeps.
+    public func trainingState() -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(3 * trainableCount)
+        for e in entries where e.isTrainable { out += UnsafeBufferPointer(start: values + e.valueOffset, count: e.count) }
+        out += UnsafeBufferPointer(start: training + trainableCount, count: 2 * trainableCount)
+        return out
+    }
+
+    /// Puts back what `trainingState()` returned (of a store with the same trainable tensors).
+    public func restoreTrainingState(_ state: [Float]) throws {
+        guard state.count == 3 * trainableCount else {
+            throw TrainingError("training state of \(state.count) values, expected \(3 * trainableCount) for this student")
+        }
+        var offset = 0
+        for e in entries where e.isTrainable {
+            (values + e.valueOffset).update(from: Array(state[offset..<(offset + e.count)]), count: e.count)
+            offset += e.count
+        }
+        (training + trainableCount).update(from: Array(state[offset...]), count: 2 * trainableCount)
+    }
+
     /// Sets AdamW's moments to zero (a fresh optimizer).
     public func zeroMoments() { (training + trainableCount).update(repeating: 0, count: 2 * trainableCount) }
 

@@ -1,0 +1,175 @@
+import Foundation
+import KDQFormats
+import KDQJSON
+import KDQTensor
+import KDQTrain
+
+/// Trains a student on cached taught clips: epochs of shuffled minibatches (the order a function
+/// of the seed and the epoch), warm-up then cosine decay, validation KL on held-back clips after
+/// every epoch with early stopping (the best weights are kept), and a checkpoint every few steps
+/// from which `run(resume: true)` continues to the same weights an uninterrupted run reaches.
+public final class DistillationLoop {
+    public let trainer: DistillationTrainer
+    public let settings: DistillationSettings
+    let cache: ClipCache
+    let trainIDs: [String], validationIDs: [String]
+    let encoderValues: Int
+    let padding: Int
+    /// Where checkpoints go.
+    public let checkpointPath: String
+
+    /// Loss after every step, and validation loss after every epoch.
+    public private(set) var trainingCurve: [LossPoint] = []
+    public private(set) var validationCurve: [LossPoint] = []
+    public private(set) var step = 0
+    var bestValidation = Double.infinity
+    var bestState: [Float]?
+    var epochsWithoutGain = 0
+
+    public init(trainer: DistillationTrainer, settings: DistillationSettings, cache: ClipCache, train: [String], validation: [String],
+                padding: Int) throws {
+        guard !train.isEmpty else { throw TrainingError("no training clips are left") }
+        self.trainer = trainer
+        self.settings = settings
+        self.cache = cache
+        trainIDs = train
+        validationIDs = validation
+        encoderValues = trainer.student.dims.nAudioCtx * trainer.student.dims.nAudioState
+        self.padding = padding
+        checkpointPath = cache.directory + "/training.checkpoint"
+    }
+
+    public var stepsPerEpoch: Int { (trainIDs.count + settings.batchSize - 1) / settings.batchSize }
+    public var totalSteps: Int { stepsPerEpoch * settings.epochs }
+
+    /// The clips of epoch `epoch` in training order.
+    func order(_ epoch: Int) -> [String] {
+        var rng = SplitMixGenerator(seed: settings.seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        return trainIDs.shuffled(using: &rng)
+    }
+
+    func load(_ ids: [String]) throws -> (TokenBatch, [Float]) {
+        let clips = try ids.map { id in
+            guard let c = try cache.load(id, encoderValues: encoderValues) else { throw TrainingError("clip \(id) is missing from \(cache.directory)") }
+            return c
+        }
+        return (try TokenBatch(clips, padding: padding), clips.flatMap(\.encoderOutput))
+    }
+
+    /// Runs to the end (or until `shouldStop` says so after a step, leaving a checkpoint);
+    /// `report` receives each step's result. Returns whether training finished.
+    public func run(resume: Bool, shouldStop: () -> Bool = { false }, report: (Int, Int, DistillationTrainer.StepReport) -> Void = { _, _, _ in })
+        throws -> Bool {
+        if resume { try restore() }
+        let schedule = LearningRateSchedule(peak: settings.learningRate, warmupSteps: settings.warmupSteps, totalSteps: totalSteps)
+        while step < totalSteps {
+            let epoch = step / stepsPerEpoch, within = step % stepsPerEpoch
+            let ids = Array(order(epoch).dropFirst(within * settings.batchSize).prefix(settings.batchSize))
+            let (batch, encoded) = try load(ids)
+            let r = try trainer.step(batch, audio: .encoded(encoded), learningRate: schedule.rate(at: step))
+            step += 1
+            trainingCurve.append(LossPoint(step: step, epoch: epoch, loss: r.loss))
+            report(step, totalSteps, r)
+            let epochDone = step % stepsPerEpoch == 0
+            if epochDone {
+                let stop = try validate(epoch: epoch)
+                try saveCheckpoint()
+                if stop { break }
+            } else if step % settings.checkpointEvery == 0 {
+                try saveCheckpoint()
+            }
+            if shouldStop() {
+                try saveCheckpoint()
+                return false
+            }
+        }
+        if let bestState { try trainer.student.restoreTrainingState(bestState) }
+        return true
+    }
+
+    /// Validation KL after `epoch`; true when training should stop early.
+    func validate(epoch: Int) throws -> Bool {
+        guard !validationIDs.isEmpty else { return false }
+        var sum = LossComponents(), positions = 0
+        for start in stride(from: 0, to: validationIDs.count, by: settings.batchSize) {
+            let (batch, encoded) = try load(Array(validationIDs[start..<min(validationIDs.count, start + settings.batchSize)]))
+            let l = try trainer.evaluate(batch, audio: .encoded(encoded))
+            let n = Double(l.positions)
+            sum.total += l.total * n
+            sum.kl += l.kl * n
+            sum.crossEntropy += l.crossEntropy * n
+            sum.hidden += l.hidden * n
+            positions += l.positions
+        }
+        let n = Double(max(1, positions))
+        sum.total /= n; sum.kl /= n; sum.crossEntropy /= n; sum.hidden /= n
+        sum.positions = positions
+        validationCurve.append(LossPoint(step: step, epoch: epoch, loss: sum))
+        if sum.kl < bestValidation {
+            bestValidation = sum.kl
+            bestState = trainer.student.trainingState()
+            epochsWithoutGain = 0
+        } else {
+            epochsWithoutGain += 1
+        }
+        return epochsWithoutGain >= settings.patience
+    }
+
+    // MARK: checkpoints: a JSON header line, then the training state (f32, little-endian).
+
+    func saveCheckpoint() throws {
+        var header: JSONObject = ["step": .number(step), "optimizer_step": .number(trainer.optimizer.step),
+                                  "best_validation_kl": bestValidation.isFinite ? .number(bestValidation) : .null,
+                                  "epochs_without_gain": .number(epochsWithoutGain),
+                                  "training_curve": .array(trainingCurve.map(\.json)),
+                                  "validation_curve": .array(validationCurve.map(\.json))]
+        header["has_best"] = .bool(bestState != nil)
+        var data = Data((JSONValue.object(header).serialized(pretty: false) + "\n").utf8)
+        for state in [trainer.student.trainingState()] + (bestState.map { [$0] } ?? []) {
+            state.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+        let tmp = checkpointPath + ".tmp"
+        guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw TrainingError("cannot write \(tmp)") }
+        guard rename(tmp, checkpointPath) == 0 else { throw TrainingError("cannot rename \(tmp) to \(checkpointPath)") }
+    }
+
+    func restore() throws {
+        guard let data = FileManager.default.contents(atPath: checkpointPath) else {
+            throw TrainingError("--resume: there is no checkpoint at \(checkpointPath)")
+        }
+        guard let newline = data.firstIndex(of: 0x0A) else { throw TrainingError("\(checkpointPath): no header line") }
+        let header = try JSONValue.parse(String(decoding: data[..<newline], as: UTF8.self))
+        guard let s = header["step"]?.intValue, let o = header["optimizer_step"]?.intValue, s <= totalSteps else {
+            throw TrainingError("\(checkpointPath): header lacks the step, or its step is past this run's \(totalSteps)")
+        }
+        let count = 3 * trainer.student.trainableCount
+        let states = header["has_best"]?.boolValue == true ? 2 : 1
+        let body = data[(newline + 1)...]
+        guard body.count == states * count * 4 else {
+            throw TrainingError("\(checkpointPath): \(body.count) bytes of state, expected \(states * count * 4) for this student and settings")
+        }
+        let floats = body.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        try trainer.student.restoreTrainingState(Array(floats[0..<count]))
+        bestState = states == 2 ? Array(floats[count...]) : nil
+        step = s
+        trainer.optimizer.restore(step: o)
+        try trainer.refreshQuantization()
+        bestValidation = header["best_validation_kl"]?.doubleValue ?? .infinity
+        epochsWithoutGain = header["epochs_without_gain"]?.intValue ?? 0
+        trainingCurve = try (header["training_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
+        validationCurve = try (header["validation_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
+    }
+}
+
+/// SplitMix64 as a `RandomNumberGenerator`: the same order on every machine for a seed.
+struct SplitMixGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
