@@ -26,8 +26,10 @@ public final class DistillationLoop {
     var bestState: [Float]?
     var epochsWithoutGain = 0
 
+    /// Trains on the clips `train` of `cache`, validating on `validation`; checkpoints go to
+    /// `checkpointPath` (default: beside the clips).
     public init(trainer: DistillationTrainer, settings: DistillationSettings, cache: ClipCache, train: [String], validation: [String],
-                padding: Int) throws {
+                padding: Int, checkpointPath: String? = nil) throws {
         guard !train.isEmpty else { throw TrainingError("no training clips are left") }
         self.trainer = trainer
         self.settings = settings
@@ -36,7 +38,7 @@ public final class DistillationLoop {
         validationIDs = validation
         encoderValues = trainer.student.dims.nAudioCtx * trainer.student.dims.nAudioState
         self.padding = padding
-        checkpointPath = cache.directory + "/training.checkpoint"
+        self.checkpointPath = checkpointPath ?? cache.directory + "/training.checkpoint"
     }
 
     public var stepsPerEpoch: Int { (trainIDs.count + settings.batchSize - 1) / settings.batchSize }

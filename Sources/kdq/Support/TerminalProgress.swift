@@ -15,8 +15,8 @@ final class TerminalProgress: @unchecked Sendable {
         self.enabled = enabled
     }
 
-    /// Shows `done` of `total`; `unit` formats the numbers.
-    func update(_ done: Int, _ total: Int, unit: (Int) -> String = { "\($0)" }) {
+    /// Shows `done` of `total`; `unit` formats the numbers; `detail` follows them.
+    func update(_ done: Int, _ total: Int, unit: (Int) -> String = { "\($0)" }, detail: @autoclosure () -> String = "") {
         guard enabled else { return }
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -26,7 +26,8 @@ final class TerminalProgress: @unchecked Sendable {
         let width = 30
         let filled = total > 0 ? min(width, width * done / total) : width
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        fputs("\r\(label) [\(bar)] \(unit(done))/\(unit(total))", stderr)
+        let more = detail()
+        fputs("\r\u{1B}[2K\(label) [\(bar)] \(unit(done))/\(unit(total))\(more.isEmpty ? "" : "  " + more)", stderr)
         drawn = true
     }
 

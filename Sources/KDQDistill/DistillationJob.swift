@@ -1,0 +1,154 @@
+import Foundation
+import KDQEngine
+import KDQFormats
+import KDQJSON
+import KDQTensor
+import KDQTrain
+
+/// `kdq distill`'s pipeline: check that student and teacher fit together, label and encode the
+/// data into the work directory, hold back a validation slice, train, and make the student
+/// checkpoint (in the student's own encodings) with the record of how it was made.
+public final class DistillationJob {
+    /// What the caller chose.
+    public struct Request {
+        public var teacher: String
+        public var student: String
+        public var data: String
+        public var workDirectory: String
+        /// Clips used, spread over the manifest (nil: all).
+        public var limit: Int?
+        /// Clips held back for validation.
+        public var validationClips = 32
+        public var settings = DistillationSettings()
+        public var options = DecodingOptions()
+        public var maxReferenceWER = 0.2
+
+        public init(teacher: String, student: String, data: String, workDirectory: String) {
+            self.teacher = teacher
+            self.student = student
+            self.data = data
+            self.workDirectory = workDirectory
+        }
+    }
+
+    public let request: Request
+    public let teacherCheckpoint: Checkpoint
+    public let studentCheckpoint: Checkpoint
+    public let manifest: ClipManifest
+    public private(set) var loop: DistillationLoop?
+    public private(set) var dropped: [ClipLabeller.Drop] = []
+    public private(set) var layerMap: [Int: Int] = [:]
+    var selection: JSONValue = .null
+
+    public init(_ request: Request) throws {
+        self.request = request
+        teacherCheckpoint = try Checkpoint.open(request.teacher)
+        studentCheckpoint = try Checkpoint.open(request.student)
+        manifest = try ClipManifest(path: request.data)
+        try Self.checkCompatible(teacher: teacherCheckpoint, student: studentCheckpoint)
+    }
+
+    /// Same vocabulary and special tokens, and the same (frozen) encoder, whose outputs the
+    /// work directory caches for both.
+    static func checkCompatible(teacher: Checkpoint, student: Checkpoint) throws {
+        let t = teacher.dims, s = student.dims
+        guard t.nVocab == s.nVocab, teacher.tokenizer.specialTokens == student.tokenizer.specialTokens else {
+            throw TrainingError("the student's tokenizer (\(s.nVocab) tokens, \(student.tokenizer.specialTokens.count) special) is not the teacher's (\(t.nVocab), \(teacher.tokenizer.specialTokens.count) special): an English-only and a multilingual Whisper cannot be distilled into each other")
+        }
+        guard t.nAudioLayer == s.nAudioLayer, t.nAudioState == s.nAudioState, t.nTextState == s.nTextState else {
+            throw TrainingError("the student's encoder (\(s.nAudioLayer) × \(s.nAudioState)) or width (\(s.nTextState)) differs from the teacher's (\(t.nAudioLayer) × \(t.nAudioState), \(t.nTextState)); kdq distill trains the decoder over the teacher's frozen encoder")
+        }
+        for (name, tensor) in teacher.tensors where name.hasPrefix("encoder.") {
+            guard let other = student.tensor(named: name), try other.decodedFloats() == tensor.decodedFloats() else {
+                throw TrainingError("the student's \(name) differs from the teacher's; kdq distill trains the decoder over the teacher's frozen encoder")
+            }
+        }
+    }
+
+    /// Labels and encodes what the work directory lacks; `progress` gets clips done.
+    public func prepare(progress: (Int, Int) -> Void = { _, _ in }) throws {
+        let cache = try ClipCache(directory: request.workDirectory + "/clips")
+        let clips = request.limit.map { manifest.spread($0) } ?? manifest.clips
+        var labeller = ClipLabeller(teacher: try WhisperModel(teacherCheckpoint), options: request.options, cache: cache)
+        labeller.maxReferenceWER = request.maxReferenceWER
+        let (kept, dropped) = try labeller.prepare(clips, progress: progress)
+        self.dropped = dropped
+        guard kept.count > request.validationClips else {
+            throw TrainingError("\(kept.count) usable clips cannot spare \(request.validationClips) for validation")
+        }
+        // Validation: every (n / v)-th usable clip, so it spans the data.
+        let stride = kept.count / max(1, request.validationClips)
+        let validation = request.validationClips == 0 ? [] : (0..<request.validationClips).map { kept[$0 * stride] }
+        let held = Set(validation)
+        let train = kept.filter { !held.contains($0) }
+
+        let record = studentCheckpoint.archiveManifest?["compression"]?["layer_map"]
+        selection = record ?? .null
+        let kept0 = record?["decoder_layers"]?.arrayValue?.compactMap(\.intValue)
+        let teacherLayers = try kept0 ?? LayerSelection.even(studentCheckpoint.dims.nTextLayer, of: teacherCheckpoint.dims.nTextLayer)
+        layerMap = request.settings.objective.beta > 0 ? Dictionary(uniqueKeysWithValues: teacherLayers.enumerated().map { ($0, $1) }) : [:]
+        let embeddings = request.settings.trainEmbeddings
+        let student = try ParameterStore(studentCheckpoint) { name in
+            name.hasPrefix("decoder.blocks.") || name.hasPrefix("decoder.ln.")
+                || (embeddings && (name == "decoder.token_embedding.weight" || name == "decoder.positional_embedding"))
+        }
+        let teacher = try ParameterStore(dims: teacherCheckpoint.dims, tensors: teacherCheckpoint.tensors.filter { $0.name.hasPrefix("decoder.") }) { _ in false }
+        let s = request.settings
+        let trainer = try DistillationTrainer(student: student, teacher: teacher, objective: s.objective, layerMap: layerMap,
+                                              optimizer: AdamW(weightDecay: s.weightDecay), maxGradientNorm: s.maxGradientNorm)
+        loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
+                                    padding: try WhisperModel(teacherCheckpoint).tokenizer().endOfText,
+                                    checkpointPath: request.workDirectory + "/training.checkpoint")
+    }
+
+    /// The trained student in its source encodings, with the distillation record.
+    public func result(seconds: Double) throws -> Checkpoint {
+        guard let loop else { throw TrainingError("the job has not been prepared") }
+        var tensors: [String: Tensor] = [:]
+        let store = loop.trainer.student
+        for (name, source) in studentCheckpoint.tensors {
+            let e = try store.entry(name)
+            tensors[name] = e.isTrainable ? try Tensor(shape: e.shape, floats: try store.array(name)).converted(to: source.encoding) : source
+        }
+        var out = try Checkpoint(dims: studentCheckpoint.dims, tensors: tensors, tokenizer: studentCheckpoint.tokenizer,
+                                 melFilters: studentCheckpoint.melFilters, generation: studentCheckpoint.generation,
+                                 provenance: studentCheckpoint.provenance)
+        var manifestJSON = studentCheckpoint.archiveManifest ?? JSONObject()
+        var compression = manifestJSON["compression"]?.objectValue ?? JSONObject()
+        compression["layer_map"] = try record(seconds: seconds)
+        for key in ["encodings", "error_profiles", "evaluation"] where compression[key] == nil { compression[key] = .null }
+        manifestJSON["compression"] = .object(compression)
+        out.archiveManifest = manifestJSON
+        return out
+    }
+
+    func record(seconds: Double) throws -> JSONValue {
+        let loop = loop!
+        let data = try Data(contentsOf: URL(fileURLWithPath: request.data))
+        let dataHash = data.withUnsafeBytes { SHA256Hasher.hex($0) }
+        let tokens = loop.trainingCurve.reduce(0) { $0 + $1.loss.positions }
+        // At most 200 points of the training curve: means over equal spans of steps.
+        let span = max(1, loop.trainingCurve.count / 200)
+        let curve: [JSONValue] = stride(from: 0, to: loop.trainingCurve.count, by: span).map { start in
+            let part = loop.trainingCurve[start..<min(loop.trainingCurve.count, start + span)]
+            var l = LossComponents()
+            for p in part { l.total += p.loss.total; l.kl += p.loss.kl; l.crossEntropy += p.loss.crossEntropy; l.hidden += p.loss.hidden; l.positions += p.loss.positions }
+            let n = Double(part.count)
+            l.total /= n; l.kl /= n; l.crossEntropy /= n; l.hidden /= n
+            return LossPoint(step: part.last!.step, epoch: part.last!.epoch, loss: l).json
+        }
+        return .object([
+            "kind": .string("distillation"),
+            "teacher": .object(["path": .string(teacherCheckpoint.provenance.path), "sha256": .string(teacherCheckpoint.provenance.sha256),
+                                "decoder_layers": .number(teacherCheckpoint.dims.nTextLayer)]),
+            "student_selection": selection,
+            "hidden_layer_map": .array(layerMap.sorted { $0.key < $1.key }.map { .array([.number($0.key), .number($0.value)]) }),
+            "settings": request.settings.json,
+            "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
+                             "dropped": .number(dropped.count), "training_clips": .number(loop.trainIDs.count),
+                             "validation_clips": .number(loop.validationIDs.count)]),
+            "steps": .number(loop.step), "seconds": .number(seconds), "tokens_per_second": .number(seconds > 0 ? Double(tokens) / seconds : 0),
+            "training_curve": .array(curve), "validation_curve": .array(loop.validationCurve.map(\.json)),
+        ])
+    }
+}

@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import KDQDistill
+import KDQEngine
+import KDQFormats
+import KDQJSON
+import KDQTrain
+
+/// `kdq distill TEACHER STUDENT --data MANIFEST -o OUT.kdq`: train a student's decoder on the
+/// teacher's outputs over the teacher's frozen encoder.
+struct DistillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distill",
+        abstract: "Distill a teacher Whisper into a student (e.g. from `kdq student`): the student's decoder learns the teacher's next-token distributions.",
+        discussion: """
+            Each clip of the manifest (JSON Lines: id, audio, optional text) becomes one padded \
+            30-second window. Its label is the reference text where the manifest has one (dropped \
+            when the teacher's transcript differs from it by more than --max-reference-wer), else the \
+            teacher's greedy transcript (dropped when it never ends or is empty). The teacher's encoder \
+            output and the label of every clip are cached in the work directory, so later epochs and \
+            runs reuse them. Objective: (1 − α)·CE + α·(T²·KL + β·hidden), the hidden term matching \
+            each student block to the teacher block it was copied from. AdamW with warm-up and cosine \
+            decay; --validation clips are held back, their KL measured after every epoch; training \
+            stops early when it stops improving and the best weights are kept. A checkpoint is written \
+            every --checkpoint-every steps; Ctrl-C stops after the current step with a checkpoint, and \
+            --resume continues from it to the same weights. The archive records the teacher's hash, \
+            the layer map, settings, loss curves and the manifest's hash (compression.layer_map).
+            """
+    )
+
+    @Argument(help: "Teacher checkpoint.")
+    var teacher: String
+
+    @Argument(help: "Student checkpoint (for example from `kdq student`), same tokenizer and encoder as the teacher.")
+    var student: String
+
+    @Option(help: "Training manifest (JSON Lines with id, audio and optionally text).")
+    var data: String
+
+    @Option(name: .shortAndLong, help: "Archive to write.")
+    var output: String
+
+    @Option(help: "Work directory for the clip cache and checkpoints (default: OUTPUT.work).")
+    var workDir: String?
+
+    @Option(help: "Use N clips spread over the manifest (default: all).")
+    var limit: Int?
+
+    @Option(help: "Clips held back for validation.")
+    var validation: Int = 32
+
+    @Option(help: "Passes over the training clips.")
+    var epochs: Int = 4
+
+    @Option(help: "Clips per step.")
+    var batch: Int = 8
+
+    @Option(help: "Peak learning rate.")
+    var lr: Double = 3e-4
+
+    @Option(help: "Warm-up steps.")
+    var warmup: Int = 20
+
+    @Option(help: "Weight of the teacher terms (the paper: 0.9).")
+    var alpha: Double = 0.9
+
+    @Option(help: "Weight of the hidden-state term.")
+    var beta: Double = 0
+
+    @Option(help: "KL temperature.")
+    var temperature: Double = 1
+
+    @Flag(help: "Divide the hidden-state MSE by the teacher state's mean square.")
+    var normalizeHidden = false
+
+    @Flag(help: "Train the token and positional embeddings too.")
+    var trainEmbeddings = false
+
+    @Option(help: "Write a checkpoint every N steps.")
+    var checkpointEvery: Int = 50
+
+    @Option(help: "Stop after this many epochs without a better validation KL.")
+    var patience: Int = 2
+
+    @Option(help: "Seed of the clip order.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Drop clips whose reference text the teacher transcribes with a higher WER.")
+    var maxReferenceWER: Double = 0.2
+
+    @Option(help: "Language code for the teacher's transcripts (multilingual models).")
+    var language: String?
+
+    @Flag(help: "Continue from the work directory's checkpoint.")
+    var resume = false
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard epochs >= 1, batch >= 1, checkpointEvery >= 1, validation >= 0, patience >= 1 else {
+            throw ValidationError("--epochs, --batch, --checkpoint-every and --patience must be at least 1, --validation at least 0")
+        }
+        guard lr > 0, (0...1).contains(alpha), beta >= 0, temperature > 0 else {
+            throw ValidationError("--lr and --temperature must be positive, --alpha within 0…1, --beta at least 0")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        var request = DistillationJob.Request(teacher: teacher, student: student, data: data, workDirectory: workDir ?? output + ".work")
+        request.limit = limit
+        request.validationClips = validation
+        request.maxReferenceWER = maxReferenceWER
+        request.options.language = language
+        var s = DistillationSettings()
+        s.epochs = epochs
+        s.batchSize = batch
+        s.learningRate = lr
+        s.warmupSteps = warmup
+        s.objective = DistillationObjective(alpha: alpha, beta: beta, temperature: temperature, normalizeHidden: normalizeHidden)
+        s.trainEmbeddings = trainEmbeddings
+        s.checkpointEvery = checkpointEvery
+        s.patience = patience
+        s.seed = seed
+        request.settings = s
+        let job = try DistillationJob(request)
+        let labelling = TerminalProgress("label")
+        try job.prepare { labelling.update($0, $1) }
+        labelling.finish()
+        let loop = job.loop!
+        StopRequest.install()
+        let started = Date()
+        let training = TrainingProgress(total: loop.totalSteps)
+        let finished = try loop.run(resume: resume, shouldStop: { StopRequest.requested }) { step, total, r in
+            training.update(step: step, report: r, seconds: Date().timeIntervalSince(started))
+        }
+        training.finish()
+        guard finished else {
+            FileHandle.standardError.write("stopped at step \(loop.step) of \(loop.totalSteps); the checkpoint is in \(loop.checkpointPath) (continue with --resume)\n".data(using: .utf8)!)
+            throw ExitCode(130)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let result = try job.result(seconds: seconds)
+        try KDQArchiveWriter.write(result, to: output, options: KDQWriteOptions(command: CommandLine.arguments.joined(separator: " ")))
+        let last = loop.validationCurve.last
+        if outputOptions.json {
+            outputOptions.emit(.object(["output": .string(output), "steps": .number(loop.step), "seconds": .number(seconds),
+                                        "dropped_clips": .number(job.dropped.count),
+                                        "validation_kl": last.map { .number($0.loss.kl) } ?? .null,
+                                        "training_loss": loop.trainingCurve.last.map { .number($0.loss.total) } ?? .null]))
+            return
+        }
+        print("\(output): \(loop.step) steps in \(Format.fixed(seconds, 0)) s, \(job.dropped.count) clips dropped"
+              + (last.map { ", validation KL \(Format.fixed($0.loss.kl, 4)) after epoch \($0.epoch + 1)" } ?? ""))
+    }
+}
+
+/// Ctrl-C during training: finish the step, write a checkpoint, stop.
+enum StopRequest {
+    nonisolated(unsafe) static var flag: sig_atomic_t = 0
+    static var requested: Bool { flag != 0 }
+    static func install() {
+        signal(SIGINT) { _ in StopRequest.flag = 1 }
+        signal(SIGTERM) { _ in StopRequest.flag = 1 }
+    }
+}
+
+/// Step, loss, tokens per second and time left, on a terminal.
+final class TrainingProgress {
+    let total: Int
+    let bar = TerminalProgress("train")
+    var tokens = 0
+
+    init(total: Int) { self.total = total }
+
+    func update(step: Int, report: DistillationTrainer.StepReport, seconds: Double) {
+        tokens += report.loss.positions
+        let rate = seconds > 0 ? Double(tokens) / seconds : 0
+        let eta = step > 0 ? seconds / Double(step) * Double(total - step) : 0
+        bar.update(step, total, detail: "loss \(Format.fixed(report.loss.total, 3))  \(Format.fixed(rate, 0)) tokens/s  ETA \(Format.fixed(eta / 60, 1)) min")
+    }
+
+    func finish() { bar.finish() }
+}
