@@ -96,6 +96,7 @@ public final class DistillationJob {
         let s = request.settings
         let trainer = try DistillationTrainer(student: student, teacher: teacher, objective: s.objective, layerMap: layerMap,
                                               optimizer: AdamW(weightDecay: s.weightDecay), maxGradientNorm: s.maxGradientNorm)
+        trainer.dynamicMatching = s.dynamicMatching
         loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
                                     padding: try WhisperModel(teacherCheckpoint).tokenizer().endOfText,
                                     checkpointPath: request.workDirectory + "/training.checkpoint")
@@ -142,7 +143,8 @@ public final class DistillationJob {
             "teacher": .object(["path": .string(teacherCheckpoint.provenance.path), "sha256": .string(teacherCheckpoint.provenance.sha256),
                                 "decoder_layers": .number(teacherCheckpoint.dims.nTextLayer)]),
             "student_selection": selection,
-            "hidden_layer_map": .array(layerMap.sorted { $0.key < $1.key }.map { .array([.number($0.key), .number($0.value)]) }),
+            "hidden_layer_map": layerMapJSON(loop.trainer.layerMap),
+            "hidden_layer_map_history": loop.historyJSON,
             "settings": request.settings.json,
             "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
                              "dropped": .number(dropped.count), "training_clips": .number(loop.trainIDs.count),

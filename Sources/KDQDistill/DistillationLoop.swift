@@ -117,6 +117,11 @@ public final class DistillationLoop {
         return epochsWithoutGain >= settings.patience
     }
 
+    /// The layer maps chosen so far, as JSON.
+    public var historyJSON: JSONValue {
+        .array(trainer.layerMapHistory.map { .object(["step": .number($0.step), "map": layerMapJSON($0.map)]) })
+    }
+
     // MARK: checkpoints: a JSON header line, then the training state (f32, little-endian).
 
     func saveCheckpoint() throws {
@@ -126,6 +131,8 @@ public final class DistillationLoop {
                                   "training_curve": .array(trainingCurve.map(\.json)),
                                   "validation_curve": .array(validationCurve.map(\.json))]
         header["has_best"] = .bool(bestState != nil)
+        header["layer_map"] = layerMapJSON(trainer.layerMap)
+        header["layer_map_history"] = historyJSON
         var data = Data((JSONValue.object(header).serialized(pretty: false) + "\n").utf8)
         for state in [trainer.student.trainingState()] + (bestState.map { [$0] } ?? []) {
             state.withUnsafeBytes { data.append(contentsOf: $0) }
@@ -158,6 +165,10 @@ public final class DistillationLoop {
         try trainer.refreshQuantization()
         bestValidation = header["best_validation_kl"]?.doubleValue ?? .infinity
         epochsWithoutGain = header["epochs_without_gain"]?.intValue ?? 0
+        if header["layer_map"] != nil { trainer.layerMap = layerMap(json: header["layer_map"]) }
+        trainer.layerMapHistory = (header["layer_map_history"]?.arrayValue ?? []).compactMap { v in
+            v["step"]?.intValue.map { ($0, layerMap(json: v["map"])) }
+        }
         trainingCurve = try (header["training_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
         validationCurve = try (header["validation_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
     }

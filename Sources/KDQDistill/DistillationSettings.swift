@@ -18,6 +18,8 @@ public struct DistillationSettings: Sendable, Equatable {
     public var patience = 2
     /// Whether the token and positional embeddings train too (else only the blocks and final norm).
     public var trainEmbeddings = false
+    /// Re-choose the hidden-state layer map every step (the paper's guided matching).
+    public var dynamicMatching = false
 
     public init() {}
 
@@ -27,7 +29,7 @@ public struct DistillationSettings: Sendable, Equatable {
             "warmup_steps": .number(Double(warmupSteps)), "weight_decay": .number(weightDecay), "max_gradient_norm": .number(maxGradientNorm),
             "alpha": .number(objective.alpha), "beta": .number(objective.beta), "temperature": .number(objective.temperature),
             "normalize_hidden": .bool(objective.normalizeHidden), "seed": .number(Double(seed)), "patience": .number(Double(patience)),
-            "train_embeddings": .bool(trainEmbeddings), "schedule": .string("linear warm-up, cosine decay to 0"),
+            "train_embeddings": .bool(trainEmbeddings), "layer_matching": .string(dynamicMatching ? "dynamic" : "fixed"), "schedule": .string("linear warm-up, cosine decay to 0"),
         ])
     }
 }
@@ -60,4 +62,17 @@ public struct LossPoint: Sendable, Equatable {
         l.positions = v["positions"]?.intValue ?? 0
         self.init(step: step, epoch: epoch, loss: l)
     }
+}
+
+/// A layer map's JSON form: [[student, teacher], …].
+func layerMapJSON(_ map: [Int: Int]) -> JSONValue {
+    .array(map.sorted { $0.key < $1.key }.map { .array([.number($0.key), .number($0.value)]) })
+}
+
+/// The map back from `layerMapJSON`.
+func layerMap(json: JSONValue?) -> [Int: Int] {
+    Dictionary((json?.arrayValue ?? []).compactMap { pair -> (Int, Int)? in
+        guard let a = pair.arrayValue, a.count == 2, let s = a[0].intValue, let t = a[1].intValue else { return nil }
+        return (s, t)
+    }, uniquingKeysWith: { a, _ in a })
 }

@@ -32,6 +32,12 @@ public final class DistillationTrainer {
     /// Student decoder layer → teacher decoder layer whose residual stream it is matched to
     /// (the hidden-state term; empty for none).
     public var layerMap: [Int: Int]
+    /// Re-choose `layerMap` at every training step (the paper's guided matching): each student
+    /// layer is matched to the teacher layer whose residual stream it is closest to (MSE through
+    /// its adapter), the map kept increasing.
+    public var dynamicMatching = false
+    /// The maps `layerMap` has had, with the optimizer step each was chosen at (restored with a checkpoint).
+    public var layerMapHistory: [(step: Int, map: [Int: Int])] = []
     public var optimizer: AdamW
     /// Clip the global gradient norm to this (0: no clipping).
     public var maxGradientNorm: Double
@@ -143,6 +149,9 @@ public final class DistillationTrainer {
         var dHidden: [Int: FloatBuffer] = [:]
         if let teacher, let teacherPass, objective.beta != 0, !layerMap.isEmpty {
             let positions = batch.targets.indices.filter { batch.targets[$0] >= 0 }
+            if dynamicMatching && backward {
+                try rematch(studentPass, teacherPass, positions: positions, teacherLayers: teacher.dims.nTextLayer)
+            }
             let hiddenLoss = HiddenStateLoss(normalize: objective.normalizeHidden)
             let weight = objective.alpha * objective.beta / Double(layerMap.count)
             var sum: Double = 0
@@ -174,6 +183,63 @@ public final class DistillationTrainer {
             try studentEncoder.backward(student, studentAudio, dOutput: dEncoder.pointer)
         }
         return loss
+    }
+
+    /// Chooses the increasing map of student layers (those in `layerMap`) to teacher layers with
+    /// the least summed hidden-state MSE on this batch, and records it when it changes.
+    func rematch(_ s: DecoderGraph.Activations, _ t: DecoderGraph.Activations, positions: [Int], teacherLayers: Int) throws {
+        let studentLayers = layerMap.keys.sorted()
+        let ws = student.dims.nTextState, wt = teacher!.dims.nTextState
+        var cost = [[Double]](repeating: [Double](repeating: 0, count: teacherLayers), count: studentLayers.count)
+        for (a, i) in studentLayers.enumerated() {
+            var mapped = [Float](repeating: 0, count: positions.count * wt)
+            var rows = [Float](repeating: 0, count: positions.count * ws)
+            for (k, r) in positions.enumerated() { for j in 0..<ws { rows[k * ws + j] = s.hiddenState(i)[r * ws + j] } }
+            if student.contains("adapter.\(i).weight") {
+                Linear.forward(rows, positions.count, ws, try student.forward("adapter.\(i).weight"), wt,
+                               bias: try student.forward("adapter.\(i).bias"), into: &mapped)
+            } else {
+                mapped = rows
+            }
+            for j in 0..<teacherLayers {
+                var sum: Double = 0
+                for (k, r) in positions.enumerated() {
+                    for c in 0..<wt { let d = Double(mapped[k * wt + c] - t.hiddenState(j)[r * wt + c]); sum += d * d }
+                }
+                cost[a][j] = sum
+            }
+        }
+        let chosen = Self.increasingAssignment(cost)
+        let map = Dictionary(uniqueKeysWithValues: zip(studentLayers, chosen))
+        if map != layerMap || layerMapHistory.isEmpty {
+            layerMap = map
+            layerMapHistory.append((optimizer.step, map))
+        }
+    }
+
+    /// For rows i (in order), strictly increasing columns m(i) minimizing Σ cost[i][m(i)] (dynamic
+    /// programming; needs at least as many columns as rows).
+    static func increasingAssignment(_ cost: [[Double]]) -> [Int] {
+        let n = cost.count, m = cost.first?.count ?? 0
+        guard n > 0, m >= n else { return Array(0..<n) }
+        // best[i][j]: least cost of rows 0…i with row i at column j.
+        var best = [[Double]](repeating: [Double](repeating: .infinity, count: m), count: n)
+        var from = [[Int]](repeating: [Int](repeating: -1, count: m), count: n)
+        for j in 0..<m { best[0][j] = cost[0][j] }
+        for i in 1..<n {
+            var runMin = Double.infinity, runArg = -1
+            for j in 0..<m {
+                if j > 0, best[i - 1][j - 1] < runMin { runMin = best[i - 1][j - 1]; runArg = j - 1 }
+                if runArg >= 0 { best[i][j] = runMin + cost[i][j]; from[i][j] = runArg }
+            }
+        }
+        var j = (0..<m).min { best[n - 1][$0] < best[n - 1][$1] }!
+        var out = [Int](repeating: 0, count: n)
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            out[i] = j
+            j = from[i][j]
+        }
+        return out
     }
 
     /// One training step: gradients, clipping, the AdamW update at `learningRate`, and the fake

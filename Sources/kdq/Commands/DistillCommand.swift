@@ -19,7 +19,8 @@ struct DistillCommand: ParsableCommand {
             teacher's greedy transcript (dropped when it never ends or is empty). The teacher's encoder \
             output and the label of every clip are cached in the work directory, so later epochs and \
             runs reuse them. Objective: (1 − α)·CE + α·(T²·KL + β·hidden), the hidden term matching \
-            each student block to the teacher block it was copied from. AdamW with warm-up and cosine \
+            each student block to the teacher block it was copied from (or, with --matching \
+            dynamic, to the closest one, re-chosen every step). AdamW with warm-up and cosine \
             decay; --validation clips are held back, their KL measured after every epoch; training \
             stops early when it stops improving and the best weights are kept. A checkpoint is written \
             every --checkpoint-every steps; Ctrl-C stops after the current step with a checkpoint, and \
@@ -73,6 +74,9 @@ struct DistillCommand: ParsableCommand {
     @Flag(help: "Divide the hidden-state MSE by the teacher state's mean square.")
     var normalizeHidden = false
 
+    @Option(help: "Hidden-state layer map: fixed (each student block to the teacher block it was copied from) or dynamic (re-chosen every step: the closest teacher block, the map increasing — the paper's guided matching).")
+    var matching: Matching = .fixed
+
     @Flag(help: "Train the token and positional embeddings too.")
     var trainEmbeddings = false
 
@@ -104,6 +108,7 @@ struct DistillCommand: ParsableCommand {
             throw ValidationError("--lr and --temperature must be positive, --alpha within 0…1, --beta at least 0")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if matching == .dynamic, beta == 0 { throw ValidationError("--matching dynamic matches hidden states: give --beta > 0") }
     }
 
     func run() throws {
@@ -119,6 +124,7 @@ struct DistillCommand: ParsableCommand {
         s.warmupSteps = warmup
         s.objective = DistillationObjective(alpha: alpha, beta: beta, temperature: temperature, normalizeHidden: normalizeHidden)
         s.trainEmbeddings = trainEmbeddings
+        s.dynamicMatching = matching == .dynamic
         s.checkpointEvery = checkpointEvery
         s.patience = patience
         s.seed = seed
@@ -154,6 +160,9 @@ struct DistillCommand: ParsableCommand {
               + (last.map { ", validation KL \(Format.fixed($0.loss.kl, 4)) after epoch \($0.epoch + 1)" } ?? ""))
     }
 }
+
+/// How the hidden-state term pairs student and teacher blocks.
+enum Matching: String, ExpressibleByArgument, CaseIterable { case fixed, dynamic }
 
 /// Ctrl-C during training: finish the step, write a checkpoint, stop.
 enum StopRequest {
