@@ -22,6 +22,8 @@ public final class DistillationJob {
         public var settings = DistillationSettings()
         public var options = DecodingOptions()
         public var maxReferenceWER = 0.2
+        /// A quantized archive of the student whose encodings it trains through (QAT) and is written in.
+        public var plan: String?
 
         public init(teacher: String, student: String, data: String, workDirectory: String) {
             self.teacher = teacher
@@ -39,6 +41,8 @@ public final class DistillationJob {
     public private(set) var dropped: [ClipLabeller.Drop] = []
     public private(set) var layerMap: [Int: Int] = [:]
     var selection: JSONValue = .null
+    /// The quantized student archive of `request.plan`.
+    var planned: Checkpoint?
 
     public init(_ request: Request) throws {
         self.request = request
@@ -97,19 +101,47 @@ public final class DistillationJob {
         let trainer = try DistillationTrainer(student: student, teacher: teacher, objective: s.objective, layerMap: layerMap,
                                               optimizer: AdamW(weightDecay: s.weightDecay), maxGradientNorm: s.maxGradientNorm)
         trainer.dynamicMatching = s.dynamicMatching
+        if let plan = request.plan {
+            let archive = try Checkpoint.open(plan)
+            planned = archive
+            try trainer.quantizationAware(try Self.encodings(archive, for: studentCheckpoint, path: plan))
+        }
         loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
                                     padding: try WhisperModel(teacherCheckpoint).tokenizer().endOfText,
                                     checkpointPath: request.workDirectory + "/training.checkpoint")
     }
 
-    /// The trained student in its source encodings, with the distillation record.
+    /// The quantized encodings `archive` gives the student's trainable decoder tensors (same
+    /// names and shapes required).
+    static func encodings(_ planned: Checkpoint, for student: Checkpoint, path archive: String) throws -> [String: Encoding] {
+        var out: [String: Encoding] = [:]
+        for (name, t) in planned.tensors where name.hasPrefix("decoder.") && t.encoding != .f32 {
+            guard let own = student.tensor(named: name), own.shape == t.shape else {
+                throw TrainingError("--plan \(archive): tensor \(name) \(t.shape) is not one of the student's (another model's plan?)")
+            }
+            if t.encoding != own.encoding { out[name] = t.encoding }
+        }
+        guard !out.isEmpty else { throw TrainingError("--plan \(archive) changes no decoder tensor of the student") }
+        return out
+    }
+
+    /// The trained student in its source encodings (the planned ones, exactly as trained, under
+    /// QAT), with the distillation record.
     public func result(seconds: Double) throws -> Checkpoint {
         guard let loop else { throw TrainingError("the job has not been prepared") }
         var tensors: [String: Tensor] = [:]
         let store = loop.trainer.student
         for (name, source) in studentCheckpoint.tensors {
             let e = try store.entry(name)
-            tensors[name] = e.isTrainable ? try Tensor(shape: e.shape, floats: try store.array(name)).converted(to: source.encoding) : source
+            if let fake = loop.trainer.fakeQuantization, fake.plan[name] != nil {
+                tensors[name] = try fake.encoded(name)
+            } else if e.isTrainable {
+                tensors[name] = try Tensor(shape: e.shape, floats: try store.array(name)).converted(to: source.encoding)
+            } else if let frozen = planned?.tensor(named: name), frozen.shape == source.shape {
+                tensors[name] = frozen  // frozen: the plan's bytes of these very values
+            } else {
+                tensors[name] = source
+            }
         }
         var out = try Checkpoint(dims: studentCheckpoint.dims, tensors: tensors, tokenizer: studentCheckpoint.tokenizer,
                                  melFilters: studentCheckpoint.melFilters, generation: studentCheckpoint.generation,
@@ -146,6 +178,10 @@ public final class DistillationJob {
             "hidden_layer_map": layerMapJSON(loop.trainer.layerMap),
             "hidden_layer_map_history": loop.historyJSON,
             "settings": request.settings.json,
+            "quantization_aware": loop.trainer.fakeQuantization.map { f in
+                .object(["plan": .string(request.plan ?? ""),
+                         "encodings": .object(JSONObject(f.plan.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) }))])
+            } ?? .null,
             "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
                              "dropped": .number(dropped.count), "training_clips": .number(loop.trainIDs.count),
                              "validation_clips": .number(loop.validationIDs.count)]),

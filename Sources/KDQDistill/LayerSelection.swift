@@ -39,12 +39,12 @@ public struct LayerSelection: Sendable, Equatable {
         .object([
             "kind": .string("layer_pruning"),
             "method": .string(method.rawValue),
-            "teacher_decoder_layers": .number(Double(teacherDecoderLayers)),
-            "decoder_layers": .array(decoderLayers.map { .number(Double($0)) }),
-            "encoder_layers": encoderLayers.map { .array($0.map { .number(Double($0)) }) } ?? .null,
-            "scored_positions": .number(Double(positions)),
+            "teacher_decoder_layers": .number(teacherDecoderLayers),
+            "decoder_layers": .array(decoderLayers.map { .number($0) }),
+            "encoder_layers": encoderLayers.map { .array($0.map { .number($0) }) } ?? .null,
+            "scored_positions": .number(positions),
             "candidates": .array(candidates.map {
-                .object(["decoder_layers": .array($0.decoderLayers.map { .number(Double($0)) }), "kl": .number($0.kl),
+                .object(["decoder_layers": .array($0.decoderLayers.map { .number($0) }), "kl": .number($0.kl),
                          "hidden_error": .number($0.hiddenError)])
             }),
         ])

@@ -95,6 +95,9 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Language code for the teacher's transcripts (multilingual models).")
     var language: String?
 
+    @Option(help: "Quantization-aware training: a quantized archive of the student (e.g. `kdq quantize` of it) whose decoder encodings the student trains through and is written in.")
+    var plan: String?
+
     @Flag(help: "Continue from the work directory's checkpoint.")
     var resume = false
 
@@ -116,6 +119,7 @@ struct DistillCommand: ParsableCommand {
         request.limit = limit
         request.validationClips = validation
         request.maxReferenceWER = maxReferenceWER
+        request.plan = plan
         request.options.language = language
         var s = DistillationSettings()
         s.epochs = epochs
