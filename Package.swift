@@ -40,11 +40,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "KDQTestSupport", path: "Tests/KDQTestSupport"),
+        .target(name: "KDQTestSupport", dependencies: ["KDQFormats", "KDQTensor"], path: "Tests/KDQTestSupport"),
         .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"]),
         .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON", "CArchive", "KDQTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CSndFile"], exclude: ["Fixtures"]),
+        .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CSndFile", "KDQTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor", "KDQJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQQuantizeTests", dependencies: ["KDQQuantize", "KDQEngine", "KDQFormats", "KDQTensor", "KDQAnalysis", "KDQTestSupport"]),
         .testTarget(name: "KDQTrainTests", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQTestSupport"],

@@ -1,22 +1,13 @@
 import Foundation
 import KDQFormats
 import KDQTensor
+import KDQTestSupport
 
 /// Goldens written by openai-whisper (fp32, CPU): the random model's in this package, the real
 /// tiny.en and base ones in ../shared/reference (or $KDQ_REFERENCE_DIR) when present.
-struct Golden {
-    let tensors: [String: Tensor]
-    let metadata: [String: String]
+typealias Golden = SafetensorsGolden
 
-    init(_ path: String) throws {
-        let file = try SafetensorsFile(file: try MappedFile(path: path))
-        tensors = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
-        metadata = file.metadata
-    }
-
-    func floats(_ name: String) throws -> [Float] { try tensors[name]!.decodedFloats() }
-    func ints(_ name: String) throws -> [Int] { try tensors[name]!.decodedFloats().map { Int($0) } }
-
+extension SafetensorsGolden {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
     static let randomModel = packageRoot + "/Tests/KDQFormatsTests/Fixtures/tiny-random.pt"

@@ -1,6 +1,7 @@
 import Foundation
 import KDQFormats
 import KDQTensor
+import KDQTestSupport
 import Testing
 @testable import KDQTrain
 
@@ -11,28 +12,6 @@ import Testing
     static let lossTolerance = 1e-4
     static let tensorTolerance = 1e-3
     static let optimizerTolerance = 1e-3
-
-    /// The golden written by the script, with its settings.
-    struct StepGolden {
-        let tensors: [String: Tensor]
-        let metadata: [String: String]
-
-        init(_ path: String) throws {
-            let file = try SafetensorsFile(file: try MappedFile(path: path))
-            tensors = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.tensor) })
-            metadata = file.metadata
-        }
-
-        func floats(_ name: String) throws -> [Float] {
-            guard let t = tensors[name] else { throw TrainingError("golden has no '\(name)'") }
-            return try t.decodedFloats()
-        }
-        func number(_ key: String) throws -> Double {
-            guard let v = metadata[key].flatMap(Double.init) else { throw TrainingError("golden metadata lacks '\(key)'") }
-            return v
-        }
-        func list(_ key: String) -> [Int] { (metadata[key] ?? "").split(separator: ",").compactMap { Int($0) } }
-    }
 
     /// The closed-form log-mel the script builds.
     static func mel(batch: Int, dims: ModelDims) -> [Float] {
@@ -57,7 +36,7 @@ import Testing
 
     /// Runs kdq's step on the golden's model and batch and compares.
     static func compare(model: String, golden path: String) throws {
-        let g = try StepGolden(path)
+        let g = try SafetensorsGolden(path)
         let checkpoint = try Checkpoint.open(model)
         let frozenEncoder = g.metadata["frozen_encoder"] == "1"
         let hiddenMap = g.list("hidden_map")
@@ -149,4 +128,15 @@ import Testing
     func baseStudentStepMatchesTorch() throws {
         try Self.compare(model: TrainFixtures.packageRoot + "/models/base", golden: TrainFixtures.baseGolden)
     }
+}
+
+extension SafetensorsGolden {
+    /// A number of the script's settings.
+    func number(_ key: String) throws -> Double {
+        guard let v = metadata[key].flatMap(Double.init) else { throw TrainingError("golden metadata lacks '\(key)'") }
+        return v
+    }
+
+    /// A comma-separated list of the script's settings.
+    func list(_ key: String) -> [Int] { (metadata[key] ?? "").split(separator: ",").compactMap { Int($0) } }
 }

@@ -27,18 +27,22 @@ package enum Kernels {
         }
     }
 
-    /// Layer norm over rows of width `n` (eps 1e-5, as openai-whisper).
+    /// Layer norm over rows of width `n` (eps 1e-5, as openai-whisper); `mean` and `rstd`, when
+    /// given, receive each row's mean and 1/σ (what training's backward needs).
     package static func layerNorm(_ x: UnsafePointer<Float>, _ rows: Int, _ n: Int, _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,
-                          into y: UnsafeMutablePointer<Float>) {
+                                  into y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>? = nil,
+                                  rstd: UnsafeMutablePointer<Float>? = nil) {
         parallelRows(rows) { r in
             let xr = x + r * n, yr = y + r * n
             var sum: Double = 0
             for i in 0..<n { sum += Double(xr[i]) }
-            let mean = Float(sum / Double(n))
+            let mu = Float(sum / Double(n))
             var squares: Double = 0
-            for i in 0..<n { let d = Double(xr[i] - mean); squares += d * d }
+            for i in 0..<n { let d = Double(xr[i] - mu); squares += d * d }
             let inv = Float(1 / (squares / Double(n) + 1e-5).squareRoot())
-            for i in 0..<n { yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i] }
+            for i in 0..<n { yr[i] = (xr[i] - mu) * inv * gamma[i] + beta[i] }
+            mean?[r] = mu
+            rstd?[r] = inv
         }
     }
 

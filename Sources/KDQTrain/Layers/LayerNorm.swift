@@ -2,23 +2,10 @@ import KDQEngine
 
 /// Layer norm over rows of width n (eps 1e-5), keeping each row's mean and 1/σ for the backward.
 enum LayerNorm {
-    static let epsilon = 1e-5
-
-    /// y = (x − μ)/σ · γ + β per row; `mean` and `rstd` receive μ and 1/σ (rows values each).
+    /// y = (x − μ)/σ · γ + β per row (the engine's kernel); `mean` and `rstd` receive μ and 1/σ.
     static func forward(_ x: UnsafePointer<Float>, _ rows: Int, _ n: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
                         into y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
-        Kernels.parallelRows(rows) { r in
-            let xr = x + r * n, yr = y + r * n
-            var sum: Double = 0
-            for i in 0..<n { sum += Double(xr[i]) }
-            let mu = Float(sum / Double(n))
-            var squares: Double = 0
-            for i in 0..<n { let d = Double(xr[i] - mu); squares += d * d }
-            let inv = Float(1 / (squares / Double(n) + epsilon).squareRoot())
-            for i in 0..<n { yr[i] = (xr[i] - mu) * inv * gamma[i] + beta[i] }
-            mean[r] = mu
-            rstd[r] = inv
-        }
+        Kernels.layerNorm(x, rows, n, gamma, beta, into: y, mean: mean, rstd: rstd)
     }
 
     /// dx (+)= the gradient through the norm; dγ += Σ dy·x̂, dβ += Σ dy (nil when frozen).
