@@ -15,6 +15,8 @@ public final class DistillationJob {
         public var student: String
         public var data: String
         public var workDirectory: String
+        /// Where labelled clips are cached (default: `workDirectory/clips`); runs on the same teacher and data can share it.
+        public var clipCache: String?
         /// Clips used, spread over the manifest (nil: all).
         public var limit: Int?
         /// Clips held back for validation.
@@ -71,7 +73,7 @@ public final class DistillationJob {
 
     /// Labels and encodes what the work directory lacks; `progress` gets clips done.
     public func prepare(progress: (Int, Int) -> Void = { _, _ in }) throws {
-        let cache = try ClipCache(directory: request.workDirectory + "/clips")
+        let cache = try ClipCache(directory: request.clipCache ?? request.workDirectory + "/clips")
         let clips = request.limit.map { manifest.spread($0) } ?? manifest.clips
         var labeller = ClipLabeller(teacher: try WhisperModel(teacherCheckpoint), options: request.options, cache: cache)
         labeller.maxReferenceWER = request.maxReferenceWER

@@ -44,6 +44,9 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Work directory for the clip cache and checkpoints (default: OUTPUT.work).")
     var workDir: String?
 
+    @Option(help: "Cache of labelled clips (default: WORK_DIR/clips); runs with the same teacher and data can share one.")
+    var clipCache: String?
+
     @Option(help: "Use N clips spread over the manifest (default: all).")
     var limit: Int?
 
@@ -117,6 +120,7 @@ struct DistillCommand: ParsableCommand {
     func run() throws {
         var request = DistillationJob.Request(teacher: teacher, student: student, data: data, workDirectory: workDir ?? output + ".work")
         request.limit = limit
+        request.clipCache = clipCache
         request.validationClips = validation
         request.maxReferenceWER = maxReferenceWER
         request.plan = plan
