@@ -25,10 +25,10 @@ public struct DistillationSettings: Sendable, Equatable {
 
     public var json: JSONValue {
         .object([
-            "epochs": .number(Double(epochs)), "batch_size": .number(Double(batchSize)), "learning_rate": .number(learningRate),
-            "warmup_steps": .number(Double(warmupSteps)), "weight_decay": .number(weightDecay), "max_gradient_norm": .number(maxGradientNorm),
+            "epochs": .number(epochs), "batch_size": .number(batchSize), "learning_rate": .number(learningRate),
+            "warmup_steps": .number(warmupSteps), "weight_decay": .number(weightDecay), "max_gradient_norm": .number(maxGradientNorm),
             "alpha": .number(objective.alpha), "beta": .number(objective.beta), "temperature": .number(objective.temperature),
-            "normalize_hidden": .bool(objective.normalizeHidden), "seed": .number(Double(seed)), "patience": .number(Double(patience)),
+            "normalize_hidden": .bool(objective.normalizeHidden), "seed": .number(Double(seed)), "patience": .number(patience),
             "train_embeddings": .bool(trainEmbeddings), "layer_matching": .string(dynamicMatching ? "dynamic" : "fixed"), "schedule": .string("linear warm-up, cosine decay to 0"),
         ])
     }
@@ -41,7 +41,7 @@ public struct LossPoint: Sendable, Equatable {
     public let loss: LossComponents
 
     public var json: JSONValue {
-        .object(["step": .number(Double(step)), "epoch": .number(Double(epoch)), "total": .number(loss.total),
+        .object(["step": .number(step), "epoch": .number(epoch), "total": .number(loss.total),
                  "cross_entropy": .number(loss.crossEntropy), "kl": .number(loss.kl), "hidden": .number(loss.hidden),
                  "positions": .number(loss.positions)])
     }
