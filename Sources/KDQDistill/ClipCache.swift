@@ -21,6 +21,9 @@ public struct ClipCache: Sendable {
         directory + "/" + id.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? String($0) : "_" }.joined() + ".clip"
     }
 
+    /// Whether clip `id` is cached (its contents are checked when it is loaded).
+    public func contains(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(id)) }
+
     /// The cached clip `id`, or nil when there is none. A damaged file is an error naming it.
     public func load(_ id: String, encoderValues: Int) throws -> TaughtClip? {
         let p = path(id)

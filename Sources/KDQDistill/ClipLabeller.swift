@@ -34,13 +34,12 @@ public struct ClipLabeller {
     public func prepare(_ clips: [ClipManifest.Clip], progress: (Int, Int) -> Void = { _, _ in }) throws -> (kept: [String], dropped: [Drop]) {
         var dropped = try previousDrops()
         let known = Set(dropped.map(\.id))
-        let values = teacher.dims.nAudioCtx * teacher.dims.nAudioState
         var kept: [String] = []
         let normalize = EnglishTextNormalizer()
         for (n, clip) in clips.enumerated() {
             progress(n, clips.count)
             if known.contains(clip.id) { continue }
-            if try cache.load(clip.id, encoderValues: values) != nil { kept.append(clip.id); continue }
+            if cache.contains(clip.id) { kept.append(clip.id); continue }
             let samples = Array(try AudioLoader.load(clip.audio).prefix(LogMelSpectrogram.windowSamples))
             let labelled = try TaughtClip.teacherLabelled(id: clip.id, samples: samples, teacher: teacher, options: options)
             let sampled = labelled.tokens.count - labelled.promptLength - 1

@@ -73,6 +73,9 @@ public final class DistillationJob {
 
     /// Labels and encodes what the work directory lacks; `progress` gets clips done.
     public func prepare(progress: (Int, Int) -> Void = { _, _ in }) throws {
+        do { try FileManager.default.createDirectory(atPath: request.workDirectory, withIntermediateDirectories: true) } catch {
+            throw TrainingError("cannot create the work directory \(request.workDirectory): \(error.localizedDescription)")
+        }
         let cache = try ClipCache(directory: request.clipCache ?? request.workDirectory + "/clips")
         let clips = request.limit.map { manifest.spread($0) } ?? manifest.clips
         var labeller = ClipLabeller(teacher: try WhisperModel(teacherCheckpoint), options: request.options, cache: cache)
