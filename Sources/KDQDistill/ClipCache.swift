@@ -54,8 +54,16 @@ public struct ClipCache: Sendable {
         for v in [Self.magic, 1, UInt32(clip.promptLength), UInt32(clip.tokens.count), UInt32(clip.encoderOutput.count)] { append(v) }
         for t in clip.tokens { append(Int32(t)) }
         for x in clip.encoderOutput { append(HalfPrecision.floatToF16(x)) }
-        let p = path(clip.id), tmp = p + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw TrainingError("cannot write \(tmp)") }
-        guard rename(tmp, p) == 0 else { throw TrainingError("cannot rename \(tmp) to \(p)") }
+        try writeWhole(data, to: path(clip.id))
     }
+}
+
+/// Writes `data` under a temporary name and renames it to `path`, so a reader (or a run stopped
+/// at any moment) sees the old file or the new one, never part of one. Work-directory files
+/// only: unlike `AtomicOutput` it installs no signal handler, which would replace `kdq distill`'s
+/// own Ctrl-C handling.
+func writeWhole(_ data: Data, to path: String) throws {
+    let tmp = path + ".tmp"
+    guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw TrainingError("cannot write \(tmp)") }
+    guard rename(tmp, path) == 0 else { throw TrainingError("cannot rename \(tmp) to \(path)") }
 }

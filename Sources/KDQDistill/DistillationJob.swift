@@ -78,7 +78,8 @@ public final class DistillationJob {
         }
         let cache = try ClipCache(directory: request.clipCache ?? request.workDirectory + "/clips")
         let clips = request.limit.map { manifest.spread($0) } ?? manifest.clips
-        var labeller = ClipLabeller(teacher: try WhisperModel(teacherCheckpoint), options: request.options, cache: cache)
+        let teacherModel = try WhisperModel(teacherCheckpoint)
+        var labeller = ClipLabeller(teacher: teacherModel, options: request.options, cache: cache)
         labeller.maxReferenceWER = request.maxReferenceWER
         let (kept, dropped) = try labeller.prepare(clips, progress: progress)
         self.dropped = dropped
@@ -112,7 +113,7 @@ public final class DistillationJob {
             try trainer.quantizationAware(try Self.encodings(archive, for: studentCheckpoint, path: plan))
         }
         loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
-                                    padding: try WhisperModel(teacherCheckpoint).tokenizer().endOfText,
+                                    padding: try teacherModel.tokenizer().endOfText,
                                     checkpointPath: request.workDirectory + "/training.checkpoint")
     }
 

@@ -137,9 +137,7 @@ public final class DistillationLoop {
         for state in [trainer.student.trainingState()] + (bestState.map { [$0] } ?? []) {
             state.withUnsafeBytes { data.append(contentsOf: $0) }
         }
-        let tmp = checkpointPath + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw TrainingError("cannot write \(tmp)") }
-        guard rename(tmp, checkpointPath) == 0 else { throw TrainingError("cannot rename \(tmp) to \(checkpointPath)") }
+        try writeWhole(data, to: checkpointPath)
     }
 
     func restore() throws {

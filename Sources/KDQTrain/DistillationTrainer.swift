@@ -158,8 +158,7 @@ public final class DistillationTrainer {
             for (s, t) in layerMap.sorted(by: { $0.key < $1.key }) {
                 let d = FloatBuffer(rows * w)
                 let adapterName = "adapter.\(s)"
-                let adapter = student.contains(adapterName + ".weight")
-                    ? (try student.forward(adapterName + ".weight"), try student.forward(adapterName + ".bias")) : nil
+                let adapter = try self.adapter(s)
                 sum += hiddenLoss.run(student: studentPass.hiddenState(s), studentWidth: w, teacher: teacherPass.hiddenState(t),
                                       teacherWidth: teacher.dims.nTextState, positions: positions, adapter: adapter, weight: weight,
                                       dStudent: d.pointer,
@@ -185,6 +184,13 @@ public final class DistillationTrainer {
         return loss
     }
 
+    /// The learned adapter of student layer `layer` (weight, bias), if the student has one.
+    func adapter(_ layer: Int) throws -> (UnsafePointer<Float>, UnsafePointer<Float>)? {
+        let name = "adapter.\(layer)"
+        guard student.contains(name + ".weight") else { return nil }
+        return (try student.forward(name + ".weight"), try student.forward(name + ".bias"))
+    }
+
     /// Chooses the increasing map of student layers (those in `layerMap`) to teacher layers with
     /// the least summed hidden-state MSE on this batch, and records it when it changes.
     func rematch(_ s: DecoderGraph.Activations, _ t: DecoderGraph.Activations, positions: [Int], teacherLayers: Int) throws {
@@ -192,15 +198,8 @@ public final class DistillationTrainer {
         let ws = student.dims.nTextState, wt = teacher!.dims.nTextState
         var cost = [[Double]](repeating: [Double](repeating: 0, count: teacherLayers), count: studentLayers.count)
         for (a, i) in studentLayers.enumerated() {
-            var mapped = [Float](repeating: 0, count: positions.count * wt)
-            var rows = [Float](repeating: 0, count: positions.count * ws)
-            for (k, r) in positions.enumerated() { for j in 0..<ws { rows[k * ws + j] = s.hiddenState(i)[r * ws + j] } }
-            if student.contains("adapter.\(i).weight") {
-                Linear.forward(rows, positions.count, ws, try student.forward("adapter.\(i).weight"), wt,
-                               bias: try student.forward("adapter.\(i).bias"), into: &mapped)
-            } else {
-                mapped = rows
-            }
+            let mapped = HiddenStateLoss.mapped(s.hiddenState(i), width: ws, positions: positions, adapter: try adapter(i),
+                                                teacherWidth: wt).mapped.pointer
             for j in 0..<teacherLayers {
                 var sum: Double = 0
                 for (k, r) in positions.enumerated() {

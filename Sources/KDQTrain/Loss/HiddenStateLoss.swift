@@ -14,6 +14,19 @@ public struct HiddenStateLoss {
                 ("adapter.\(layer).bias", try Tensor(shape: [teacherWidth], floats: [Float](repeating: 0, count: teacherWidth)))]
     }
 
+    /// The student rows at `positions` (gathered) and what the adapter makes of them (the rows
+    /// themselves without one), positions × teacher width.
+    static func mapped(_ student: UnsafePointer<Float>, width ws: Int, positions: [Int], adapter: (UnsafePointer<Float>, UnsafePointer<Float>)?,
+                       teacherWidth wt: Int) -> (rows: FloatBuffer, mapped: FloatBuffer) {
+        let n = positions.count
+        let xs = FloatBuffer(n * ws)
+        for (i, r) in positions.enumerated() { (xs.pointer + i * ws).update(from: student + r * ws, count: ws) }
+        guard let (w, b) = adapter else { return (xs, xs) }
+        let mapped = FloatBuffer(n * wt)
+        Linear.forward(xs.pointer, n, ws, w, wt, bias: b, into: mapped.pointer)
+        return (xs, mapped)
+    }
+
     /// The loss (mean over `positions` and the teacher width, divided by the teacher's mean square
     /// when normalizing); adds weight·d(loss)/d(student) into `dStudent` and the adapter's
     /// gradients into `dAdapter` (weight, bias).
@@ -23,13 +36,7 @@ public struct HiddenStateLoss {
              dAdapter: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?)) -> Double {
         guard !positions.isEmpty else { return 0 }
         let n = positions.count
-        let xs = FloatBuffer(n * ws), mapped = FloatBuffer(n * wt)
-        for (i, r) in positions.enumerated() { (xs.pointer + i * ws).update(from: student + r * ws, count: ws) }
-        if let (w, b) = adapter {
-            Linear.forward(xs.pointer, n, ws, w, wt, bias: b, into: mapped.pointer)
-        } else {
-            mapped.pointer.update(from: xs.pointer, count: n * ws)
-        }
+        let (xs, mapped) = Self.mapped(student, width: ws, positions: positions, adapter: adapter, teacherWidth: wt)
         var squares: Double = 0, reference: Double = 0
         for (i, r) in positions.enumerated() {
             for j in 0..<wt {
