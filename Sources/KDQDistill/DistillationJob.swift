@@ -43,13 +43,16 @@ public final class DistillationJob {
     public private(set) var dropped: [ClipLabeller.Drop] = []
     public private(set) var layerMap: [Int: Int] = [:]
     var selection: JSONValue = .null
-    /// The quantized student archive of `request.plan`.
+    /// The quantized student (`request.plan`, or given) whose encodings the student trains through.
     var planned: Checkpoint?
 
-    public init(_ request: Request) throws {
+    /// Opens the request's models, or takes them as given (`teacher`, `student`, and the
+    /// quantized student `planned` to train through, made in memory by `kdq compress`).
+    public init(_ request: Request, teacher: Checkpoint? = nil, student: Checkpoint? = nil, planned: Checkpoint? = nil) throws {
         self.request = request
-        teacherCheckpoint = try Checkpoint.open(request.teacher)
-        studentCheckpoint = try Checkpoint.open(request.student)
+        teacherCheckpoint = try teacher ?? Checkpoint.open(request.teacher)
+        studentCheckpoint = try student ?? Checkpoint.open(request.student)
+        self.planned = planned
         manifest = try ClipManifest(path: request.data)
         try Self.checkCompatible(teacher: teacherCheckpoint, student: studentCheckpoint)
     }
@@ -107,11 +110,8 @@ public final class DistillationJob {
         let trainer = try DistillationTrainer(student: student, teacher: teacher, objective: s.objective, layerMap: layerMap,
                                               optimizer: AdamW(weightDecay: s.weightDecay), maxGradientNorm: s.maxGradientNorm)
         trainer.dynamicMatching = s.dynamicMatching
-        if let plan = request.plan {
-            let archive = try Checkpoint.open(plan)
-            planned = archive
-            try trainer.quantizationAware(try Self.encodings(archive, for: studentCheckpoint, path: plan))
-        }
+        if let plan = request.plan { planned = try Checkpoint.open(plan) }
+        if let planned { try trainer.quantizationAware(try Self.encodings(planned, for: studentCheckpoint, path: request.plan ?? "the plan")) }
         loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
                                     padding: try teacherModel.tokenizer().endOfText,
                                     checkpointPath: request.workDirectory + "/training.checkpoint")
@@ -167,7 +167,7 @@ public final class DistillationJob {
         let dataHash = data.withUnsafeBytes { SHA256Hasher.hex($0) }
         let tokens = loop.trainingCurve.reduce(0) { $0 + $1.loss.positions }
         // At most 200 points of the training curve: means over equal spans of steps.
-        let span = max(1, loop.trainingCurve.count / 200)
+        let span = max(1, (loop.trainingCurve.count + 199) / 200)
         let curve: [JSONValue] = stride(from: 0, to: loop.trainingCurve.count, by: span).map { start in
             let part = loop.trainingCurve[start..<min(loop.trainingCurve.count, start + span)]
             var l = LossComponents()

@@ -89,9 +89,8 @@ public final class DistillationLoop {
         return true
     }
 
-    /// Validation KL after `epoch`; true when training should stop early.
-    func validate(epoch: Int) throws -> Bool {
-        guard !validationIDs.isEmpty else { return false }
+    /// The loss on the validation clips, averaged over their positions, at the current weights.
+    public func validationLoss() throws -> LossComponents {
         var sum = LossComponents(), positions = 0
         for start in stride(from: 0, to: validationIDs.count, by: settings.batchSize) {
             let (batch, encoded) = try load(Array(validationIDs[start..<min(validationIDs.count, start + settings.batchSize)]))
@@ -106,6 +105,13 @@ public final class DistillationLoop {
         let n = Double(max(1, positions))
         sum.total /= n; sum.kl /= n; sum.crossEntropy /= n; sum.hidden /= n
         sum.positions = positions
+        return sum
+    }
+
+    /// Validation KL after `epoch`; true when training should stop early.
+    func validate(epoch: Int) throws -> Bool {
+        guard !validationIDs.isEmpty else { return false }
+        let sum = try validationLoss()
         validationCurve.append(LossPoint(step: step, epoch: epoch, loss: sum))
         if sum.kl < bestValidation {
             bestValidation = sum.kl
@@ -140,7 +146,11 @@ public final class DistillationLoop {
         try writeWhole(data, to: checkpointPath)
     }
 
-    func restore() throws {
+    /// Whether a checkpoint exists at `checkpointPath`.
+    public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: checkpointPath) }
+
+    /// Continues from the checkpoint at `checkpointPath` (what `run(resume: true)` does first).
+    public func restore() throws {
         guard let data = FileManager.default.contents(atPath: checkpointPath) else {
             throw TrainingError("--resume: there is no checkpoint at \(checkpointPath)")
         }

@@ -39,4 +39,16 @@ public struct ActivationStatistics: Sendable {
         let floor = max(means.reduce(0, +) / Double(means.count) * 1e-6, Double.leastNormalMagnitude)
         return means.map { Float(max($0, floor)) }
     }
+
+    /// The same statistics under other names: `rename` gives each weight's new name, or nil
+    /// to leave it out (a teacher's statistics for a student that renumbers its blocks).
+    public func renamed(_ rename: (String) -> String?) -> ActivationStatistics {
+        var out = ActivationStatistics()
+        for (name, sums) in squares {
+            guard let new = rename(name) else { continue }
+            out.squares[new] = sums
+            out.rows[new] = rows[name]
+        }
+        return out
+    }
 }

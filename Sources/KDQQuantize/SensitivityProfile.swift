@@ -54,4 +54,12 @@ public struct SensitivityProfile: Sendable {
 
     /// The entry of `tensor`, if profiled.
     public func entry(_ tensor: String) -> Entry? { entries.first { $0.tensor == tensor } }
+
+    /// The profile under other tensor names: `source` gives, for each of `tensors`, the name
+    /// its measurements are taken from (nil: not profiled).
+    public func mapped(_ tensors: [String], from source: (String) -> String?) -> SensitivityProfile {
+        let byName = Dictionary(entries.map { ($0.tensor, $0) }, uniquingKeysWith: { a, _ in a })
+        let picked = tensors.compactMap { name in source(name).flatMap { byName[$0] }.map { Entry(tensor: name, alternatives: $0.alternatives) } }
+        return SensitivityProfile(entries: picked, windows: windows, positions: positions)
+    }
 }

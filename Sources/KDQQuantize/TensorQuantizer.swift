@@ -25,4 +25,10 @@ public struct TensorQuantizer: Sendable {
     public func convert(_ name: String, _ tensor: Tensor, to target: Encoding) throws -> Tensor {
         try tensor.converted(to: target, quantizer: blocks, importance: importance(name, tensor))
     }
+
+    /// The same quantizer for a model whose tensors are named otherwise (see
+    /// `ActivationStatistics.renamed`).
+    public func renamed(_ rename: (String) -> String?) -> TensorQuantizer {
+        TensorQuantizer(blocks: blocks, statistics: statistics?.renamed(rename))
+    }
 }

@@ -54,6 +54,20 @@ public enum KDQArchiveWriter {
         try output.commit()
     }
 
+    /// The bytes `write` would make of `checkpoint` without compression (the tar stream is
+    /// written to /dev/null and counted): what a size budget for the whole file must count.
+    public static func archiveBytes(_ checkpoint: Checkpoint, options: KDQWriteOptions = KDQWriteOptions()) throws -> Int {
+        let members = try plan(checkpoint)
+        let hashes = Dictionary(uniqueKeysWithValues: members.map { ($0.name, String(repeating: "0", count: 64)) })
+        var manifestBytes = Array(makeManifest(checkpoint, members: members, hashes: hashes, options: options).serialized(pretty: true).utf8)
+        manifestBytes.append(0x0A)
+        let fd = open("/dev/null", O_WRONLY)
+        guard fd >= 0 else { throw FormatError(.io, "cannot open: \(String(cString: strerror(errno)))", path: "/dev/null") }
+        defer { close(fd) }
+        return try writeTar(fd: fd, path: "/dev/null", manifest: manifestBytes, members: members, hashes: hashes, mtime: options.created,
+                            progress: nil)
+    }
+
     /// The members after the manifest, in archive order.
     static func plan(_ c: Checkpoint) throws -> [Member] {
         var members: [Member] = []
@@ -161,6 +175,14 @@ public enum KDQArchiveWriter {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw FormatError(.io, "cannot create: \(String(cString: strerror(errno)))", path: path) }
         defer { close(fd) }
+        try writeTar(fd: fd, path: path, manifest: manifest, members: members, hashes: hashes, mtime: mtime, progress: progress)
+        guard fsync(fd) == 0 else { throw FormatError(.io, "cannot flush: \(String(cString: strerror(errno)))", path: path) }
+    }
+
+    /// Writes the tar stream to `fd`; returns its length.
+    @discardableResult
+    static func writeTar(fd: Int32, path: String, manifest: [UInt8], members: [Member], hashes: [String: String], mtime: Int,
+                         progress: ((Int, Int) -> Void)?) throws -> Int {
         let tar = try TarWriter(fd: fd, path: path, mtime: mtime)
         let total = manifest.count + members.reduce(0) { $0 + $1.data.count }
         var done = 0
@@ -174,7 +196,7 @@ public enum KDQArchiveWriter {
         let digest = Array((tar.sealDigest() + "\n").utf8)
         try digest.withUnsafeBytes { try tar.add(KDQArchiveLayout.digest, $0) }
         try tar.finish()
-        guard fsync(fd) == 0 else { throw FormatError(.io, "cannot flush: \(String(cString: strerror(errno)))", path: path) }
+        return tar.bytesWritten
     }
 
     /// Streams the finished tar through libarchive's zstd or xz filter.

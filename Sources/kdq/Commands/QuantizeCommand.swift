@@ -39,7 +39,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Quantize uniformly, as whisper.cpp does, to this ggml type (q8_0, q5_1, q5_0, q4_1, q4_0).")
     var uniform: Encoding?
 
-    @Option(help: "Guided: the tensor data may take at most this many megabytes (10^6 bytes).")
+    @Option(help: "Guided: the archive file (uncompressed, record included) may take at most this many megabytes (10^6 bytes).")
     var targetMb: Double?
 
     @Option(help: "Guided: at most this many bits per weight over all tensors.")
@@ -114,102 +114,28 @@ struct QuantizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        var checkpoint = try Checkpoint.open(source)
-        let rules = try keep.map { try KeepRule(parsing: $0) }
-        let blocks = quantizer ?? (uniform == nil ? .search : .nearest)
-        var options = DecodingOptions()
-        options.language = language
+        let checkpoint = try Checkpoint.open(source)
+        var request = QuantizationJob.Request(method: uniform.map { .uniform($0) } ?? .guided(budget()))
+        request.rules = try keep.map { try KeepRule(parsing: $0) }
+        request.blocks = quantizer
+        request.weightByActivations = weighting == .activations
+        request.calibration = calibration
+        request.calibrationCount = calibrationCount
+        request.calibrationWindows = calibrationWindows
+        request.candidates = try candidateEncodings()
+        request.measureAll = measureAll
+        request.profileFrom = profileFrom
+        request.options.language = language
+        request.evaluate = !skipEvaluation
+        request.writeOptions = KDQWriteOptions(compression: compress, command: CommandLine.arguments.joined(separator: " "))
+        let phases = PhasedProgress()
+        let result = try QuantizationJob(request).run(checkpoint) { phases.update($0, $1, $2) }
+        phases.finish()
         let clock = Stopwatch()
-
-        let measurable = QuantizationPlanner.measurable(checkpoint, rules: rules, among: try candidateEncodings())
-        if uniform == nil { try QuantizationPlanner.checkReachable(checkpoint, measurable, budget: budget(), rules: rules) }
-        // Read before the calibration pass, so that a wrong archive fails at once.
-        let recorded = try profileFrom.map { try RecordedProfile(compression: Checkpoint.open($0).archiveManifest?["compression"]?.objectValue, source: $0) }
-        var calibrationSet: CalibrationSet?
-        var profiler: SensitivityProfiler?
-        var sourceModel: WhisperModel?
-        // Calibration audio serves the profile, the end-to-end check and the weighting.
-        let weighs = blocks == .search && weighting == .activations
-        if let calibration, uniform == nil || !skipEvaluation || weighs {
-            let set = try CalibrationSet(manifest: calibration, count: calibrationCount, windows: calibrationWindows)
-            let model = try WhisperModel(checkpoint)
-            calibrationSet = set
-            sourceModel = model
-            profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: options, blocks: blocks,
-                                               weighted: weighs)
-        }
-        let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
-        let referenceSeconds = clock.lap()
-
-        let plan: QuantizationPlan
-        var profile: SensitivityProfile?
-        if let uniform {
-            plan = QuantizationPlanner.uniform(checkpoint, uniform, rules: rules)
-        } else {
-            let progress = TerminalProgress("profile")
-            profile = try profiler!.profile(measurable, measureAll: measureAll, recorded: recorded) { done, total in progress.update(done, total) }
-            progress.finish()
-            var guided = try QuantizationPlanner.guided(checkpoint, profile: profile!, budget: budget(), rules: rules)
-            if let matchUniform {
-                // A guided archive records every alternative's losses and the profile, a uniform one
-                // much less: the tensors give up the difference, so the whole file is no larger.
-                let uniformPlan = QuantizationPlanner.uniform(checkpoint, matchUniform, rules: rules)
-                let extra = recordBytes(guided, profile, quantizer) - recordBytes(uniformPlan, nil, TensorQuantizer(blocks: .nearest)) + 2 * 512
-                guided = try QuantizationPlanner.guided(checkpoint, profile: profile!, budget: budget(), rules: rules, reservedBytes: max(0, extra))
-            }
-            plan = guided
-        }
-        let profileSeconds = clock.lap()
-
-        let conversions = try plan.apply(to: &checkpoint, quantizer: quantizer)
-        let convertSeconds = clock.lap()
-
-        let record = calibrationSet.map { set in
-            QuantizationRecord.Calibration(manifest: set.manifest, utterances: set.utterances.count, windows: set.windows.count,
-                                           layout: calibrationWindows.rawValue, positions: profiler!.positions)
-        }
-        var compression = checkpoint.archiveManifest?["compression"]?.objectValue ?? JSONObject()
-        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: record)
-        compression["error_profiles"] = profile.map(QuantizationRecord.errorProfiles) ?? .null
-        var check: (kl: Double, source: EditCounts, quantized: EditCounts)?
-        if !skipEvaluation, let set = calibrationSet, let profiler, let sourceModel, let record {
-            let quantizedModel = try WhisperModel(checkpoint)
-            let progress = TerminalProgress("evaluate")
-            progress.update(0, 3)
-            let kl = try profiler.meanKL(of: quantizedModel)
-            progress.update(1, 3)
-            let sourceWords = try set.wordErrors(sourceModel, options: options)
-            progress.update(2, 3)
-            let quantizedWords = try set.wordErrors(quantizedModel, options: options)
-            progress.finish()
-            check = (kl, sourceWords, quantizedWords)
-            compression["evaluation"] = QuantizationRecord.evaluation(calibration: record, meanKL: kl, sourceWords: sourceWords,
-                                                                      quantizedWords: quantizedWords)
-        } else {
-            compression["evaluation"] = .null
-        }
-        var manifest = checkpoint.archiveManifest ?? JSONObject()
-        manifest["compression"] = .object(compression)
-        checkpoint.archiveManifest = manifest
-        let evaluateSeconds = clock.lap()
-
-        var writeOptions = KDQWriteOptions(compression: compress, command: CommandLine.arguments.joined(separator: " "))
-        writeOptions.conversions = conversions
         let progress = TerminalProgress("write")
-        try KDQArchiveWriter.write(checkpoint, to: output, options: writeOptions) { done, total in progress.update(done, total, unit: Format.bytes) }
+        try KDQArchiveWriter.write(result.checkpoint, to: output, options: result.writeOptions) { done, total in progress.update(done, total, unit: Format.bytes) }
         progress.finish()
-        let writeSeconds = clock.lap()
-        report(plan, check: check, seconds: [("calibrate", referenceSeconds), ("profile", profileSeconds), ("convert", convertSeconds),
-                                             ("evaluate", evaluateSeconds), ("write", writeSeconds)])
-    }
-
-    /// Bytes the manifest's record of `plan` takes (as the archive writes it, indented).
-    func recordBytes(_ plan: QuantizationPlan, _ profile: SensitivityProfile?, _ quantizer: TensorQuantizer) -> Int {
-        let calibration = QuantizationRecord.Calibration(manifest: calibration ?? "", utterances: 0, windows: 0, layout: "", positions: 0)
-        let record: JSONValue = .object(["compression": .object([
-            "encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibration),
-            "error_profiles": profile.map(QuantizationRecord.errorProfiles) ?? .null])])
-        return record.serialized(pretty: true).utf8.count
+        report(result, seconds: result.seconds + [("write", clock.lap())])
     }
 
     func budget() -> SizeBudget {
@@ -218,27 +144,29 @@ struct QuantizeCommand: ParsableCommand {
         return .sameAsUniform(matchUniform!)
     }
 
-    func report(_ plan: QuantizationPlan, check: (kl: Double, source: EditCounts, quantized: EditCounts)?, seconds: [(String, Double)]) {
+    func report(_ result: QuantizationJob.Result, seconds: [(phase: String, seconds: Double)]) {
+        let plan = result.plan, check = result.check
         if outputOptions.json {
             var o: JSONObject = ["output": .string(output), "method": .string(plan.method.rawValue),
                                  "source_bytes": .number(plan.sourceBytes), "tensor_bytes": .number(plan.tensorBytes),
+                                 "archive_bytes": .number(result.archiveBytes),
                                  "bits_per_weight": .number(plan.bitsPerWeight),
                                  "budget_bytes": plan.budgetBytes.map { .number($0) } ?? .null,
                                  "predicted_kl": plan.predictedKL.map { .number($0) } ?? .null,
                                  "encodings": .object(JSONObject(plan.histogram.map { ($0.encoding.rawValue, .number($0.tensors)) }))]
-            o["mean_kl"] = check.map { .number($0.kl) } ?? .null
-            o["source_wer"] = check.map { .number($0.source.rate) } ?? .null
-            o["quantized_wer"] = check.map { .number($0.quantized.rate) } ?? .null
+            o["mean_kl"] = check.map { .number($0.meanKL) } ?? .null
+            o["source_wer"] = check.map { .number($0.sourceWords.rate) } ?? .null
+            o["quantized_wer"] = check.map { .number($0.quantizedWords.rate) } ?? .null
             o["seconds"] = .object(JSONObject(seconds.map { ($0.0, .number($0.1)) }))
             outputOptions.emit(.object(o))
             return
         }
         let mix = plan.histogram.map { "\($0.tensors) \($0.encoding.rawValue)" }.joined(separator: ", ")
         print("\(output): \(plan.method.rawValue) plan, \(Format.bytes(plan.tensorBytes)) of tensor data (\(Format.fixed(plan.bitsPerWeight, 2)) bits/weight) from \(Format.bytes(plan.sourceBytes))")
-        if let b = plan.budgetBytes { print("budget \(Format.bytes(b)) (\(plan.budget!.description))") }
+        if let b = plan.budgetBytes { print("budget \(Format.bytes(b)) of tensor data (\(plan.budget!.description)); the archive takes \(Format.bytes(result.archiveBytes))") }
         print("tensors: \(mix)")
         if let check {
-            print("calibration: mean KL \(Format.fixed(check.kl, 5)) nats/token; WER \(Format.fixed(100 * check.source.rate, 2))% → \(Format.fixed(100 * check.quantized.rate, 2))%")
+            print("calibration: mean KL \(Format.fixed(check.meanKL, 5)) nats/token; WER \(Format.fixed(100 * check.sourceWords.rate, 2))% → \(Format.fixed(100 * check.quantizedWords.rate, 2))%")
         }
     }
 }

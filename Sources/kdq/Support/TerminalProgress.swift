@@ -37,3 +37,23 @@ final class TerminalProgress: @unchecked Sendable {
         fputs("\r\u{1B}[2K", stderr)
     }
 }
+
+/// Progress of a pipeline that reports its phase by name: one `TerminalProgress` per phase,
+/// the line labelled with the phase it is in.
+final class PhasedProgress: @unchecked Sendable {
+    private var phase = ""
+    private var current: TerminalProgress?
+
+    /// Shows `done` of `total` in `phase`, starting a new line label when the phase changes.
+    func update(_ phase: String, _ done: Int, _ total: Int, detail: @autoclosure () -> String = "") {
+        if phase != self.phase || current == nil {
+            current?.finish()
+            current = TerminalProgress(phase)
+            self.phase = phase
+        }
+        current?.update(done, total, detail: detail())
+    }
+
+    /// Clears the line.
+    func finish() { current?.finish() }
+}

@@ -1,0 +1,284 @@
+import Foundation
+import KDQAnalysis
+import KDQEngine
+import KDQFormats
+import KDQJSON
+import KDQQuantize
+import KDQTensor
+import KDQTrain
+
+/// `kdq compress`'s pipeline: for every candidate decoder depth, a layer-pruned student
+/// (blocks chosen by measured KL) trained for a few probe steps; the teacher's sensitivity
+/// profile, mapped onto each student, plans its encodings so that the whole archive fits the
+/// budget; the candidate with the lowest validation KL plus predicted quantization KL wins,
+/// trains on through its planned encodings (quantization-aware), and is written exactly as
+/// trained with every record and an evaluation against the teacher on the calibration set.
+public final class CompressionJob {
+    /// What the caller chose.
+    public struct Request {
+        public var teacher: String
+        /// Training audio (JSON Lines; text optional).
+        public var data: String
+        /// Audio with reference text, for the sensitivity profile and the evaluation.
+        public var calibration: String
+        /// The archive file may take at most this many megabytes (10⁶ bytes).
+        public var targetMegabytes: Double
+        /// Decoder depths to consider.
+        public var depths: [Int]
+        /// Where labelled clips and each candidate's checkpoints go.
+        public var workDirectory: String
+        public var clipCache: String?
+        /// Clips (spread over the data) the teacher transcribes to score layer choices.
+        public var selectionClips = 16
+        /// Clips of the data used for training (nil: all).
+        public var limit: Int?
+        public var validationClips = 32
+        /// Steps every candidate trains before the candidates are compared.
+        public var probeSteps = 20
+        public var settings = DistillationSettings()
+        public var calibrationCount = 8
+        /// Run the model for every encoding of every tensor when profiling (else only the narrowest).
+        public var measureAll = false
+        public var options = DecodingOptions()
+        public var maxReferenceWER = 0.2
+        /// How the archive will be written (its command line counts in its size).
+        public var writeOptions = KDQWriteOptions()
+
+        public init(teacher: String, data: String, calibration: String, targetMegabytes: Double, depths: [Int], workDirectory: String) {
+            self.teacher = teacher
+            self.data = data
+            self.calibration = calibration
+            self.targetMegabytes = targetMegabytes
+            self.depths = depths
+            self.workDirectory = workDirectory
+        }
+    }
+
+    /// One candidate student, as measured.
+    public struct Candidate: Sendable {
+        /// The teacher's decoder blocks it keeps.
+        public let decoderLayers: [Int]
+        /// Its KL from the teacher when pruned, before training (selection clips).
+        public let prunedKL: Double?
+        /// Validation KL after the probe steps.
+        public let probeKL: Double
+        /// The summed measured KL of the encodings planned for it (the teacher's profile).
+        public let quantizationKL: Double
+        public let tensorBytes: Int
+        public let bitsPerWeight: Double
+        /// What the choice minimizes: probe KL plus predicted quantization KL.
+        public var score: Double { probeKL + quantizationKL }
+
+        public var json: JSONValue {
+            .object(["decoder_layers": .array(decoderLayers.map { .number($0) }), "pruned_kl": prunedKL.map { .number($0) } ?? .null,
+                     "probe_validation_kl": .number(probeKL), "predicted_quantization_kl": .number(quantizationKL),
+                     "tensor_bytes": .number(tensorBytes), "bits_per_weight": .number(bitsPerWeight), "score": .number(score)])
+        }
+    }
+
+    /// What the job made.
+    public struct Result {
+        /// The compressed student with its records, ready for `KDQArchiveWriter`.
+        public let checkpoint: Checkpoint
+        public let candidates: [Candidate]
+        public let chosen: Int
+        public let plan: QuantizationPlan
+        /// The student against the teacher on the calibration set (source = teacher).
+        public let check: QuantizationJob.Check
+        public let archiveBytes: Int
+        public let writeOptions: KDQWriteOptions
+        public let steps: Int
+        public let trainingSeconds: Double
+        public let seconds: [(phase: String, seconds: Double)]
+    }
+
+    public let request: Request
+
+    public init(_ request: Request) throws {
+        guard !request.depths.isEmpty, request.depths.allSatisfy({ $0 >= 1 }) else { throw TrainingError("give at least one decoder depth of 1 or more") }
+        guard request.targetMegabytes > 0 else { throw TrainingError("the target size must be positive") }
+        self.request = request
+    }
+
+    /// The default depths for a teacher of `layers` decoder blocks: a third, half and two thirds.
+    public static func defaultDepths(_ layers: Int) -> [Int] {
+        Array(Set([layers / 3, layers / 2, 2 * layers / 3].map { max(1, $0) }).filter { $0 < layers }).sorted()
+    }
+
+    /// Runs the pipeline; nil when `shouldStop` stopped training (the work directory keeps
+    /// the checkpoints; run again to continue). `progress` gets a phase, done and total.
+    public func run(progress: @escaping (String, Int, Int) -> Void = { _, _, _ in }, shouldStop: @escaping () -> Bool = { false }) throws -> Result? {
+        let r = request
+        let clock = Stopwatch()
+        var seconds: [(String, Double)] = []
+        let teacher = try Checkpoint.open(r.teacher)
+        guard r.depths.allSatisfy({ $0 < teacher.dims.nTextLayer }) else {
+            throw TrainingError("student depths \(r.depths) must be below the teacher's \(teacher.dims.nTextLayer) decoder blocks")
+        }
+        let teacherModel = try WhisperModel(teacher)
+        let clips = try StudentBuilder.calibrationClips(teacherModel, manifest: r.data, count: r.selectionClips, options: r.options)
+        var students: [(checkpoint: Checkpoint, selection: LayerSelection)] = []
+        for (k, depth) in r.depths.enumerated() {
+            students.append(try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .measured, clips: clips) { done, total in
+                progress("select", k * total + done, r.depths.count * total)
+            })
+        }
+        seconds.append(("select", clock.lap()))
+
+        // The teacher's sensitivity to each encoding of every tensor some student keeps.
+        let set = try CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
+        let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search, weighted: true)
+        let kept = Set(students.flatMap(\.selection.decoderLayers))
+        let measurable = QuantizationPlanner.measurable(teacher).filter { Self.block(of: $0.name).map { kept.contains($0.index) } ?? true }
+        let profile = try profiler.profile(measurable, measureAll: r.measureAll) { progress("profile", $0, $1) }
+        let calibration = QuantizationRecord.Calibration(manifest: set.manifest, utterances: set.utterances.count, windows: set.windows.count,
+                                                         layout: CalibrationSet.Windows.packed.rawValue, positions: profiler.positions)
+        seconds.append(("profile", clock.lap()))
+
+        var quantization = QuantizationJob.Request(method: .guided(.megabytes(r.targetMegabytes)))
+        quantization.calibration = r.calibration
+        quantization.writeOptions = r.writeOptions
+        quantization.reservedBytes = Self.distillationRecordAllowance(epochs: r.settings.epochs, candidates: r.depths.count)
+        let planner = try QuantizationJob(quantization)
+
+        // Every candidate trains its probe steps (the start of its full run) and is planned.
+        var candidates: [Candidate] = []
+        var plans: [(QuantizationPlan, SensitivityProfile, TensorQuantizer)] = []
+        for (k, student) in students.enumerated() {
+            let layers = student.selection.decoderLayers
+            let job = try distillation(student.checkpoint, layers: layers, teacher: teacher, planned: nil)
+            try job.prepare { progress("label", $0, $1) }
+            let loop = job.loop!
+            let probe = try probeRecord(layers)
+            if probe == nil {
+                if loop.hasCheckpoint { try loop.restore() }
+                if loop.step < r.probeSteps {
+                    _ = try loop.run(resume: false, shouldStop: { loop.step >= r.probeSteps || shouldStop() }) { step, _, _ in
+                        progress("probe \(k + 1)/\(students.count)", step, r.probeSteps)
+                    }
+                    if shouldStop() { return nil }
+                }
+            }
+            let probeKL = try probe ?? loop.validationLoss().kl
+            if probe == nil { try saveProbeRecord(layers, kl: probeKL) }
+            let names = student.checkpoint.tensors.map(\.name)
+            let mapped = profile.mapped(names) { Self.teacherName($0, layers: layers) }
+            let quantizer = profiler.quantizer.renamed { Self.studentName($0, layers: layers) }
+            let plan = try planner.plan(student.checkpoint, profile: mapped, budget: .megabytes(r.targetMegabytes), quantizer: quantizer,
+                                        calibration: calibration)
+            let prunedKL = student.selection.candidates.first { $0.decoderLayers == layers }?.kl
+            candidates.append(Candidate(decoderLayers: layers, prunedKL: prunedKL, probeKL: probeKL, quantizationKL: plan.predictedKL ?? 0,
+                                        tensorBytes: plan.tensorBytes, bitsPerWeight: plan.bitsPerWeight))
+            plans.append((plan, mapped, quantizer))
+        }
+        seconds.append(("probe", clock.lap()))
+
+        // The winner trains on through its planned encodings.
+        let chosen = candidates.indices.min { candidates[$0].score < candidates[$1].score }!
+        let (plan, mapped, quantizer) = plans[chosen]
+        let student = students[chosen]
+        var planned = student.checkpoint
+        let conversions = try plan.apply(to: &planned, quantizer: quantizer)
+        let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned)
+        try job.prepare { progress("label", $0, $1) }
+        let loop = job.loop!
+        try loop.restore()
+        let started = Date()
+        let finished = try loop.run(resume: false, shouldStop: shouldStop) { step, total, _ in progress("train", step, total) }
+        guard finished else { return nil }
+        let trainingSeconds = Date().timeIntervalSince(started)
+        var result = try job.result(seconds: trainingSeconds)
+        seconds.append(("train", clock.lap()))
+
+        // Records, and the student against the teacher on the calibration set.
+        var manifest = result.archiveManifest ?? JSONObject()
+        var compression = manifest["compression"]?.objectValue ?? JSONObject()
+        if case .object(var distilled) = compression["layer_map"] ?? .null {
+            distilled["student_depth"] = .object([
+                "rule": "lowest probe validation KL + predicted quantization KL at the budget",
+                "probe_steps": .number(r.probeSteps), "target_bytes": .number(Int(r.targetMegabytes * 1_000_000)),
+                "candidates": .array(candidates.map(\.json)), "chosen": .number(chosen)])
+            compression["layer_map"] = .object(distilled)
+        }
+        compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration)
+        compression["error_profiles"] = QuantizationRecord.errorProfiles(mapped)
+        let studentModel = try WhisperModel(result)
+        progress("evaluate", 0, 3)
+        let kl = try profiler.meanKL(of: studentModel)
+        progress("evaluate", 1, 3)
+        let teacherWords = try set.wordErrors(teacherModel, options: r.options)
+        progress("evaluate", 2, 3)
+        let studentWords = try set.wordErrors(studentModel, options: r.options)
+        progress("evaluate", 3, 3)
+        compression["evaluation"] = QuantizationRecord.evaluation(calibration: calibration, meanKL: kl, sourceWords: teacherWords, quantizedWords: studentWords)
+        manifest["compression"] = .object(compression)
+        result.archiveManifest = manifest
+        var writeOptions = r.writeOptions
+        writeOptions.conversions = conversions
+        let bytes = try KDQArchiveWriter.archiveBytes(result, options: writeOptions)
+        guard bytes <= Int(r.targetMegabytes * 1_000_000) else {
+            throw TrainingError("the compressed archive would take \(bytes) bytes, over the \(Int(r.targetMegabytes * 1_000_000)) asked for (its records outgrew the room kept for them)")
+        }
+        seconds.append(("evaluate", clock.lap()))
+        return Result(checkpoint: result, candidates: candidates, chosen: chosen, plan: plan,
+                      check: QuantizationJob.Check(meanKL: kl, sourceWords: teacherWords, quantizedWords: studentWords),
+                      archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step, trainingSeconds: trainingSeconds, seconds: seconds)
+    }
+
+    /// The distillation of one candidate, in its own work directory, sharing the clip cache.
+    func distillation(_ student: Checkpoint, layers: [Int], teacher: Checkpoint, planned: Checkpoint?) throws -> DistillationJob {
+        let r = request
+        var d = DistillationJob.Request(teacher: r.teacher, student: r.teacher, data: r.data, workDirectory: candidateDirectory(layers))
+        d.clipCache = r.clipCache ?? r.workDirectory + "/clips"
+        d.limit = r.limit
+        d.validationClips = r.validationClips
+        d.settings = r.settings
+        d.options = r.options
+        d.maxReferenceWER = r.maxReferenceWER
+        return try DistillationJob(d, teacher: teacher, student: student, planned: planned)
+    }
+
+    func candidateDirectory(_ layers: [Int]) -> String {
+        request.workDirectory + "/decoder-" + layers.map(String.init).joined(separator: "-")
+    }
+
+    /// The probe's validation KL, kept beside the candidate's checkpoint (which training moves on).
+    func probeRecord(_ layers: [Int]) throws -> Double? {
+        guard let data = FileManager.default.contents(atPath: candidateDirectory(layers) + "/probe.json") else { return nil }
+        let v = try JSONValue.parse(String(decoding: data, as: UTF8.self))
+        guard v["probe_steps"]?.intValue == request.probeSteps else { return nil }
+        return v["validation_kl"]?.doubleValue
+    }
+
+    func saveProbeRecord(_ layers: [Int], kl: Double) throws {
+        let v: JSONValue = .object(["probe_steps": .number(request.probeSteps), "validation_kl": .number(kl)])
+        try writeWhole(Data(v.serialized(pretty: false).utf8), to: candidateDirectory(layers) + "/probe.json")
+    }
+
+    /// Room for the distillation record that replaces the student's selection record: at most
+    /// 200 training-curve points, one validation point per epoch, the candidates, settings and data.
+    static func distillationRecordAllowance(epochs: Int, candidates: Int) -> Int {
+        320 * (200 + epochs) + 512 * candidates + 16_384
+    }
+
+    /// `decoder.blocks.N.rest` split into N and the rest.
+    static func block(of name: String) -> (index: Int, rest: Substring)? {
+        let prefix = "decoder.blocks."
+        guard name.hasPrefix(prefix) else { return nil }
+        let tail = name.dropFirst(prefix.count)
+        guard let dot = tail.firstIndex(of: "."), let index = Int(tail[..<dot]) else { return nil }
+        return (index, tail[tail.index(after: dot)...])
+    }
+
+    /// The teacher tensor a student tensor was copied from.
+    static func teacherName(_ name: String, layers: [Int]) -> String? {
+        guard let b = block(of: name) else { return name }
+        return b.index < layers.count ? "decoder.blocks.\(layers[b.index]).\(b.rest)" : nil
+    }
+
+    /// The student tensor a teacher tensor became (nil for blocks the student drops).
+    static func studentName(_ name: String, layers: [Int]) -> String? {
+        guard let b = block(of: name) else { return name }
+        return layers.firstIndex(of: b.index).map { "decoder.blocks.\($0).\(b.rest)" }
+    }
+}

@@ -1,0 +1,239 @@
+import KDQAnalysis
+import KDQEngine
+import KDQFormats
+import KDQJSON
+import KDQTensor
+
+/// `kdq quantize`'s pipeline, shared with `kdq compress`: calibration, sensitivity profile,
+/// plan (uniform, or guided under a budget that bounds the whole archive file), conversion, the
+/// record in the manifest and the end-to-end check on the calibration set.
+public struct QuantizationJob {
+    /// What to make.
+    public enum Method: Sendable {
+        /// whisper.cpp's rule: linear weights and the token embedding in one type.
+        case uniform(Encoding)
+        /// One encoding per tensor from measured sensitivity; `.megabytes` bounds the whole file.
+        case guided(SizeBudget)
+    }
+
+    /// What the caller chose.
+    public struct Request {
+        public var method: Method
+        public var rules: [KeepRule] = []
+        /// How ggml blocks are encoded (default: search for guided plans, nearest for uniform).
+        public var blocks: BlockQuantizer?
+        /// Weight each column's error by the layer input's mean square on the calibration audio.
+        public var weightByActivations = true
+        /// A manifest with text (as `kdq eval`); required for guided plans.
+        public var calibration: String?
+        public var calibrationCount = 32
+        public var calibrationWindows: CalibrationSet.Windows = .packed
+        public var candidates: [Encoding] = QuantizationCandidates.encodings
+        /// Run the model for every candidate (else only the narrowest, the rest scaled).
+        public var measureAll = true
+        /// A guided archive whose recorded sensitivities are reused.
+        public var profileFrom: String?
+        public var options = DecodingOptions()
+        /// Measure the result's KL and WER on the calibration set.
+        public var evaluate = true
+        /// How the archive will be written (its command line and compression count in its size).
+        public var writeOptions = KDQWriteOptions()
+        /// Bytes the caller will add to the manifest beyond the quantization record, which a
+        /// budget in megabytes must leave room for.
+        public var reservedBytes = 0
+
+        public init(method: Method) { self.method = method }
+    }
+
+    /// The result's KL and word errors against the source on the calibration set.
+    public struct Check: Sendable {
+        public let meanKL: Double
+        public let sourceWords: EditCounts
+        public let quantizedWords: EditCounts
+
+        public init(meanKL: Double, sourceWords: EditCounts, quantizedWords: EditCounts) {
+            self.meanKL = meanKL
+            self.sourceWords = sourceWords
+            self.quantizedWords = quantizedWords
+        }
+    }
+
+    /// What the job made.
+    public struct Result {
+        /// The quantized checkpoint with its record, ready for `KDQArchiveWriter`.
+        public let checkpoint: Checkpoint
+        public let plan: QuantizationPlan
+        public let profile: SensitivityProfile?
+        public let check: Check?
+        /// Bytes of the archive file without compression.
+        public let archiveBytes: Int
+        /// The write options, with the conversions made.
+        public let writeOptions: KDQWriteOptions
+        /// Seconds per phase, in order.
+        public let seconds: [(phase: String, seconds: Double)]
+    }
+
+    public let request: Request
+
+    public init(_ request: Request) throws {
+        if case .guided = request.method, request.calibration == nil { throw QuantizeError("a guided plan needs calibration audio") }
+        self.request = request
+    }
+
+    var blocks: BlockQuantizer {
+        if let b = request.blocks { return b }
+        if case .uniform = request.method { return .nearest }
+        return .search
+    }
+
+    /// Quantizes `source`; `progress` gets the phase, done and total.
+    public func run(_ source: Checkpoint, progress: @escaping (String, Int, Int) -> Void = { _, _, _ in }) throws -> Result {
+        var checkpoint = source
+        let r = request
+        let clock = Stopwatch()
+        let measurable = QuantizationPlanner.measurable(checkpoint, rules: r.rules, among: r.candidates)
+        if case .guided(let budget) = r.method {
+            try QuantizationPlanner.checkReachable(checkpoint, measurable, budget: budget, rules: r.rules)
+        }
+        // Read before the calibration pass, so that a wrong archive fails at once.
+        let recorded = try r.profileFrom.map { try RecordedProfile(compression: Checkpoint.open($0).archiveManifest?["compression"]?.objectValue, source: $0) }
+        var calibrationSet: CalibrationSet?
+        var profiler: SensitivityProfiler?
+        var sourceModel: WhisperModel?
+        let weighs = blocks == .search && r.weightByActivations
+        var guided = false
+        if case .guided = r.method { guided = true }
+        if let calibration = r.calibration, guided || r.evaluate || weighs {
+            let set = try CalibrationSet(manifest: calibration, count: r.calibrationCount, windows: r.calibrationWindows)
+            let model = try WhisperModel(checkpoint)
+            calibrationSet = set
+            sourceModel = model
+            profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: r.options, blocks: blocks,
+                                               weighted: weighs)
+        }
+        let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
+        var seconds = [("calibrate", clock.lap())]
+        let calibrationRecord = calibrationSet.map { set in
+            QuantizationRecord.Calibration(manifest: set.manifest, utterances: set.utterances.count, windows: set.windows.count,
+                                           layout: r.calibrationWindows.rawValue, positions: profiler!.positions)
+        }
+
+        let plan: QuantizationPlan
+        var profile: SensitivityProfile?
+        switch r.method {
+        case .uniform(let encoding):
+            plan = QuantizationPlanner.uniform(checkpoint, encoding, rules: r.rules)
+        case .guided(let budget):
+            let measured = try profiler!.profile(measurable, measureAll: r.measureAll, recorded: recorded) { progress("profile", $0, $1) }
+            profile = measured
+            plan = try self.plan(checkpoint, profile: measured, budget: budget, quantizer: quantizer, calibration: calibrationRecord)
+        }
+        seconds.append(("profile", clock.lap()))
+
+        let conversions = try plan.apply(to: &checkpoint, quantizer: quantizer)
+        seconds.append(("convert", clock.lap()))
+
+        var compression = checkpoint.archiveManifest?["compression"]?.objectValue ?? JSONObject()
+        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibrationRecord)
+        compression["error_profiles"] = profile.map(QuantizationRecord.errorProfiles) ?? .null
+        var check: Check?
+        if r.evaluate, let set = calibrationSet, let profiler, let sourceModel, let calibrationRecord {
+            let quantizedModel = try WhisperModel(checkpoint)
+            progress("evaluate", 0, 3)
+            let kl = try profiler.meanKL(of: quantizedModel)
+            progress("evaluate", 1, 3)
+            let sourceWords = try set.wordErrors(sourceModel, options: r.options)
+            progress("evaluate", 2, 3)
+            let quantizedWords = try set.wordErrors(quantizedModel, options: r.options)
+            progress("evaluate", 3, 3)
+            check = Check(meanKL: kl, sourceWords: sourceWords, quantizedWords: quantizedWords)
+            compression["evaluation"] = QuantizationRecord.evaluation(calibration: calibrationRecord, meanKL: kl, sourceWords: sourceWords,
+                                                                      quantizedWords: quantizedWords)
+        } else {
+            compression["evaluation"] = .null
+        }
+        var manifest = checkpoint.archiveManifest ?? JSONObject()
+        manifest["compression"] = .object(compression)
+        checkpoint.archiveManifest = manifest
+        seconds.append(("evaluate", clock.lap()))
+
+        var writeOptions = r.writeOptions
+        writeOptions.conversions = conversions
+        let bytes = try KDQArchiveWriter.archiveBytes(checkpoint, options: writeOptions)
+        if case .guided(.megabytes(let mb)) = r.method, bytes > Int(mb * 1_000_000) {
+            throw QuantizeError("the archive would take \(bytes) bytes, over the \(Int(mb * 1_000_000)) of --target-mb \(mb)")
+        }
+        return Result(checkpoint: checkpoint, plan: plan, profile: profile, check: check, archiveBytes: bytes, writeOptions: writeOptions,
+                      seconds: seconds)
+    }
+
+    /// The guided plan for `budget`. A budget in megabytes bounds the whole archive: the plan
+    /// is made for the tensors, the archive it gives (record, tokenizer, tar headers) is sized,
+    /// and the plan is made again with the tensors' share reduced by the overshoot until it
+    /// fits. `.sameAsUniform` gives the tensors up what the guided record takes beyond a
+    /// uniform one's, so the file is no larger than the uniform archive.
+    public func plan(_ c: Checkpoint, profile: SensitivityProfile, budget: SizeBudget, quantizer: TensorQuantizer,
+                     calibration: QuantizationRecord.Calibration?) throws -> QuantizationPlan {
+        let r = request
+        var plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules)
+        switch budget {
+        case .bitsPerWeight:
+            return plan
+        case .sameAsUniform(let e):
+            let uniform = QuantizationPlanner.uniform(c, e, rules: r.rules)
+            let extra = recordBytes(plan, profile, quantizer, calibration) - recordBytes(uniform, nil, TensorQuantizer(blocks: .nearest), nil) + 2 * 512
+            return try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: max(0, extra))
+        case .megabytes(let mb):
+            let target = Int(mb * 1_000_000)
+            var reserved = 0
+            for _ in 0..<6 {
+                let size = try archiveBytes(c, plan: plan, profile: profile, quantizer: quantizer, calibration: calibration)
+                if size <= target { return plan }
+                reserved += size - target
+                plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: reserved)
+            }
+            throw QuantizeError("no plan within \(mb) MB for the whole archive was found (the tensors would get \(target - reserved) bytes)")
+        }
+    }
+
+    /// Bytes of the archive `plan` gives `c`, with its record, a worst-case evaluation record
+    /// and the reserved bytes: tensors stand in as zeros of their planned sizes.
+    public func archiveBytes(_ c: Checkpoint, plan: QuantizationPlan, profile: SensitivityProfile, quantizer: TensorQuantizer,
+                      calibration: QuantizationRecord.Calibration?) throws -> Int {
+        var tensors = Dictionary(uniqueKeysWithValues: c.tensors.map { ($0.name, $0.tensor) })
+        var conversions: [(tensor: String, from: Encoding, to: Encoding)] = []
+        for choice in plan.choices where choice.chosen != choice.source {
+            guard let t = tensors[choice.tensor] else { continue }
+            let zeros = Storage(count: try choice.chosen.byteCount(elements: t.elementCount)) { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            tensors[choice.tensor] = try Tensor(shape: t.shape, encoding: choice.chosen, data: zeros)
+            conversions.append((choice.tensor, choice.source, choice.chosen))
+        }
+        var standIn = try Checkpoint(dims: c.dims, tensors: tensors, tokenizer: c.tokenizer, melFilters: c.melFilters, generation: c.generation,
+                                     provenance: c.provenance)
+        var compression = standIn.archiveManifest?["compression"]?.objectValue ?? JSONObject()
+        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibration)
+        compression["error_profiles"] = QuantizationRecord.errorProfiles(profile)
+        if request.evaluate, let calibration {
+            // The widest numbers JSON writes, so that the real evaluation record is no longer.
+            var most = EditCounts()
+            most.substitutions = Int(Int32.max)
+            most.referenceLength = 3 * Int(Int32.max)
+            compression["evaluation"] = QuantizationRecord.evaluation(calibration: calibration, meanKL: 1.0 / 3.0, sourceWords: most, quantizedWords: most)
+        }
+        var manifest = standIn.archiveManifest ?? JSONObject()
+        manifest["compression"] = .object(compression)
+        standIn.archiveManifest = manifest
+        var options = request.writeOptions
+        options.conversions = conversions
+        return try KDQArchiveWriter.archiveBytes(standIn, options: options) + request.reservedBytes
+    }
+
+    /// Bytes the manifest's record of `plan` takes (as the archive writes it, indented).
+    func recordBytes(_ plan: QuantizationPlan, _ profile: SensitivityProfile?, _ quantizer: TensorQuantizer,
+                     _ calibration: QuantizationRecord.Calibration?) -> Int {
+        let record: JSONValue = .object(["compression": .object([
+            "encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibration),
+            "error_profiles": profile.map(QuantizationRecord.errorProfiles) ?? .null])])
+        return record.serialized(pretty: true).utf8.count
+    }
+}

@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import KDQDistill
+import KDQEngine
+import KDQFormats
+import KDQJSON
+
+/// `kdq compress TEACHER --target-mb N --data M -o OUT.kdq`: student selection, distillation
+/// through the planned encodings, guided quantization and evaluation in one command.
+struct CompressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Compress a Whisper model to a file size: a distilled, quantized student of it, every choice measured.",
+        discussion: """
+            For every depth of --depths, a student keeps the teacher's decoder blocks whose removal \
+            costs least (measured KL on --selection-clips clips of the data, as `kdq student`) and \
+            trains --probe-steps steps of its distillation (as `kdq distill`, over the teacher's \
+            frozen encoder). The teacher's sensitivity to each encoding of each tensor, measured on \
+            the calibration audio (as `kdq quantize`), is mapped onto each student and plans its \
+            encodings so that the whole archive fits --target-mb. The student with the lowest \
+            validation KL plus predicted quantization KL wins and trains to the end through its \
+            planned encodings (quantization-aware), and is written exactly as trained. The archive \
+            records the candidates and why one won, the distillation, the plan and the student's KL \
+            and WER against the teacher on the calibration audio. The work directory keeps the \
+            labelled clips and every candidate's checkpoints: Ctrl-C stops with a checkpoint, and the \
+            same command continues where it stopped.
+            """
+    )
+
+    @Argument(help: "Teacher checkpoint (any supported format, or a .kdq).")
+    var teacher: String
+
+    @Option(name: .shortAndLong, help: "Archive to write.")
+    var output: String
+
+    @Option(help: "The archive file may take at most this many megabytes (10^6 bytes).")
+    var targetMb: Double
+
+    @Option(help: "Training audio: JSON Lines with id, audio and optionally text (never the evaluation set).")
+    var data: String
+
+    @Option(help: "Calibration audio with reference text (JSON Lines or TSV, as kdq eval), for the sensitivity profile and the evaluation.")
+    var calibration: String
+
+    @Option(help: "Calibration utterances: N spread evenly over the manifest.")
+    var calibrationCount: Int = 8
+
+    @Option(help: "Student decoder depths to compare, comma-separated (default: a third, half and two thirds of the teacher's).")
+    var depths: String?
+
+    @Option(help: "Data clips the teacher transcribes to choose each student's blocks.")
+    var selectionClips: Int = 16
+
+    @Option(help: "Steps each candidate trains before they are compared.")
+    var probeSteps: Int = 20
+
+    @Flag(help: "Run the model for every encoding of every tensor when profiling (slower; default: only the narrowest, the others scaled).")
+    var measureAll = false
+
+    @Option(help: "Work directory for labelled clips and checkpoints (default: OUTPUT.work).")
+    var workDir: String?
+
+    @Option(help: "Cache of labelled clips (default: WORK_DIR/clips).")
+    var clipCache: String?
+
+    @Option(help: "Use N clips spread over the data (default: all).")
+    var limit: Int?
+
+    @Option(help: "Clips held back for validation.")
+    var validation: Int = 32
+
+    @Option(help: "Drop clips whose reference text the teacher transcribes with a higher WER.")
+    var maxReferenceWER: Double = 0.2
+
+    @Option(help: "Language code for the teacher's transcripts (multilingual models).")
+    var language: String?
+
+    @OptionGroup var training: TrainingOptions
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func validate() throws {
+        guard targetMb > 0 else { throw ValidationError("--target-mb must be positive") }
+        guard selectionClips >= 1, probeSteps >= 1, calibrationCount >= 1, validation >= 1 else {
+            throw ValidationError("--selection-clips, --probe-steps, --calibration-count and --validation must be at least 1")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        _ = try depthList()
+    }
+
+    func depthList() throws -> [Int]? {
+        guard let depths else { return nil }
+        let list = depths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !list.isEmpty, list.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--depths takes decoder depths of 1 or more, comma-separated, not '\(depths)'")
+        }
+        return list.map { $0! }
+    }
+
+    func run() throws {
+        let layers = try Checkpoint.open(teacher).dims.nTextLayer
+        var request = CompressionJob.Request(teacher: teacher, data: data, calibration: calibration, targetMegabytes: targetMb,
+                                             depths: try depthList() ?? CompressionJob.defaultDepths(layers), workDirectory: workDir ?? output + ".work")
+        request.clipCache = clipCache
+        request.selectionClips = selectionClips
+        request.limit = limit
+        request.validationClips = validation
+        request.probeSteps = probeSteps
+        request.settings = training.settings
+        request.calibrationCount = calibrationCount
+        request.measureAll = measureAll
+        request.options.language = language
+        request.maxReferenceWER = maxReferenceWER
+        request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))
+        StopRequest.install()
+        let phases = PhasedProgress()
+        let stop = { StopRequest.requested }
+        guard let result = try CompressionJob(request).run(progress: { phases.update($0, $1, $2) }, shouldStop: stop) else {
+            phases.finish()
+            FileHandle.standardError.write("stopped; the checkpoints are in \(request.workDirectory) (run the same command to continue)\n".data(using: .utf8)!)
+            throw ExitCode(130)
+        }
+        phases.finish()
+        let progress = TerminalProgress("write")
+        try KDQArchiveWriter.write(result.checkpoint, to: output, options: result.writeOptions) { done, total in progress.update(done, total, unit: Format.bytes) }
+        progress.finish()
+        report(result)
+    }
+
+    func report(_ result: CompressionJob.Result) {
+        let check = result.check
+        if outputOptions.json {
+            outputOptions.emit(.object([
+                "output": .string(output), "archive_bytes": .number(result.archiveBytes), "target_bytes": .number(Int(targetMb * 1_000_000)),
+                "candidates": .array(result.candidates.map(\.json)), "chosen": .number(result.chosen),
+                "decoder_layers": .array(result.candidates[result.chosen].decoderLayers.map { .number($0) }),
+                "bits_per_weight": .number(result.plan.bitsPerWeight),
+                "encodings": .object(JSONObject(result.plan.histogram.map { ($0.encoding.rawValue, .number($0.tensors)) })),
+                "steps": .number(result.steps), "training_seconds": .number(result.trainingSeconds),
+                "mean_kl": .number(check.meanKL), "teacher_wer": .number(check.sourceWords.rate), "student_wer": .number(check.quantizedWords.rate),
+                "seconds": .object(JSONObject(result.seconds.map { ($0.phase, .number($0.seconds)) })),
+            ]))
+            return
+        }
+        print("candidates (validation KL after \(probeSteps) steps + predicted quantization KL at \(Format.bytes(Int(targetMb * 1_000_000)))):")
+        var table = TextTable(["", "blocks", "pruned KL", "probe KL", "quant KL", "score", "bits/w"], rightAligned: [2, 3, 4, 5, 6])
+        for (k, c) in result.candidates.enumerated() {
+            table.add([k == result.chosen ? "*" : "", c.decoderLayers.map(String.init).joined(separator: ","), c.prunedKL.map { Format.fixed($0, 3) } ?? "-",
+                       Format.fixed(c.probeKL, 3), Format.fixed(c.quantizationKL, 3), Format.fixed(c.score, 3), Format.fixed(c.bitsPerWeight, 2)])
+        }
+        print(table.render())
+        let mix = result.plan.histogram.map { "\($0.tensors) \($0.encoding.rawValue)" }.joined(separator: ", ")
+        print("\(output): \(Format.bytes(result.archiveBytes)) (\(Format.fixed(result.plan.bitsPerWeight, 2)) bits/weight: \(mix)), \(result.steps) steps in \(Format.fixed(result.trainingSeconds, 0)) s")
+        print("calibration: KL from the teacher \(Format.fixed(check.meanKL, 4)) nats/token; WER teacher \(Format.fixed(100 * check.sourceWords.rate, 2))%, student \(Format.fixed(100 * check.quantizedWords.rate, 2))%")
+    }
+}
