@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "KDQQuantizeTests", dependencies: ["KDQQuantize", "KDQEngine", "KDQFormats", "KDQTensor", "KDQAnalysis", "KDQTestSupport"]),
         .testTarget(name: "KDQTrainTests", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KDQDistillTests", dependencies: ["KDQDistill", "KDQTrain", "KDQFormats", "KDQTestSupport"]),
+        .testTarget(name: "KDQDistillTests", dependencies: ["KDQDistill", "KDQTrain", "KDQFormats", "KDQQuantize", "KDQAnalysis", "KDQTensor", "KDQTestSupport"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],
     swiftLanguageModes: [.v5]

@@ -190,7 +190,11 @@ public struct QuantizationJob {
                 let size = try archiveBytes(c, plan: plan, profile: profile, quantizer: quantizer, calibration: calibration)
                 if size <= target { return plan }
                 reserved += size - target
-                plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: reserved)
+                do {
+                    plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: reserved)
+                } catch {
+                    throw QuantizeError("\(mb) MB for the whole archive: its record, tokenizer and layout take \(size - plan.tensorBytes) bytes, and \(error)")
+                }
             }
             throw QuantizeError("no plan within \(mb) MB for the whole archive was found (the tensors would get \(target - reserved) bytes)")
         }

@@ -39,6 +39,11 @@ public struct SensitivityProfile: Sendable {
         public let tensor: String
         /// The source encoding first, then the narrower candidates.
         public let alternatives: [Sensitivity]
+
+        public init(tensor: String, alternatives: [Sensitivity]) {
+            self.tensor = tensor
+            self.alternatives = alternatives
+        }
     }
 
     public var entries: [Entry]

@@ -92,6 +92,23 @@ import Testing
         #expect(profile.status == 0 && profile.stdout.contains("decoder.token_embedding.weight  q4_0"), "\(profile.stdout)")
     }
 
+    /// --target-mb bounds the whole file, record and evaluation included, and the size the
+    /// report predicts is the file's (release binary, as above).
+    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+                   "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func targetMegabytesBoundTheWholeFile() throws {
+        let keep = ["encoder.blocks.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }
+        let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/t.kdq", "--target-mb", "28", "--calibration", calibration,
+                                   "--calibration-count", "1", "--no-measure-all", "--json"] + keep)
+        #expect(r.status == 0, "\(r.stderr)")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/t.kdq")[.size] as? Int)
+        #expect(size <= 28_000_000, "\(size) bytes")
+        let report = try JSONValue.parse(r.stdout)
+        #expect(report["archive_bytes"]?.intValue == size, "predicted \(String(describing: report["archive_bytes"])), written \(size)")
+        // the tensors got what the record and the rest of the archive leave
+        #expect((report["tensor_bytes"]?.intValue ?? .max) < 28_000_000 - 100_000)
+    }
+
     /// Uniform quantization by the search quantizer takes its column weights from the
     /// calibration audio even when the end-to-end check is skipped (release binary, as above).
     @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,

@@ -41,6 +41,18 @@ import KDQTensor
         #expect(report.isValid, "\(report.problems)")
     }
 
+    /// What a size budget counts: the bytes `archiveBytes` predicts are the file's, exactly.
+    @Test(arguments: ["ct2-int8", "ggml-tiny-random-q5_0.bin", "hf-safetensors"])
+    func archiveBytesIsTheWrittenFileSize(_ fixture: String) throws {
+        let source = try Checkpoint.open(Fixtures.path(fixture))
+        let options = KDQWriteOptions(command: "kdq test --with a command line")
+        let predicted = try KDQArchiveWriter.archiveBytes(source, options: options)
+        let path = scratch.path + "/sized-\(fixture).kdq"
+        try KDQArchiveWriter.write(source, to: path, options: options)
+        let written = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+        #expect(written == predicted, "written \(String(describing: written)), predicted \(predicted)")
+    }
+
     @Test func tensorDataIsMemoryMappedOn512ByteBoundaries() throws {
         let (_, path) = try archive("ct2-int8")
         let read = try Checkpoint.open(path)

@@ -74,3 +74,17 @@ struct ActivationStatisticsTests {
         #expect(changes[1] < changes[0], "relative change of block 3's output: unweighted \(changes[0]), weighted \(changes[1])")
     }
 }
+
+/// A teacher's statistics serve a student that renumbers its blocks.
+@Suite struct RenamedStatisticsTests {
+    @Test func renamedStatisticsFollowTheNewNamesAndDropTheRest() {
+        var s = ActivationStatistics()
+        let input: [Float] = [1, 2, 3, 4]
+        input.withUnsafeBufferPointer { s.add("decoder.blocks.5.mlp.0.weight", $0, rows: 2) }
+        input.withUnsafeBufferPointer { s.add("decoder.blocks.3.mlp.0.weight", $0, rows: 1) }
+        let renamed = s.renamed { $0 == "decoder.blocks.5.mlp.0.weight" ? "decoder.blocks.1.mlp.0.weight" : nil }
+        #expect(renamed.importance("decoder.blocks.1.mlp.0.weight", rowLength: 2) == s.importance("decoder.blocks.5.mlp.0.weight", rowLength: 2))
+        #expect(renamed.rowCount("decoder.blocks.1.mlp.0.weight") == 2)
+        #expect(renamed.importance("decoder.blocks.3.mlp.0.weight", rowLength: 4) == nil)
+    }
+}

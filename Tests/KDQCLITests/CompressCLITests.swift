@@ -1,0 +1,73 @@
+import Foundation
+import KDQJSON
+import Testing
+
+/// `kdq compress` on the built binary.
+@Suite struct CompressCLITests {
+    static let tinyEn: String? = {
+        let d = KDQBinary.packageRoot + "/models/tiny.en"
+        return FileManager.default.fileExists(atPath: d + "/model.bin") ? d : nil
+    }()
+    static let release = ProcessInfo.processInfo.environment["KDQ_BIN"] != nil
+    var calibration: String { KDQBinary.packageRoot + "/samples/calibration.jsonl" }
+
+    /// A manifest of `count` clips without text (the sample clip, cut differently is not needed:
+    /// the teacher labels each copy the same).
+    func manifest(_ dir: String, count: Int) throws -> String {
+        let path = dir + "/data.jsonl"
+        let lines = (0..<count).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func help() throws {
+        let r = try KDQBinary.run(["compress", "--help"])
+        #expect(r.status == 0 && r.stdout.contains("--target-mb") && r.stdout.contains("--depths") && r.stdout.contains("--probe-steps"))
+    }
+
+    @Test(arguments: [["--depths", "0"], ["--depths", "2,x"], ["--target-mb", "-1"], ["--probe-steps", "0"], ["--alpha", "2"]])
+    func badOptionsAreRefused(_ bad: [String]) throws {
+        var arguments = ["compress", KDQBinary.fixtures + "/tiny-random.pt", "-o", "/tmp/never.kdq", "--target-mb", "1", "--data", "d.jsonl",
+                         "--calibration", calibration]
+        if let i = arguments.firstIndex(of: bad[0]) { arguments.remove(at: i + 1); arguments.remove(at: i) }
+        let r = try KDQBinary.run(arguments + bad)
+        #expect(r.status != 0 && r.stderr.contains(bad[0]), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never.kdq"))
+    }
+
+    @Test(.enabled(if: tinyEn != nil, "needs scripts/fetch-models.sh"))
+    func aDepthTheTeacherDoesNotExceedIsRequired() throws {
+        let dir = KDQBinary.scratchDirectory("compress-depth")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "20", "--data", try manifest(dir, count: 4),
+                                   "--calibration", calibration, "--depths", "2,4"])
+        #expect(r.status != 0 && r.stderr.contains("below the teacher's 4 decoder blocks"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/c.kdq"))
+    }
+
+    /// The whole pipeline on tiny.en, small: two candidate depths compared, the winner
+    /// trained through its plan; the file fits the budget and carries every record
+    /// (release binary: a debug engine takes minutes over tiny.en).
+    @Test(.enabled(if: tinyEn != nil && release, "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func compressesToTheBudgetAndRecordsTheChoice() throws {
+        let dir = KDQBinary.scratchDirectory("compress")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "22", "--data", try manifest(dir, count: 10),
+                                   "--calibration", calibration, "--calibration-count", "1", "--depths", "1,2", "--validation", "2",
+                                   "--selection-clips", "2", "--probe-steps", "2", "--epochs", "1", "--batch", "4", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let report = try JSONValue.parse(r.stdout)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/c.kdq")[.size] as? Int)
+        #expect(size <= 22_000_000 && report["archive_bytes"]?.intValue == size, "\(size) bytes, predicted \(String(describing: report["archive_bytes"]))")
+        #expect(report["candidates"]?.arrayValue?.count == 2)
+        #expect(try KDQBinary.run(["verify", dir + "/c.kdq"]).status == 0)
+        let plan = try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan", "--json"])
+        let manifest = try JSONValue.parse(plan.stdout)
+        #expect(manifest["encodings"]?["method"]?.stringValue == "guided", "\(plan.stdout.prefix(300))")
+        let inspect = try KDQBinary.run(["inspect", dir + "/c.kdq", "--json"])
+        let layers = try JSONValue.parse(inspect.stdout)["dims"]?["n_text_layer"]?.intValue
+        #expect(layers == report["decoder_layers"]?.arrayValue?.count)
+        let transcript = try KDQBinary.run(["transcribe", dir + "/c.kdq", KDQBinary.packageRoot + "/samples/jfk.wav"])
+        #expect(transcript.status == 0, "\(transcript.stderr)")
+    }
+}

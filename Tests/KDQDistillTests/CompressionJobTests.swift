@@ -1,0 +1,43 @@
+import KDQAnalysis
+import KDQQuantize
+import KDQTensor
+import Testing
+@testable import KDQDistill
+
+/// The pieces of `kdq compress` that need no model: how a student's tensors map to the
+/// teacher's, which depths are tried by default, and the teacher profile carried over.
+@Suite struct CompressionJobTests {
+    @Test func studentBlocksMapToTheTeacherBlocksTheyWereCopiedFrom() {
+        let layers = [0, 3, 5]
+        #expect(CompressionJob.teacherName("decoder.blocks.1.attn.query.weight", layers: layers) == "decoder.blocks.3.attn.query.weight")
+        #expect(CompressionJob.teacherName("decoder.blocks.2.mlp.0.bias", layers: layers) == "decoder.blocks.5.mlp.0.bias")
+        #expect(CompressionJob.teacherName("decoder.blocks.3.mlp.0.bias", layers: layers) == nil)
+        #expect(CompressionJob.teacherName("encoder.blocks.1.attn.query.weight", layers: layers) == "encoder.blocks.1.attn.query.weight")
+        #expect(CompressionJob.teacherName("decoder.token_embedding.weight", layers: layers) == "decoder.token_embedding.weight")
+        #expect(CompressionJob.studentName("decoder.blocks.5.cross_attn.key.weight", layers: layers) == "decoder.blocks.2.cross_attn.key.weight")
+        #expect(CompressionJob.studentName("decoder.blocks.4.cross_attn.key.weight", layers: layers) == nil)
+        #expect(CompressionJob.studentName("decoder.ln.weight", layers: layers) == "decoder.ln.weight")
+    }
+
+    @Test func defaultDepthsAreAThirdHalfAndTwoThirds() {
+        #expect(CompressionJob.defaultDepths(6) == [2, 3, 4])
+        #expect(CompressionJob.defaultDepths(4) == [1, 2])
+        #expect(CompressionJob.defaultDepths(2) == [1])
+        #expect(CompressionJob.defaultDepths(32) == [10, 16, 21])
+    }
+
+    @Test func aTeacherProfileIsMappedOntoTheStudentsNames() throws {
+        func entry(_ name: String, _ kl: Double) throws -> SensitivityProfile.Entry {
+            let weight = ErrorMetrics.compare([1, 2], [1, 2.5])
+            return SensitivityProfile.Entry(tensor: name, alternatives: [Sensitivity(encoding: .f16, bytes: 64, weight: weight, meanKL: 0),
+                                                                        Sensitivity(encoding: .q4_0, bytes: 18, weight: weight, meanKL: kl)])
+        }
+        let teacher = SensitivityProfile(entries: [try entry("decoder.blocks.0.mlp.0.weight", 0.1), try entry("decoder.blocks.5.mlp.0.weight", 0.5),
+                                                   try entry("decoder.token_embedding.weight", 0.9)], windows: 2, positions: 40)
+        let names = ["decoder.blocks.0.mlp.0.weight", "decoder.blocks.1.mlp.0.weight", "decoder.token_embedding.weight", "decoder.ln.weight"]
+        let student = teacher.mapped(names) { CompressionJob.teacherName($0, layers: [0, 5]) }
+        #expect(student.entries.map(\.tensor) == ["decoder.blocks.0.mlp.0.weight", "decoder.blocks.1.mlp.0.weight", "decoder.token_embedding.weight"])
+        #expect(student.entry("decoder.blocks.1.mlp.0.weight")?.alternatives.last?.meanKL == 0.5)
+        #expect(student.windows == 2 && student.positions == 40)
+    }
+}
