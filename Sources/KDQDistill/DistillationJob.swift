@@ -1,4 +1,5 @@
 import Foundation
+import KDQAnalysis
 import KDQEngine
 import KDQFormats
 import KDQJSON
@@ -26,6 +27,8 @@ public final class DistillationJob {
         public var maxReferenceWER = 0.2
         /// A quantized archive of the student whose encodings it trains through (QAT) and is written in.
         public var plan: String?
+        /// Measure the student's WER on the validation clips after every epoch (against their labels).
+        public var validationWER = true
 
         public init(teacher: String, student: String, data: String, workDirectory: String) {
             self.teacher = teacher
@@ -115,6 +118,10 @@ public final class DistillationJob {
         loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
                                     padding: try teacherModel.tokenizer().endOfText,
                                     checkpointPath: request.workDirectory + "/training.checkpoint")
+        if request.validationWER {
+            let tokenizer = try teacherModel.tokenizer()
+            loop?.validationWordErrors = { [unowned self] clips in try self.wordErrorRate(clips, tokenizer: tokenizer) }
+        }
     }
 
     /// The quantized encodings `archive` gives the student's trainable decoder tensors (same
@@ -131,9 +138,27 @@ public final class DistillationJob {
         return out
     }
 
-    /// The trained student in its source encodings (the planned ones, exactly as trained, under
-    /// QAT), with the distillation record.
-    public func result(seconds: Double) throws -> Checkpoint {
+    /// The student's word error rate on `clips` at its current weights (as quantized under
+    /// QAT): its greedy transcript of each clip's cached encoder output against the clip's
+    /// label, Whisper's English normalizer on both sides.
+    func wordErrorRate(_ clips: [TaughtClip], tokenizer: WhisperTokenizer) throws -> Double {
+        let model = try WhisperModel(try currentCheckpoint())
+        let normalize = EnglishTextNormalizer()
+        var total = EditCounts()
+        for clip in clips {
+            // Both sequences: the prompt, the transcript, end of text.
+            func text(_ tokens: [Int]) -> String {
+                normalize(tokenizer.decode(tokens.dropFirst(clip.promptLength).filter { $0 != tokenizer.endOfText }))
+            }
+            let heard = try model.greedySequence(encoderOutput: clip.encoderOutput, options: request.options)
+            total = total + EditCounts.words(reference: text(clip.tokens), hypothesis: text(heard))
+        }
+        return total.rate
+    }
+
+    /// The student at its current weights, in its source encodings (the planned ones, exactly
+    /// as trained, under QAT), without the distillation record.
+    func currentCheckpoint() throws -> Checkpoint {
         guard let loop else { throw TrainingError("the job has not been prepared") }
         var tensors: [String: Tensor] = [:]
         let store = loop.trainer.student
@@ -149,9 +174,15 @@ public final class DistillationJob {
                 tensors[name] = source
             }
         }
-        var out = try Checkpoint(dims: studentCheckpoint.dims, tensors: tensors, tokenizer: studentCheckpoint.tokenizer,
-                                 melFilters: studentCheckpoint.melFilters, generation: studentCheckpoint.generation,
-                                 provenance: studentCheckpoint.provenance)
+        return try Checkpoint(dims: studentCheckpoint.dims, tensors: tensors, tokenizer: studentCheckpoint.tokenizer,
+                              melFilters: studentCheckpoint.melFilters, generation: studentCheckpoint.generation,
+                              provenance: studentCheckpoint.provenance)
+    }
+
+    /// The trained student in its source encodings (the planned ones, exactly as trained, under
+    /// QAT), with the distillation record.
+    public func result(seconds: Double) throws -> Checkpoint {
+        var out = try currentCheckpoint()
         var manifestJSON = studentCheckpoint.archiveManifest ?? JSONObject()
         var compression = manifestJSON["compression"]?.objectValue ?? JSONObject()
         compression["layer_map"] = try record(seconds: seconds)

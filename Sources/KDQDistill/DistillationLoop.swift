@@ -17,6 +17,9 @@ public final class DistillationLoop {
     let padding: Int
     /// Where checkpoints go.
     public let checkpointPath: String
+    /// The word error rate of the student at its current weights on the validation clips
+    /// (measured after every epoch when set).
+    public var validationWordErrors: ((_ clips: [TaughtClip]) throws -> Double)?
 
     /// Loss after every step, and validation loss after every epoch.
     public private(set) var trainingCurve: [LossPoint] = []
@@ -112,7 +115,10 @@ public final class DistillationLoop {
     func validate(epoch: Int) throws -> Bool {
         guard !validationIDs.isEmpty else { return false }
         let sum = try validationLoss()
-        validationCurve.append(LossPoint(step: step, epoch: epoch, loss: sum))
+        let wer = try validationWordErrors.map { measure in
+            try measure(validationIDs.compactMap { try cache.load($0, encoderValues: encoderValues) })
+        }
+        validationCurve.append(LossPoint(step: step, epoch: epoch, loss: sum, wer: wer))
         if sum.kl < bestValidation {
             bestValidation = sum.kl
             bestState = trainer.student.trainingState()

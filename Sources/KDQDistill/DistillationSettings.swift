@@ -39,17 +39,23 @@ public struct LossPoint: Sendable, Equatable {
     public let step: Int
     public let epoch: Int
     public let loss: LossComponents
+    /// Word error rate of the student's greedy transcripts against the clips' labels
+    /// (validation points only).
+    public let wer: Double?
 
     public var json: JSONValue {
-        .object(["step": .number(step), "epoch": .number(epoch), "total": .number(loss.total),
-                 "cross_entropy": .number(loss.crossEntropy), "kl": .number(loss.kl), "hidden": .number(loss.hidden),
-                 "positions": .number(loss.positions)])
+        var o: JSONObject = ["step": .number(step), "epoch": .number(epoch), "total": .number(loss.total),
+                             "cross_entropy": .number(loss.crossEntropy), "kl": .number(loss.kl), "hidden": .number(loss.hidden),
+                             "positions": .number(loss.positions)]
+        if let wer, wer.isFinite { o["wer"] = .number(wer) }
+        return .object(o)
     }
 
-    init(step: Int, epoch: Int, loss: LossComponents) {
+    init(step: Int, epoch: Int, loss: LossComponents, wer: Double? = nil) {
         self.step = step
         self.epoch = epoch
         self.loss = loss
+        self.wer = wer
     }
 
     init(json v: JSONValue) throws {
@@ -60,7 +66,7 @@ public struct LossPoint: Sendable, Equatable {
         l.kl = v["kl"]?.doubleValue ?? 0
         l.hidden = v["hidden"]?.doubleValue ?? 0
         l.positions = v["positions"]?.intValue ?? 0
-        self.init(step: step, epoch: epoch, loss: l)
+        self.init(step: step, epoch: epoch, loss: l, wer: v["wer"]?.doubleValue)
     }
 }
 

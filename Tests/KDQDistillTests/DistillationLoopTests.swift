@@ -60,6 +60,26 @@ import Testing
         #expect(resumed.trainingCurve == whole.trainingCurve)
     }
 
+    /// Validation WER is measured after every epoch on the validation clips and kept in the
+    /// checkpoint with the rest of the curve.
+    @Test func validationWordErrorsAreMeasuredEachEpochAndCheckpointed() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for c in Self.clips(5) { try ClipCache(directory: dir).store(c) }
+        let loop = try Self.loop(dir)
+        var seen: [[String]] = []
+        loop.validationWordErrors = { clips in
+            seen.append(clips.map(\.id))
+            return 0.25 * Double(seen.count)
+        }
+        #expect(try loop.run(resume: false))
+        #expect(seen == [["clip4"], ["clip4"]])
+        #expect(loop.validationCurve.map(\.wer) == [0.25, 0.5])
+        let again = try Self.loop(dir)
+        try again.restore()
+        #expect(again.validationCurve.map(\.wer) == [0.25, 0.5])
+    }
+
     @Test func cachedClipsRoundTripAndDamageIsReported() throws {
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
