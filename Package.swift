@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
         .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis"]),
         .target(name: "KDQTrain", dependencies: ["KDQTensor", "KDQFormats", "KDQEngine", "CBLAS"]),
-        .target(name: "KDQDistill", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQJSON", "KDQAnalysis", "KDQQuantize"]),
+        .target(name: "KDQDistill", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQJSON", "KDQAnalysis", "KDQQuantize"],
+                resources: [.copy("Recipe/train_student.py")]),
         .executableTarget(name: "kdq-train-bench", dependencies: ["KDQTrain", "KDQFormats"]),
         .executableTarget(name: "kdq", dependencies: [
             "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize", "KDQDistill", "KDQTrain",

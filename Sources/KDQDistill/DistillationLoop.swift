@@ -12,7 +12,8 @@ public final class DistillationLoop {
     public let trainer: DistillationTrainer
     public let settings: DistillationSettings
     let cache: ClipCache
-    let trainIDs: [String], validationIDs: [String]
+    /// Clips trained on, and held back for validation.
+    public let trainIDs: [String], validationIDs: [String]
     let encoderValues: Int
     let padding: Int
     /// Where checkpoints go.
@@ -93,10 +94,13 @@ public final class DistillationLoop {
     }
 
     /// The loss on the validation clips, averaged over their positions, at the current weights.
-    public func validationLoss() throws -> LossComponents {
+    public func validationLoss() throws -> LossComponents { try loss(of: validationIDs) }
+
+    /// The loss on `ids` (in batches), averaged over their positions, at the current weights.
+    func loss(of ids: [String]) throws -> LossComponents {
         var sum = LossComponents(), positions = 0
-        for start in stride(from: 0, to: validationIDs.count, by: settings.batchSize) {
-            let (batch, encoded) = try load(Array(validationIDs[start..<min(validationIDs.count, start + settings.batchSize)]))
+        for start in stride(from: 0, to: ids.count, by: settings.batchSize) {
+            let (batch, encoded) = try load(Array(ids[start..<min(ids.count, start + settings.batchSize)]))
             let l = try trainer.evaluate(batch, audio: .encoded(encoded))
             let n = Double(l.positions)
             sum.total += l.total * n

@@ -54,6 +54,50 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/o.kdq"))
     }
 
+    /// --export-recipe writes the run for transformers + accelerate: both models in Hugging
+    /// Face format, every labelled clip with its split, the recipe with kdq's first-batch loss
+    /// and the epochs' clip order, and the script (release binary: labelling with a debug
+    /// engine is slow). scripts/recipe-check.sh runs the script's --check with torch.
+    @Test(.enabled(if: DistillCLITests.realModels && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+                   "needs scripts/fetch-models.sh and KDQ_BIN (a release kdq)"))
+    func exportedRecipeHoldsTheModelsClipsObjectiveAndScript() throws {
+        let dir = KDQBinary.scratchDirectory("recipe")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let manifest = dir + "/m.jsonl"
+        let lines = (0..<6).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let tiny = KDQBinary.packageRoot + "/models/tiny.en"
+        #expect(try KDQBinary.run(["student", tiny, "-o", dir + "/s.kdq", "--decoder-layers", "2", "--select", "0,3"]).status == 0)
+        let r = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", manifest, "--export-recipe", dir + "/recipe", "--validation", "2",
+                                   "--epochs", "3", "--batch", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let fm = FileManager.default
+        for file in ["teacher/model.safetensors", "teacher/config.json", "student/model.safetensors", "clips.jsonl", "recipe.json", "train_student.py"] {
+            #expect(fm.fileExists(atPath: dir + "/recipe/" + file), "\(file)")
+        }
+        let recipe = try JSONValue.parse(String(contentsOfFile: dir + "/recipe/recipe.json", encoding: .utf8))
+        #expect(recipe["student_decoder_layers"]?.arrayValue?.compactMap(\.intValue) == [0, 3])
+        #expect(recipe["order"]?.arrayValue?.count == 3 && recipe["order"]?.arrayValue?.first?.arrayValue?.count == 4)
+        #expect(recipe["total_steps"]?.intValue == 6)
+        let first = recipe["first_batch"]
+        #expect(first?["clips"]?.arrayValue?.count == 2 && (first?["loss"]?["kl"]?.doubleValue ?? 0) > 0)
+        let clips = try String(contentsOfFile: dir + "/recipe/clips.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(clips.count == 6)
+        let clip = try JSONValue.parse(String(clips[0]))
+        #expect(clip["audio"]?.stringValue?.hasPrefix("/") == true && (clip["tokens"]?.arrayValue?.count ?? 0) > 4)
+        let script = try String(contentsOfFile: dir + "/recipe/train_student.py", encoding: .utf8)
+        #expect(script.contains("def objective") && script.contains("Accelerator"))
+        // a recipe is not written over another
+        let again = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", manifest, "--export-recipe", dir + "/recipe", "--validation", "2"])
+        #expect(again.status != 0 && again.stderr.contains("not empty"), "\(again.stderr)")
+    }
+
+    @Test func trainingAndExportingAreExclusive() throws {
+        let r = try KDQBinary.run(["distill", f + "/tiny-random.pt", f + "/tiny-random.pt", "--data", "x.jsonl", "-o", "/tmp/o.kdq",
+                                   "--export-recipe", "/tmp/recipe-never"])
+        #expect(r.status != 0 && r.stderr.contains("not both"), "\(r.stderr)")
+    }
+
     @Test func badOptionsAndMissingManifestFail() throws {
         let bad = try KDQBinary.run(["distill", f + "/tiny-random.pt", f + "/tiny-random.pt", "--data", "x.jsonl", "-o", "/tmp/o.kdq", "--alpha", "2"])
         #expect(bad.status != 0 && bad.stderr.contains("--alpha"))

@@ -38,8 +38,8 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Training manifest (JSON Lines with id, audio and optionally text).")
     var data: String
 
-    @Option(name: .shortAndLong, help: "Archive to write.")
-    var output: String
+    @Option(name: .shortAndLong, help: "Archive to write (not with --export-recipe).")
+    var output: String?
 
     @Option(help: "Work directory for the clip cache and checkpoints (default: OUTPUT.work).")
     var workDir: String?
@@ -64,18 +64,22 @@ struct DistillCommand: ParsableCommand {
     @Option(help: "Quantization-aware training: a quantized archive of the student (e.g. `kdq quantize` of it) whose decoder encodings the student trains through and is written in.")
     var plan: String?
 
+    @Option(help: "Instead of training here, write the run for transformers + accelerate into this directory: teacher and student in Hugging Face format, the labelled clips, recipe.json (objective, schedule, clip order, layer maps, QAT encodings, kdq's first-batch loss) and train_student.py.")
+    var exportRecipe: String?
+
     @Flag(help: "Continue from the work directory's checkpoint.")
     var resume = false
 
     @OptionGroup var outputOptions: OutputOptions
 
     func validate() throws {
+        guard (output == nil) != (exportRecipe == nil) else { throw ValidationError("give -o OUTPUT to train here, or --export-recipe DIR, not both") }
         guard validation >= 0 else { throw ValidationError("--validation must be at least 0") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() throws {
-        var request = DistillationJob.Request(teacher: teacher, student: student, data: data, workDirectory: workDir ?? output + ".work")
+        var request = DistillationJob.Request(teacher: teacher, student: student, data: data, workDirectory: workDir ?? (output ?? exportRecipe ?? "") + ".work")
         request.limit = limit
         request.clipCache = clipCache
         request.validationClips = validation
@@ -88,6 +92,17 @@ struct DistillCommand: ParsableCommand {
         try job.prepare { labelling.update($0, $1) }
         labelling.finish()
         let loop = job.loop!
+        guard let output else {
+            let exportRecipe = exportRecipe ?? ""
+            try RecipeExport.write(job, to: exportRecipe)
+            if outputOptions.json {
+                outputOptions.emit(.object(["recipe": .string(exportRecipe), "training_clips": .number(loop.trainIDs.count),
+                                            "validation_clips": .number(loop.validationIDs.count), "steps": .number(loop.totalSteps)]))
+            } else {
+                print("\(exportRecipe): recipe for \(loop.trainIDs.count) training and \(loop.validationIDs.count) validation clips, \(loop.totalSteps) steps; run python3 \(exportRecipe)/train_student.py (or accelerate launch), then kdq import \(exportRecipe)/trained")
+            }
+            return
+        }
         StopRequest.install()
         let started = Date()
         let training = TrainingProgress(total: loop.totalSteps)
