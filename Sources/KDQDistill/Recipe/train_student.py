@@ -17,7 +17,8 @@ student to teacher blocks with the least summed squared error. The encoder is th
 frozen; the decoder blocks and final norm train (the embeddings too when train_embeddings).
 AdamW (no decay on biases and norms), global-norm clipping, linear warm-up then cosine decay to 0,
 kdq's clip order for every epoch; validation KL after every epoch, early stopping with patience,
-the best weights kept. Quantization-aware training: the planned tensors are quantized in the
+the best weights kept; the encoder's output of every clip is computed once and kept in
+memory (f16, as kdq's clip cache). Quantization-aware training: the planned tensors are quantized in the
 forward pass as kdq's nearest block quantizer does (ggml's q8_0, q5_1, q5_0, q4_1, q4_0; f16;
 bf16), gradients straight through to the f32 masters. With several processes every process
 takes its share of each batch and gradients are averaged (per-process means: equal to kdq's
@@ -129,11 +130,22 @@ class Clips:
         self.features = WhisperFeatureExtractor(feature_size=n_mels)
         self.cache = {}
 
+    def encoded(self, ids, encoder, device):
+        """The frozen encoder's output for each clip, computed once and kept (f16, on the CPU)
+        as kdq's clip cache keeps it."""
+        missing = [i for i in ids if i not in self.cache]
+        if missing:
+            audio = [load_audio(self.clips[i]["audio"]) for i in missing]
+            mel = self.features(audio, sampling_rate=16000, return_tensors="pt").input_features
+            with torch.no_grad():
+                out = encoder(mel.to(device)).last_hidden_state
+            for i, e in zip(missing, out):
+                self.cache[i] = e.to(torch.float16).cpu()
+        return torch.stack([self.cache[i] for i in ids]).to(device=device, dtype=torch.float32)
+
     def batch(self, ids, pad):
-        """Log-mel windows, and tokens/targets as kdq's TokenBatch: position i reads token i and
-        predicts token i+1; prompt tokens and padding are not predicted (-1)."""
-        audio = [load_audio(self.clips[i]["audio"]) for i in ids]
-        mel = self.features(audio, sampling_rate=16000, return_tensors="pt").input_features
+        """Tokens and targets as kdq's TokenBatch: position i reads token i and predicts token
+        i+1; prompt tokens and padding are not predicted (-1)."""
         seqs = [self.clips[i]["tokens"] for i in ids]
         prompts = [self.clips[i]["prompt_length"] for i in ids]
         length = max(1, max(len(s) for s in seqs) - 1)
@@ -145,7 +157,7 @@ class Clips:
                     tokens[b, i] = s[i]
                 if i + 1 < len(s) and i + 1 >= p:
                     targets[b, i] = s[i + 1]
-        return mel, tokens, targets
+        return tokens, targets
 
 
 # ---- the objective -------------------------------------------------------------------------------
@@ -285,13 +297,10 @@ def main():
     teacher.to(acc.device)
     core = acc.unwrap_model(student)
 
-    def encode(mel):
-        with torch.no_grad():
-            return teacher.model.encoder(mel.to(acc.device)).last_hidden_state
-
     def loss_of(ids, rematch=False):
-        mel, tokens, targets = clips.batch(ids, pad)
-        return objective(core, teacher, acc.unwrap_model(adapters), layer_map, encode(mel), tokens.to(acc.device),
+        tokens, targets = clips.batch(ids, pad)
+        encoded = clips.encoded(ids, teacher.model.encoder, acc.device)
+        return objective(core, teacher, acc.unwrap_model(adapters), layer_map, encoded, tokens.to(acc.device),
                          targets.to(acc.device), cfg, rematch)
 
     if a.check:
@@ -350,6 +359,10 @@ def main():
     if acc.is_main_process:
         out = a.output or os.path.join(a.recipe, "trained")
         core.save_pretrained(out, safe_serialization=True)
+        import shutil
+        for name in os.listdir(os.path.join(a.recipe, "student")):  # the tokenizer and feature settings
+            if not os.path.exists(os.path.join(out, name)):
+                shutil.copy(os.path.join(a.recipe, "student", name), out)
         print(json.dumps(dict(saved=out, steps=step, seconds=round(time.time() - started, 1), best_validation_kl=best)))
 
 
