@@ -50,7 +50,7 @@ public final class DistillationLoop {
 
     /// The clips of epoch `epoch` in training order.
     func order(_ epoch: Int) -> [String] {
-        var rng = SplitMixGenerator(seed: settings.seed &+ UInt64(epoch) &* 0x9E37_79B9)
+        var rng = SplitMix64(seed: settings.seed &+ UInt64(epoch) &* 0x9E37_79B9)
         return trainIDs.shuffled(using: &rng)
     }
 
@@ -189,18 +189,5 @@ public final class DistillationLoop {
         }
         trainingCurve = try (header["training_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
         validationCurve = try (header["validation_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
-    }
-}
-
-/// SplitMix64 as a `RandomNumberGenerator`: the same order on every machine for a seed.
-struct SplitMixGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
