@@ -144,6 +144,16 @@ import Testing
         #expect(e.code == .missingTensor && e.tensor == "encoder.positional_embedding")
     }
 
+    /// One header byte changed so that the layer count is huge (issue 16's example,
+    /// n_text_layer 2 → 0x3A000002): a clear error, no table of a billion expected names.
+    @Test(arguments: [(8, "n_text_layer"), (4, "n_audio_layer")])
+    func ggmlHugeLayerCountIsAnErrorNotAnAllocation(_ field: Int, _ name: String) throws {
+        var bytes = try Fixtures.bytes("ggml-tiny-random-f16.bin")
+        bytes[4 + 4 * field + 3] = 0x3A
+        let e = try #require(expectFormatError(try scratch.write("huge-\(name).bin", bytes)))
+        #expect(e.code == .missingTensor && e.message.contains("\(name) is \(0x3A00_0002)") && e.tensor?.contains(".blocks.2.") == true, "\(e)")
+    }
+
     @Test func ggmlTensorDataPastEnd() throws {
         let e = try #require(expectFormatError(try scratch.write("p.bin", ggml(ggmlRecord(name: "x", type: 0, ne: [64, 1500], data: 100)))))
         #expect(e.code == .truncated && e.tensor == "x")

@@ -3,30 +3,32 @@
 public enum CanonicalNames {
     /// Every tensor a complete Whisper checkpoint has: 11 + 15·n_audio_layer + 24·n_text_layer.
     public static func expected(_ d: ModelDims) -> [(name: String, shape: [Int])] {
+        var out: [(name: String, shape: [Int])] = []
+        visitExpected(d) { out.append(($0, $1)) }
+        return out
+    }
+
+    /// Calls `body` with every expected tensor in order, without building the list: a caller
+    /// that stops at the first one a file lacks does work bounded by the file, not by the
+    /// layer counts its header declares.
+    public static func visitExpected(_ d: ModelDims, _ body: (String, [Int]) throws -> Void) rethrows {
         let s = d.nAudioState, t = d.nTextState
-        var out: [(String, [Int])] = [
-            ("encoder.positional_embedding", [d.nAudioCtx, s]),
-            ("encoder.conv1.weight", [s, d.nMels, 3]), ("encoder.conv1.bias", [s]),
-            ("encoder.conv2.weight", [s, s, 3]), ("encoder.conv2.bias", [s]),
-        ]
+        func each(_ list: [(String, [Int])]) throws { for (name, shape) in list { try body(name, shape) } }
+        try each([("encoder.positional_embedding", [d.nAudioCtx, s]),
+                  ("encoder.conv1.weight", [s, d.nMels, 3]), ("encoder.conv1.bias", [s]),
+                  ("encoder.conv2.weight", [s, s, 3]), ("encoder.conv2.bias", [s])])
         for i in 0..<d.nAudioLayer {
             let p = "encoder.blocks.\(i)."
-            out += attention(p + "attn", s)
-            out += [(p + "attn_ln.weight", [s]), (p + "attn_ln.bias", [s])]
-            out += mlp(p, s)
+            try each(attention(p + "attn", s) + [(p + "attn_ln.weight", [s]), (p + "attn_ln.bias", [s])] + mlp(p, s))
         }
-        out += [("encoder.ln_post.weight", [s]), ("encoder.ln_post.bias", [s]),
-                ("decoder.positional_embedding", [d.nTextCtx, t]), ("decoder.token_embedding.weight", [d.nVocab, t])]
+        try each([("encoder.ln_post.weight", [s]), ("encoder.ln_post.bias", [s]),
+                  ("decoder.positional_embedding", [d.nTextCtx, t]), ("decoder.token_embedding.weight", [d.nVocab, t])])
         for i in 0..<d.nTextLayer {
             let p = "decoder.blocks.\(i)."
-            out += attention(p + "attn", t)
-            out += [(p + "attn_ln.weight", [t]), (p + "attn_ln.bias", [t])]
-            out += attention(p + "cross_attn", t)
-            out += [(p + "cross_attn_ln.weight", [t]), (p + "cross_attn_ln.bias", [t])]
-            out += mlp(p, t)
+            try each(attention(p + "attn", t) + [(p + "attn_ln.weight", [t]), (p + "attn_ln.bias", [t])]
+                + attention(p + "cross_attn", t) + [(p + "cross_attn_ln.weight", [t]), (p + "cross_attn_ln.bias", [t])] + mlp(p, t))
         }
-        out += [("decoder.ln.weight", [t]), ("decoder.ln.bias", [t])]
-        return out
+        try each([("decoder.ln.weight", [t]), ("decoder.ln.bias", [t])])
     }
 
     private static func attention(_ p: String, _ n: Int) -> [(String, [Int])] {

@@ -119,9 +119,13 @@ public struct Checkpoint: Sendable {
                 generation: GenerationSettings = GenerationSettings(), provenance: Provenance) throws {
         var remaining = tensors
         var ordered: [(String, Tensor)] = []
-        for (name, shape) in CanonicalNames.expected(dims) {
+        // Visited lazily: the first missing tensor stops the walk, so a header declaring a
+        // huge layer count costs no more than the tensors the file holds.
+        try CanonicalNames.visitExpected(dims) { name, shape in
             guard let t = remaining.removeValue(forKey: name) else {
-                throw FormatError(.missingTensor, "required tensor is missing", path: provenance.path, tensor: name)
+                let blocks = name.hasPrefix("encoder.blocks.") ? " (n_audio_layer is \(dims.nAudioLayer))"
+                    : name.hasPrefix("decoder.blocks.") ? " (n_text_layer is \(dims.nTextLayer))" : ""
+                throw FormatError(.missingTensor, "required tensor is missing\(blocks)", path: provenance.path, tensor: name)
             }
             guard t.shape == shape else {
                 throw FormatError(.shapeMismatch, "shape \(t.shape) does not match \(shape) implied by the dims",
