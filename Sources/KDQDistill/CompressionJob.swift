@@ -115,12 +115,25 @@ public final class CompressionJob {
         guard r.depths.allSatisfy({ $0 < teacher.dims.nTextLayer }) else {
             throw TrainingError("student depths \(r.depths) must be below the teacher's \(teacher.dims.nTextLayer) decoder blocks")
         }
+        // Depths whose tensors alone cannot fit the budget are dropped before anything is measured.
+        var unreachable: [(depth: Int, reason: String)] = []
+        let depths = try r.depths.filter { depth in
+            let (sized, _) = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .even, clips: [])
+            do {
+                try QuantizationPlanner.checkReachable(sized, QuantizationPlanner.measurable(sized), budget: .megabytes(r.targetMegabytes))
+                return true
+            } catch let e as QuantizeError {
+                unreachable.append((depth, e.description))
+                return false
+            }
+        }
+        if depths.isEmpty { throw noStudentFits(unreachable) }
         let teacherModel = try WhisperModel(teacher)
         let clips = try StudentBuilder.calibrationClips(teacherModel, manifest: r.data, count: r.selectionClips, options: r.options)
         var students: [(checkpoint: Checkpoint, selection: LayerSelection)] = []
-        for (k, depth) in r.depths.enumerated() {
+        for (k, depth) in depths.enumerated() {
             students.append(try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .measured, clips: clips) { done, total in
-                progress("select", k * total + done, r.depths.count * total)
+                progress("select", k * total + done, depths.count * total)
             })
         }
         seconds.append(("select", clock.lap()))
@@ -141,11 +154,24 @@ public final class CompressionJob {
         quantization.reservedBytes = Self.distillationRecordAllowance(epochs: r.settings.epochs, candidates: r.depths.count)
         let planner = try QuantizationJob(quantization)
 
-        // Every candidate trains its probe steps (the start of its full run) and is planned.
+        // Every student that fits the budget is planned, then trains its probe steps (the start
+        // of its full run).
         var candidates: [Candidate] = []
         var plans: [(QuantizationPlan, SensitivityProfile, TensorQuantizer)] = []
+        var probed: [(checkpoint: Checkpoint, selection: LayerSelection)] = []
         for (k, student) in students.enumerated() {
             let layers = student.selection.decoderLayers
+            let names = student.checkpoint.tensors.map(\.name)
+            let mapped = profile.mapped(names) { Self.teacherName($0, layers: layers) }
+            let quantizer = profiler.quantizer.renamed { Self.studentName($0, layers: layers) }
+            let plan: QuantizationPlan
+            do {
+                plan = try planner.plan(student.checkpoint, profile: mapped, budget: .megabytes(r.targetMegabytes), quantizer: quantizer,
+                                        calibration: calibration)
+            } catch let e as QuantizeError {
+                unreachable.append((layers.count, e.description))
+                continue
+            }
             let job = try distillation(student.checkpoint, layers: layers, teacher: teacher, planned: nil)
             try job.prepare { progress("label", $0, $1) }
             let loop = job.loop!
@@ -161,22 +187,19 @@ public final class CompressionJob {
             }
             let probeKL = try probe ?? loop.validationLoss().kl
             if probe == nil { try saveProbeRecord(layers, kl: probeKL) }
-            let names = student.checkpoint.tensors.map(\.name)
-            let mapped = profile.mapped(names) { Self.teacherName($0, layers: layers) }
-            let quantizer = profiler.quantizer.renamed { Self.studentName($0, layers: layers) }
-            let plan = try planner.plan(student.checkpoint, profile: mapped, budget: .megabytes(r.targetMegabytes), quantizer: quantizer,
-                                        calibration: calibration)
             let prunedKL = student.selection.candidates.first { $0.decoderLayers == layers }?.kl
             candidates.append(Candidate(decoderLayers: layers, prunedKL: prunedKL, probeKL: probeKL, quantizationKL: plan.predictedKL ?? 0,
                                         tensorBytes: plan.tensorBytes, bitsPerWeight: plan.bitsPerWeight))
             plans.append((plan, mapped, quantizer))
+            probed.append(student)
         }
+        guard !candidates.isEmpty else { throw noStudentFits(unreachable) }
         seconds.append(("probe", clock.lap()))
 
         // The winner trains on through its planned encodings.
         let chosen = candidates.indices.min { candidates[$0].score < candidates[$1].score }!
         let (plan, mapped, quantizer) = plans[chosen]
-        let student = students[chosen]
+        let student = probed[chosen]
         var planned = student.checkpoint
         let conversions = try plan.apply(to: &planned, quantizer: quantizer)
         let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned)
@@ -197,7 +220,8 @@ public final class CompressionJob {
             distilled["student_depth"] = .object([
                 "rule": "lowest probe validation KL + predicted quantization KL at the budget",
                 "probe_steps": .number(r.probeSteps), "target_bytes": .number(Int(r.targetMegabytes * 1_000_000)),
-                "candidates": .array(candidates.map(\.json)), "chosen": .number(chosen)])
+                "candidates": .array(candidates.map(\.json)), "chosen": .number(chosen),
+                "unreachable": .array(unreachable.map { .object(["depth": .number($0.depth), "reason": .string($0.reason)]) })])
             compression["layer_map"] = .object(distilled)
         }
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration)
@@ -223,6 +247,12 @@ public final class CompressionJob {
         return Result(checkpoint: result, candidates: candidates, chosen: chosen, plan: plan,
                       check: QuantizationJob.Check(meanKL: kl, sourceWords: teacherWords, quantizedWords: studentWords),
                       archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step, trainingSeconds: trainingSeconds, seconds: seconds)
+    }
+
+    func noStudentFits(_ unreachable: [(depth: Int, reason: String)]) -> TrainingError {
+        TrainingError("no student fits \(request.targetMegabytes) MB: "
+                      + unreachable.map { "\($0.depth) decoder blocks: \($0.reason)" }.joined(separator: "; ")
+                      + " (fewer decoder blocks, or a larger --target-mb)")
     }
 
     /// The distillation of one candidate, in its own work directory, sharing the clip cache.

@@ -45,6 +45,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/c.kdq"))
     }
 
+    /// A budget no candidate depth can reach is refused before anything is measured, naming
+    /// each depth's smallest size.
+    @Test(.enabled(if: tinyEn != nil, "needs scripts/fetch-models.sh"))
+    func aBudgetNoStudentReachesIsRefusedAtOnce() throws {
+        let dir = KDQBinary.scratchDirectory("compress-small")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "12", "--data", try manifest(dir, count: 4),
+                                   "--calibration", calibration, "--depths", "1,2"])
+        #expect(r.status != 0 && r.stderr.contains("no student fits 12.0 MB") && r.stderr.contains("1 decoder blocks")
+                && r.stderr.contains("2 decoder blocks") && r.stderr.contains("smallest reachable size"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/c.kdq"))
+    }
+
     /// The whole pipeline on tiny.en, small: two candidate depths compared, the winner
     /// trained through its plan; the file fits the budget and carries every record
     /// (release binary: a debug engine takes minutes over tiny.en).
