@@ -3,7 +3,7 @@
 # blocks probed on the distillation data (never the dev set), the teacher's sensitivity measured
 # on 32 dev clips (calibration, as kdq quantize does), the winner trained through its encodings;
 # then kdq eval on the dev set against base, tiny.en and base guided-quantized alone to the same
-# file size. Long (hours on 2 cores): the work directory keeps clips and checkpoints, and running
+# file size (tiny.en's own figures are in docs/quantization.md). Long (hours on 2 cores): the work directory keeps clips and checkpoints, and running
 # the script again continues where it stopped.
 # Usage: scripts/compress-base.sh [MB] [CLIPS] [EXTRA kdq compress OPTIONS...]   (defaults: 43.5 1200)
 set -euo pipefail
@@ -20,5 +20,5 @@ tag="base-c$mb-d$clips"
   --validation 40 --probe-steps 40 --epochs 8 --batch 16 --language en --checkpoint-every 20 "$@" --json > "out/$tag.json"
 [ -f "out/base-guided-$mb.kdq" ] || "$kdq" quantize models/base -o "out/base-guided-$mb.kdq" --target-mb "$mb" \
   --calibration "$dev" --calibration-count 32 --language en --json > "out/base-guided-$mb.json"
-"$kdq" eval --manifest "$dev" --model models/base --model "out/$tag.kdq" --model "out/base-guided-$mb.kdq" --model models/tiny.en \
+"$kdq" eval --manifest "$dev" --model models/base --model "out/$tag.kdq" --model "out/base-guided-$mb.kdq" \
   --kl --language en --json > "out/$tag-eval.json"
