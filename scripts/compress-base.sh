@@ -2,9 +2,9 @@
 # kdq compress of base to a file size (docs/distillation.md): students of 2, 3 and 4 decoder
 # blocks probed on the distillation data (never the dev set), the teacher's sensitivity measured
 # on 32 dev clips (calibration, as kdq quantize does), the winner trained through its encodings;
-# then kdq eval on the dev set against base, tiny.en and base guided-quantized alone to the same
-# file size (tiny.en's own figures are in docs/quantization.md). Long (hours on 2 cores): the work directory keeps clips and checkpoints, and running
-# the script again continues where it stopped.
+# then kdq eval on the dev set against base and base guided-quantized alone to the same file
+# size (tiny.en's figures are in docs/quantization.md). Long (hours on 2 cores): the work
+# directory keeps clips and checkpoints, and running the script again continues where it stopped.
 # Usage: scripts/compress-base.sh [MB] [CLIPS] [EXTRA kdq compress OPTIONS...]   (defaults: 43.5 1200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
