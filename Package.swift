@@ -28,7 +28,8 @@ let package = Package(
 
         .target(name: "KDQTensor", dependencies: ["COpenSSL"]),
         .target(name: "KDQJSON", dependencies: ["CJSONC"]),
-        .target(name: "KDQFormats", dependencies: ["KDQTensor", "KDQJSON", "CArchive"]),
+        .target(name: "KDQFormats", dependencies: ["KDQTensor", "KDQJSON", "CArchive"],
+                resources: [.copy("Resources/gpt2.tiktoken"), .copy("Resources/multilingual.tiktoken"), .copy("Resources/LICENSE-openai-whisper")]),
         .target(name: "KDQEngine", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS", "CSndFile", "CSoxr", "CFFTW"]),
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
         .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis"]),

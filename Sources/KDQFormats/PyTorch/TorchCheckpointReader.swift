@@ -20,8 +20,10 @@ enum TorchCheckpointReader {
             let dims = try openAIDims(dimsValue, path: path)
             let tensors = try stateDict(state, members: members, root: root, path: path)
             let provenance = Provenance(format: .openaiPT, path: path, weightsFile: file)
+            // OpenAI checkpoints carry no tokenizer: openai-whisper's own, chosen by the size.
+            let tokenizer = try OpenAIVocabulary.material(nVocab: dims.nVocab) ?? TokenizerMaterial()
             return try Checkpoint(dims: dims, tensors: Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }),
-                                  tokenizer: TokenizerMaterial(), melFilters: nil, provenance: provenance)
+                                  tokenizer: tokenizer, melFilters: nil, provenance: provenance)
         }
         let tensors = try stateDict(top, members: members, root: root, path: path)
         let provenance = Provenance(format: .huggingFacePyTorch, path: hfDirectory ?? path, weightsFile: file)
