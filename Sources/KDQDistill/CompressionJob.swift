@@ -7,8 +7,9 @@ import KDQQuantize
 import KDQTensor
 import KDQTrain
 
-/// `kdq compress`'s pipeline: for every candidate decoder depth, a layer-pruned student
-/// (blocks chosen by measured KL) trained for a few probe steps; the teacher's sensitivity
+/// `kdq compress`'s pipeline: for every candidate decoder depth, layer-pruned students (the
+/// blocks whose removal costs least untrained, and distil-whisper's even choice) trained for a
+/// few probe steps; the teacher's sensitivity
 /// profile, mapped onto each student, plans its encodings so that the whole archive fits the
 /// budget; the candidate with the lowest validation KL plus predicted quantization KL wins,
 /// trains on through its planned encodings (quantization-aware), and is written exactly as
@@ -58,6 +59,8 @@ public final class CompressionJob {
     public struct Candidate: Sendable {
         /// The teacher's decoder blocks it keeps.
         public let decoderLayers: [Int]
+        /// How they were chosen (`measured` or `even`).
+        public let selection: LayerSelection.Method
         /// Its KL from the teacher when pruned, before training (selection clips).
         public let prunedKL: Double?
         /// Validation KL after the probe steps.
@@ -70,7 +73,7 @@ public final class CompressionJob {
         public var score: Double { probeKL + quantizationKL }
 
         public var json: JSONValue {
-            .object(["decoder_layers": .array(decoderLayers.map { .number($0) }), "pruned_kl": prunedKL.map { .number($0) } ?? .null,
+            .object(["decoder_layers": .array(decoderLayers.map { .number($0) }), "selection": .string(selection.rawValue), "pruned_kl": prunedKL.map { .number($0) } ?? .null,
                      "probe_validation_kl": .number(probeKL), "predicted_quantization_kl": .number(quantizationKL),
                      "tensor_bytes": .number(tensorBytes), "bits_per_weight": .number(bitsPerWeight), "score": .number(score)])
         }
@@ -130,11 +133,16 @@ public final class CompressionJob {
         if depths.isEmpty { throw noStudentFits(unreachable) }
         let teacherModel = try WhisperModel(teacher)
         let clips = try StudentBuilder.calibrationClips(teacherModel, manifest: r.data, count: r.selectionClips, options: r.options)
+        // Per depth, the blocks whose removal costs least untrained (measured) and distil-whisper's
+        // even choice: which one trains better is what the probes measure.
         var students: [(checkpoint: Checkpoint, selection: LayerSelection)] = []
         for (k, depth) in depths.enumerated() {
-            students.append(try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .measured, clips: clips) { done, total in
+            let measured = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .measured, clips: clips) { done, total in
                 progress("select", k * total + done, depths.count * total)
-            })
+            }
+            students.append(measured)
+            let even = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .even, clips: [])
+            if even.1.decoderLayers != measured.1.decoderLayers { students.append(even) }
         }
         seconds.append(("select", clock.lap()))
 
@@ -151,7 +159,7 @@ public final class CompressionJob {
         var quantization = QuantizationJob.Request(method: .guided(.megabytes(r.targetMegabytes)))
         quantization.calibration = r.calibration
         quantization.writeOptions = r.writeOptions
-        quantization.reservedBytes = Self.distillationRecordAllowance(epochs: r.settings.epochs, candidates: r.depths.count)
+        quantization.reservedBytes = Self.distillationRecordAllowance(epochs: r.settings.epochs, candidates: students.count)
         let planner = try QuantizationJob(quantization)
 
         // Every student that fits the budget is planned, then trains its probe steps (the start
@@ -187,8 +195,9 @@ public final class CompressionJob {
             }
             let probeKL = try probe ?? loop.validationLoss().kl
             if probe == nil { try saveProbeRecord(layers, kl: probeKL) }
-            let prunedKL = student.selection.candidates.first { $0.decoderLayers == layers }?.kl
-            candidates.append(Candidate(decoderLayers: layers, prunedKL: prunedKL, probeKL: probeKL, quantizationKL: plan.predictedKL ?? 0,
+            let scored = students.flatMap(\.selection.candidates)
+            let prunedKL = scored.first { $0.decoderLayers == layers }?.kl
+            candidates.append(Candidate(decoderLayers: layers, selection: student.selection.method, prunedKL: prunedKL, probeKL: probeKL, quantizationKL: plan.predictedKL ?? 0,
                                         tensorBytes: plan.tensorBytes, bitsPerWeight: plan.bitsPerWeight))
             plans.append((plan, mapped, quantizer))
             probed.append(student)

@@ -12,9 +12,10 @@ struct CompressCommand: ParsableCommand {
         commandName: "compress",
         abstract: "Compress a Whisper model to a file size: a distilled, quantized student of it, every choice measured.",
         discussion: """
-            For every depth of --depths, a student keeps the teacher's decoder blocks whose removal \
-            costs least (measured KL on --selection-clips clips of the data, as `kdq student`) and \
-            trains --probe-steps steps of its distillation (as `kdq distill`, over the teacher's \
+            For every depth of --depths, two students — the teacher's decoder blocks whose removal \
+            costs least untrained (measured KL on --selection-clips clips of the data, as `kdq \
+            student`) and the even choice (first, last, evenly spaced) — each train --probe-steps \
+            steps of their distillation (as `kdq distill`, over the teacher's \
             frozen encoder). The teacher's sensitivity to each encoding of each tensor, measured on \
             the calibration audio (as `kdq quantize`), is mapped onto each student and plans its \
             encodings so that the whole archive fits --target-mb. The student with the lowest \
@@ -143,9 +144,9 @@ struct CompressCommand: ParsableCommand {
             return
         }
         print("candidates (validation KL after \(probeSteps) steps + predicted quantization KL at \(Format.bytes(Int(targetMb * 1_000_000)))):")
-        var table = TextTable(["", "blocks", "pruned KL", "probe KL", "quant KL", "score", "bits/w"], rightAligned: [2, 3, 4, 5, 6])
+        var table = TextTable(["", "blocks", "choice", "pruned KL", "probe KL", "quant KL", "score", "bits/w"], rightAligned: [3, 4, 5, 6, 7])
         for (k, c) in result.candidates.enumerated() {
-            table.add([k == result.chosen ? "*" : "", c.decoderLayers.map(String.init).joined(separator: ","), c.prunedKL.map { Format.fixed($0, 3) } ?? "-",
+            table.add([k == result.chosen ? "*" : "", c.decoderLayers.map(String.init).joined(separator: ","), c.selection.rawValue, c.prunedKL.map { Format.fixed($0, 3) } ?? "-",
                        Format.fixed(c.probeKL, 3), Format.fixed(c.quantizationKL, 3), Format.fixed(c.score, 3), Format.fixed(c.bitsPerWeight, 2)])
         }
         print(table.render())
