@@ -28,6 +28,15 @@ import Testing
         #expect(diff.status == 0, "\(diff.stdout)")
     }
 
+    /// No command exits 0 after writing a model its runtime cannot use: a checkpoint without a
+    /// vocabulary is not exported for whisper.cpp or faster-whisper.
+    @Test(arguments: ["ggml", "ct2"])
+    func exportWithoutVocabularyFailsAndWritesNothing(_ target: String) throws {
+        let r = try KDQBinary.run(["export", f + "/tiny-random.pt", "--to", target, "-o", dir + "/novocab-" + target])
+        #expect(r.status != 0 && r.stderr.contains("carries no vocabulary"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/novocab-" + target))
+    }
+
     @Test func exportReportsConversions() throws {
         let r = try KDQBinary.run(["export", f + "/ct2-int8", "--to", "ggml", "-o", dir + "/int8.bin"])
         #expect(r.status == 0)

@@ -17,6 +17,11 @@ import KDQTensor
         let archive = scratch.path + "/model.kdq"
         try KDQArchiveWriter.write(source, to: archive)
         let out = scratch.path + "/export-\(target.rawValue)"
+        if target != .hf, source.tokenizer.completeByteLevelVocabulary(nVocab: source.dims.nVocab) == nil {
+            // A runtime that could not print text gets no file (exportWithoutVocabularyIsRefused).
+            #expect(throws: FormatError.self) { try target.write(try Checkpoint.open(archive), to: out) }
+            return
+        }
         let report = try target.write(try Checkpoint.open(archive), to: out)
         let back = try Checkpoint.open(out)
         let expectedFormat: CheckpointFormat = target == .ggml ? .ggml : (target == .ct2 ? .ctranslate2 : .huggingFaceSafetensors)
@@ -69,6 +74,20 @@ import KDQTensor
         let back = try Checkpoint.open(out)
         #expect(back.melFilters?.values == MelFilters.slaney(nMels: 80).values)
         #expect(back.tokenizer.vocabulary == c.tokenizer.rawVocabulary)
+    }
+
+    /// whisper.cpp and faster-whisper load a model without a vocabulary but cannot print text:
+    /// no such file is written, and the error says what is missing.
+    @Test(arguments: [ExportTarget.ggml, .ct2])
+    func exportWithoutVocabularyIsRefused(_ target: ExportTarget) throws {
+        let c = try Checkpoint.open(Fixtures.path("tiny-random.pt"))
+        let out = scratch.path + "/novocab-\(target.rawValue)"
+        #expect {
+            try target.write(c, to: out)
+        } throws: { error in
+            (error as? FormatError).map { $0.code == .unsupported && $0.message.contains("carries no vocabulary") && $0.path == out } ?? false
+        }
+        #expect(!FileManager.default.fileExists(atPath: out))
     }
 
     @Test func directoryOutputReplacesAPreviousExport() throws {

@@ -30,6 +30,7 @@ public enum CT2Writer {
     }
 
     public static func write(_ c: Checkpoint, toDirectory path: String) throws -> ExportReport {
+        try c.requireVocabulary(for: "faster-whisper (CTranslate2)", output: path)
         var report = ExportReport()
         let variables = try makeVariables(c, &report).sorted { $0.name < $1.name }
         let output = try AtomicOutput(path, directory: true)
@@ -196,12 +197,11 @@ public enum CT2Writer {
             "suppress_ids_begin": .ints(g.beginSuppressTokens ?? [220] + (eot.map { [$0] } ?? [])),
         ])
         try writeText(config.serialized(pretty: true) + "\n", to: directory + "/config.json")
-        if let vocabulary = c.tokenizer.completeByteLevelVocabulary(nVocab: c.dims.nVocab) {
-            let list: JSONValue = .array(vocabulary.map { .string(String(decoding: $0, as: UTF8.self)) })
-            try writeText(list.serialized() + "\n", to: directory + "/vocabulary.json")
-        } else {
-            report.omitted("the source has no vocabulary: no vocabulary.json written")
+        guard let vocabulary = c.tokenizer.completeByteLevelVocabulary(nVocab: c.dims.nVocab) else {
+            throw FormatError(.unsupported, "the checkpoint carries no vocabulary", path: c.provenance.path)
         }
+        let list: JSONValue = .array(vocabulary.map { .string(String(decoding: $0, as: UTF8.self)) })
+        try writeText(list.serialized() + "\n", to: directory + "/vocabulary.json")
         if let tokenizer = c.tokenizer.tokenizerJSON {
             let sink = try FileSink(creating: directory + "/tokenizer.json")
             try sink.write(tokenizer)

@@ -31,6 +31,7 @@ public enum GGMLWriter {
 
     /// Writes `checkpoint` to `path`.
     public static func write(_ c: Checkpoint, to path: String) throws -> ExportReport {
+        try c.requireVocabulary(for: "whisper.cpp", output: path)
         var report = ExportReport()
         let weights = c.tensors.filter { CanonicalNames.isMatrixWeight($0.name, shape: $0.tensor.shape) }
         var counts: [Encoding: Int] = [:]
@@ -85,9 +86,7 @@ public enum GGMLWriter {
     /// adds the special tokens itself).
     static func writeVocabulary(_ c: Checkpoint, _ sink: FileSink, _ report: inout ExportReport) throws {
         guard let complete = c.tokenizer.completeByteLevelVocabulary(nVocab: c.dims.nVocab) else {
-            report.omitted("the source has no vocabulary: wrote an empty one (whisper.cpp will load the model but cannot print text)")
-            try sink.write(le: Int32(0))
-            return
+            throw FormatError(.unsupported, "the checkpoint carries no vocabulary", path: c.provenance.path)
         }
         let end = c.tokenizer.specialTokens["<|endoftext|>"] ?? WhisperVocabulary.endOfText(nVocab: c.dims.nVocab) ?? complete.count
         let tokens = complete.prefix(end).map { ByteLevelSpelling.unspell($0) ?? $0 }

@@ -16,3 +16,15 @@ public enum ExportTarget: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension Checkpoint {
+    /// Throws unless the checkpoint carries a vocabulary: `runtime` would load a model without
+    /// one but could not turn its tokens into text, so no export writes such a file.
+    func requireVocabulary(for runtime: String, output: String) throws {
+        guard tokenizer.completeByteLevelVocabulary(nVocab: dims.nVocab) == nil else { return }
+        throw FormatError(.unsupported, "\(provenance.path) carries no vocabulary (no tokenizer.json, vocabulary file or ggml vocabulary; "
+                          + "n_vocab \(dims.nVocab) is no release's, so openai-whisper's cannot stand in): \(runtime) could load the "
+                          + "model but not turn its tokens into text, so nothing was written", path: output)
+    }
+}
+
