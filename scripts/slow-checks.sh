@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The slow acceptance checks, run by hand (or by scripts/test.sh with KDQ_SLOW_CHECKS=1):
 # the whole dev set against faster-whisper, kdq eval of tiny.en and base, the benchmarks, and the
-# exported distillation recipe's first-batch loss against kdq's (scripts/recipe-check.sh, with torch).
+# exported distillation recipe's first-batch loss against kdq's (scripts/recipe-check.sh) and kdq's .pt
+# files in openai-whisper (scripts/pt-check.sh), both with torch.
 # Needs the real models (scripts/fetch-models.sh) and ../shared; about 40 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +15,4 @@ python3 scripts/bench-transcribe.py --clips 12
 scripts/bench-import.sh models/base 5
 scripts/bench-inspect.sh models/base 7
 scripts/recipe-check.sh
+scripts/pt-check.sh

@@ -17,14 +17,16 @@ import KDQTensor
         let archive = scratch.path + "/model.kdq"
         try KDQArchiveWriter.write(source, to: archive)
         let out = scratch.path + "/export-\(target.rawValue)"
-        if target != .hf, source.tokenizer.completeByteLevelVocabulary(nVocab: source.dims.nVocab) == nil {
+        let noVocabulary = source.tokenizer.completeByteLevelVocabulary(nVocab: source.dims.nVocab) == nil
+        let noReleaseSize = WhisperVocabulary.endOfText(nVocab: source.dims.nVocab) == nil
+        if (target == .ggml || target == .ct2) && noVocabulary || target == .pt && noReleaseSize {
             // A runtime that could not print text gets no file (exportWithoutVocabularyIsRefused).
             #expect(throws: FormatError.self) { try target.write(try Checkpoint.open(archive), to: out) }
             return
         }
         let report = try target.write(try Checkpoint.open(archive), to: out)
         let back = try Checkpoint.open(out)
-        let expectedFormat: CheckpointFormat = target == .ggml ? .ggml : (target == .ct2 ? .ctranslate2 : .huggingFaceSafetensors)
+        let expectedFormat: CheckpointFormat = [.ggml: .ggml, .ct2: .ctranslate2, .hf: .huggingFaceSafetensors, .pt: .openaiPT][target]!
         #expect(back.provenance.format == expectedFormat)
         #expect(back.dims == source.dims)
         #expect(back.tensors.count == source.tensors.count)
@@ -86,6 +88,34 @@ import KDQTensor
             try target.write(c, to: out)
         } throws: { error in
             (error as? FormatError).map { $0.code == .unsupported && $0.message.contains("carries no vocabulary") && $0.path == out } ?? false
+        }
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// An OpenAI checkpoint written by kdq reads back tensor for tensor, and gets its
+    /// vocabulary back from the size (scripts/pt-check.sh loads it in openai-whisper and torch).
+    @Test func releasedModelRoundTripsThroughPT() throws {
+        guard let path = Fixtures.realModel("tiny.en") else { return }
+        let source = try Checkpoint.open(path)
+        let out = scratch.path + "/tiny.en.pt"
+        let report = try TorchCheckpointWriter.write(source, to: out)
+        #expect(report.conversions.isEmpty)
+        let back = try Checkpoint.open(out)
+        #expect(back.provenance.format == .openaiPT && back.dims == source.dims)
+        for (name, t) in source.tensors {
+            let r = try #require(back.tensor(named: name))
+            #expect(r.encoding == t.encoding && r.shape == t.shape && r.data.bytes.elementsEqual(t.data.bytes), "\(name)")
+        }
+        #expect(back.tokenizer.completeByteLevelVocabulary(nVocab: 51864)?.prefix(50256) == source.tokenizer.completeByteLevelVocabulary(nVocab: 51864)?.prefix(50256))
+    }
+
+    @Test func ptOfANonReleaseVocabularyIsRefused() throws {
+        let c = try Checkpoint.open(Fixtures.path("tiny-random.pt"))
+        let out = scratch.path + "/random.pt"
+        #expect {
+            try TorchCheckpointWriter.write(c, to: out)
+        } throws: { error in
+            (error as? FormatError).map { $0.code == .unsupported && $0.message.contains("n_vocab 1024") } ?? false
         }
         #expect(!FileManager.default.fileExists(atPath: out))
     }

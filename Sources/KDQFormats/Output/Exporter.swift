@@ -6,6 +6,8 @@ public enum ExportTarget: String, CaseIterable, Sendable {
     case ct2
     /// A Hugging Face transformers directory.
     case hf
+    /// An OpenAI Whisper checkpoint (`torch.save`), for openai-whisper's `load_model`.
+    case pt
 
     /// Writes `checkpoint` to `path` in this format.
     public func write(_ checkpoint: Checkpoint, to path: String) throws -> ExportReport {
@@ -13,6 +15,7 @@ public enum ExportTarget: String, CaseIterable, Sendable {
         case .ggml: return try GGMLWriter.write(checkpoint, to: path)
         case .ct2: return try CT2Writer.write(checkpoint, toDirectory: path)
         case .hf: return try HuggingFaceWriter.write(checkpoint, toDirectory: path)
+        case .pt: return try TorchCheckpointWriter.write(checkpoint, to: path)
         }
     }
 }

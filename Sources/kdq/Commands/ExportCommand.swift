@@ -2,30 +2,32 @@ import ArgumentParser
 import KDQFormats
 import KDQJSON
 
-/// `kdq export SRC --to ggml|ct2|hf -o OUT`.
+/// `kdq export SRC --to ggml|ct2|hf|pt -o OUT`.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a .kdq archive (or any readable checkpoint) for whisper.cpp, faster-whisper or transformers.",
+        abstract: "Write a .kdq archive (or any readable checkpoint) for whisper.cpp, faster-whisper, transformers or openai-whisper.",
         discussion: """
             ggml: a whisper.cpp model file (one weight type for linear weights and the token embedding, \
             block encodings copied as they are; f16 conv weights; f32 biases, norms and positional \
             embeddings; mel filters and vocabulary). ct2: a faster-whisper model directory (QKV and \
             cross-attention KV fused again). hf: a Hugging Face directory for \
-            WhisperForConditionalGeneration.from_pretrained. Whatever the target cannot represent is \
+            WhisperForConditionalGeneration.from_pretrained. pt: an OpenAI checkpoint as torch.save \
+            writes it, for whisper.load_model (block-encoded tensors decoded to f32; release \
+            vocabulary sizes only, as openai-whisper brings the tokenizer). Whatever the target cannot represent is \
             converted and listed; nothing is dropped silently. The output appears only when complete.
             """
     )
 
-    enum Target: String, ExpressibleByArgument, CaseIterable { case ggml, ct2, hf }
+    enum Target: String, ExpressibleByArgument, CaseIterable { case ggml, ct2, hf, pt }
 
     @Argument(help: "A .kdq archive or any readable checkpoint.")
     var source: String
 
-    @Option(help: "Target: ggml, ct2 or hf.")
+    @Option(help: "Target: ggml, ct2, hf or pt.")
     var to: Target
 
-    @Option(name: .shortAndLong, help: "Output file (ggml) or directory (ct2, hf).")
+    @Option(name: .shortAndLong, help: "Output file (ggml, pt) or directory (ct2, hf).")
     var output: String
 
     @OptionGroup var outputOptions: OutputOptions
