@@ -22,4 +22,4 @@ resume=(); [ -f "out/$tag.work/training.checkpoint" ] && resume=(--resume)
   --clip-cache out/base-work/clips --limit "$clips" --validation 40 --epochs 8 --batch 16 --language en --checkpoint-every 20 \
   --patience 2 "${resume[@]}" "$@" --json > "out/$tag.json"
 "$kdq" eval --manifest "$dev" --model models/base --model "$student" --model "out/$tag.kdq" --kl --language en \
-  --out "out/$tag-eval.jsonl" --json > "out/$tag-eval.json"
+  --json > "out/$tag-eval.json"
