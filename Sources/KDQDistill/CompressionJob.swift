@@ -235,15 +235,9 @@ public final class CompressionJob {
         }
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration)
         compression["error_profiles"] = QuantizationRecord.errorProfiles(mapped)
-        let studentModel = try WhisperModel(result)
-        progress("evaluate", 0, 3)
-        let kl = try profiler.meanKL(of: studentModel)
-        progress("evaluate", 1, 3)
-        let teacherWords = try set.wordErrors(teacherModel, options: r.options)
-        progress("evaluate", 2, 3)
-        let studentWords = try set.wordErrors(studentModel, options: r.options)
-        progress("evaluate", 3, 3)
-        compression["evaluation"] = QuantizationRecord.evaluation(calibration: calibration, meanKL: kl, sourceWords: teacherWords, quantizedWords: studentWords)
+        let check = try QuantizationJob.Check.measure(try WhisperModel(result), against: teacherModel, profiler: profiler, set: set,
+                                                      options: r.options, progress: progress)
+        compression["evaluation"] = check.record(calibration)
         manifest["compression"] = .object(compression)
         result.archiveManifest = manifest
         var writeOptions = r.writeOptions
@@ -254,7 +248,7 @@ public final class CompressionJob {
         }
         seconds.append(("evaluate", clock.lap()))
         return Result(checkpoint: result, candidates: candidates, chosen: chosen, plan: plan,
-                      check: QuantizationJob.Check(meanKL: kl, sourceWords: teacherWords, quantizedWords: studentWords),
+                      check: check,
                       archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step, trainingSeconds: trainingSeconds, seconds: seconds)
     }
 

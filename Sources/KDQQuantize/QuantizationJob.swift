@@ -56,6 +56,25 @@ public struct QuantizationJob {
             self.sourceWords = sourceWords
             self.quantizedWords = quantizedWords
         }
+
+        /// `candidate` against `source` (the profiler's model) on the calibration set: mean KL
+        /// and both models' word errors; `progress` gets "evaluate" and steps of 3.
+        public static func measure(_ candidate: WhisperModel, against source: WhisperModel, profiler: SensitivityProfiler, set: CalibrationSet,
+                                   options: DecodingOptions, progress: (String, Int, Int) -> Void) throws -> Check {
+            progress("evaluate", 0, 3)
+            let kl = try profiler.meanKL(of: candidate)
+            progress("evaluate", 1, 3)
+            let sourceWords = try set.wordErrors(source, options: options)
+            progress("evaluate", 2, 3)
+            let quantizedWords = try set.wordErrors(candidate, options: options)
+            progress("evaluate", 3, 3)
+            return Check(meanKL: kl, sourceWords: sourceWords, quantizedWords: quantizedWords)
+        }
+
+        /// Its `compression.evaluation` record.
+        public func record(_ calibration: QuantizationRecord.Calibration) -> JSONValue {
+            QuantizationRecord.evaluation(calibration: calibration, meanKL: meanKL, sourceWords: sourceWords, quantizedWords: quantizedWords)
+        }
     }
 
     /// What the job made.
@@ -138,17 +157,10 @@ public struct QuantizationJob {
         compression["error_profiles"] = profile.map(QuantizationRecord.errorProfiles) ?? .null
         var check: Check?
         if r.evaluate, let set = calibrationSet, let profiler, let sourceModel, let calibrationRecord {
-            let quantizedModel = try WhisperModel(checkpoint)
-            progress("evaluate", 0, 3)
-            let kl = try profiler.meanKL(of: quantizedModel)
-            progress("evaluate", 1, 3)
-            let sourceWords = try set.wordErrors(sourceModel, options: r.options)
-            progress("evaluate", 2, 3)
-            let quantizedWords = try set.wordErrors(quantizedModel, options: r.options)
-            progress("evaluate", 3, 3)
-            check = Check(meanKL: kl, sourceWords: sourceWords, quantizedWords: quantizedWords)
-            compression["evaluation"] = QuantizationRecord.evaluation(calibration: calibrationRecord, meanKL: kl, sourceWords: sourceWords,
-                                                                      quantizedWords: quantizedWords)
+            let measured = try Check.measure(try WhisperModel(checkpoint), against: sourceModel, profiler: profiler, set: set, options: r.options,
+                                             progress: progress)
+            check = measured
+            compression["evaluation"] = measured.record(calibrationRecord)
         } else {
             compression["evaluation"] = .null
         }
