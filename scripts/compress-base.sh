@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kdq compress of base to a file size (docs/distillation.md): students of 2, 3 and 4 decoder
+# kdq compress of base to a file size (docs/distillation.md): students of 2, 3, 4 and 6 decoder
 # blocks probed on the distillation data (never the dev set), the teacher's sensitivity measured
 # on 32 dev clips (calibration, as kdq quantize does), the winner trained through its encodings;
 # then kdq eval on the dev set against base and base guided-quantized alone to the same file
@@ -16,7 +16,7 @@ kdq=.build/release/kdq
 mkdir -p out
 tag="base-c$mb-d$clips"
 [ -f "out/$tag.kdq" ] || "$kdq" compress models/base -o "out/$tag.kdq" --target-mb "$mb" --data "$data" --calibration "$dev" \
-  --calibration-count 32 --depths 2,3,4 --work-dir "out/$tag.work" --clip-cache out/base-work/clips --limit "$clips" \
+  --calibration-count 32 --work-dir "out/$tag.work" --clip-cache out/base-work/clips --limit "$clips" \
   --validation 40 --probe-steps 40 --epochs 8 --batch 16 --language en --checkpoint-every 20 "$@" --json > "out/$tag.json"
 [ -f "out/base-guided-$mb.kdq" ] || "$kdq" quantize models/base -o "out/base-guided-$mb.kdq" --target-mb "$mb" \
   --calibration "$dev" --calibration-count 32 --language en --json > "out/base-guided-$mb.json"

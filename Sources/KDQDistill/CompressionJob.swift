@@ -103,10 +103,16 @@ public final class CompressionJob {
         self.request = request
     }
 
-    /// The default depths for a teacher of `layers` decoder blocks: a third, half and two thirds.
+    /// The default depths for a teacher of `layers` decoder blocks: a third, half and two
+    /// thirds, and every block (the teacher itself, fine-tuned through its encodings).
     public static func defaultDepths(_ layers: Int) -> [Int] {
-        Array(Set([layers / 3, layers / 2, 2 * layers / 3].map { max(1, $0) }).filter { $0 < layers }).sorted()
+        Array(Set([layers / 3, layers / 2, 2 * layers / 3].map { max(1, $0) } + [layers])).sorted()
     }
+
+    /// A student that keeps every teacher block starts at the teacher: it only has to recover
+    /// from its encodings, and trains at this fraction of the learning rate (quantization-aware
+    /// fine-tuning, not learning a new decoder).
+    public static let wholeDecoderLearningRateFactor = 0.1
 
     /// Runs the pipeline; nil when `shouldStop` stopped training (the work directory keeps
     /// the checkpoints; run again to continue). `progress` gets a phase, done and total.
@@ -115,8 +121,8 @@ public final class CompressionJob {
         let clock = Stopwatch()
         var seconds: [(String, Double)] = []
         let teacher = try Checkpoint.open(r.teacher)
-        guard r.depths.allSatisfy({ $0 < teacher.dims.nTextLayer }) else {
-            throw TrainingError("student depths \(r.depths) must be below the teacher's \(teacher.dims.nTextLayer) decoder blocks")
+        guard r.depths.allSatisfy({ $0 <= teacher.dims.nTextLayer }) else {
+            throw TrainingError("student depths \(r.depths) must be at most the teacher's \(teacher.dims.nTextLayer) decoder blocks")
         }
         // Depths whose tensors alone cannot fit the budget are dropped before anything is measured.
         var unreachable: [(depth: Int, reason: String)] = []
@@ -137,6 +143,10 @@ public final class CompressionJob {
         // even choice: which one trains better is what the probes measure.
         var students: [(checkpoint: Checkpoint, selection: LayerSelection)] = []
         for (k, depth) in depths.enumerated() {
+            if depth == teacher.dims.nTextLayer {  // every block: nothing to choose
+                students.append(try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .even, clips: []))
+                continue
+            }
             let measured = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .measured, clips: clips) { done, total in
                 progress("select", k * total + done, depths.count * total)
             }
@@ -266,6 +276,7 @@ public final class CompressionJob {
         d.limit = r.limit
         d.validationClips = r.validationClips
         d.settings = r.settings
+        if layers.count == teacher.dims.nTextLayer { d.settings.learningRate *= Self.wholeDecoderLearningRateFactor }
         d.options = r.options
         d.maxReferenceWER = r.maxReferenceWER
         return try DistillationJob(d, teacher: teacher, student: student, planned: planned)

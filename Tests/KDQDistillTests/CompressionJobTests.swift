@@ -19,11 +19,11 @@ import Testing
         #expect(CompressionJob.studentName("decoder.ln.weight", layers: layers) == "decoder.ln.weight")
     }
 
-    @Test func defaultDepthsAreAThirdHalfAndTwoThirds() {
-        #expect(CompressionJob.defaultDepths(6) == [2, 3, 4])
-        #expect(CompressionJob.defaultDepths(4) == [1, 2])
-        #expect(CompressionJob.defaultDepths(2) == [1])
-        #expect(CompressionJob.defaultDepths(32) == [10, 16, 21])
+    @Test func defaultDepthsAreAThirdHalfTwoThirdsAndAll() {
+        #expect(CompressionJob.defaultDepths(6) == [2, 3, 4, 6])
+        #expect(CompressionJob.defaultDepths(4) == [1, 2, 4])
+        #expect(CompressionJob.defaultDepths(2) == [1, 2])
+        #expect(CompressionJob.defaultDepths(32) == [10, 16, 21, 32])
     }
 
     @Test func aTeacherProfileIsMappedOntoTheStudentsNames() throws {

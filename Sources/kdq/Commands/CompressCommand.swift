@@ -16,7 +16,8 @@ struct CompressCommand: ParsableCommand {
             costs least untrained (measured KL on --selection-clips clips of the data, as `kdq \
             student`) and the even choice (first, last, evenly spaced) — each train --probe-steps \
             steps of their distillation (as `kdq distill`, over the teacher's \
-            frozen encoder). The teacher's sensitivity to each encoding of each tensor, measured on \
+            frozen encoder). A depth equal to the teacher's keeps every block: the teacher itself, \
+            fine-tuned through its encodings at a tenth of --lr. The teacher's sensitivity to each encoding of each tensor, measured on \
             the calibration audio (as `kdq quantize`), is mapped onto each student and plans its \
             encodings so that the whole archive fits --target-mb. The student with the lowest \
             validation KL plus predicted quantization KL wins and trains to the end through its \
@@ -46,7 +47,7 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Calibration utterances: N spread evenly over the manifest.")
     var calibrationCount: Int = 8
 
-    @Option(help: "Student decoder depths to compare, comma-separated (default: a third, half and two thirds of the teacher's).")
+    @Option(help: "Student decoder depths to compare, comma-separated (default: a third, half and two thirds of the teacher's, and all of them).")
     var depths: String?
 
     @Option(help: "Data clips the teacher transcribes to choose each student's blocks.")
