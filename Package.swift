@@ -43,7 +43,7 @@ let package = Package(
         ]),
 
         .target(name: "KDQTestSupport", dependencies: ["KDQFormats", "KDQTensor"], path: "Tests/KDQTestSupport"),
-        .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"]),
+        .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON", "CArchive", "KDQTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CSndFile", "KDQTestSupport"], exclude: ["Fixtures"]),

@@ -1,6 +1,7 @@
 import Foundation
 import KDQFormats
 import KDQJSON
+import KDQTensor
 import KDQTrain
 
 /// `kdq distill --export-recipe DIR`: the prepared run for an existing trainer — teacher and
@@ -9,10 +10,17 @@ import KDQTrain
 /// batch to check against, and `train_student.py` (transformers + accelerate) that trains the
 /// same objective and saves the student for `kdq import`.
 public enum RecipeExport {
+    /// The QAT encodings train_student.py reproduces (f16 and ggml's 32-value blocks).
+    static let recipeEncodings: Set<Encoding> = [.f16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0]
+
     /// Writes the recipe of the prepared `job` into `directory` (created; must be empty or absent).
     public static func write(_ job: DistillationJob, to directory: String) throws {
         guard let loop = job.loop else { throw TrainingError("the job has not been prepared") }
         let fm = FileManager.default
+        let unsupported = (loop.trainer.fakeQuantization?.plan ?? [:]).filter { !recipeEncodings.contains($0.value) }.sorted { $0.key < $1.key }
+        if let (name, e) = unsupported.first {
+            throw TrainingError("--export-recipe: the plan gives \(unsupported.count) tensors encodings train_student.py does not reproduce (\(name): \(e.rawValue)); it covers \(recipeEncodings.sorted().map(\.rawValue).joined(separator: ", ")) — plan without the k-quants (kdq quantize --candidates)")
+        }
         if let existing = try? fm.contentsOfDirectory(atPath: directory), !existing.isEmpty {
             throw TrainingError("--export-recipe \(directory): the directory is not empty")
         }

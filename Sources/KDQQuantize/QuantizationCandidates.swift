@@ -4,7 +4,7 @@ import KDQTensor
 /// Which tensors a plan may re-encode and into what.
 public enum QuantizationCandidates {
     /// The encodings a guided plan chooses among, widest first.
-    public static let encodings: [Encoding] = [.f16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0]
+    public static let encodings: [Encoding] = [.f16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0, .q3_K, .q2_K]
 
     /// True when `t` may take ggml block encodings: a matrix (2-D or more) whose rows are
     /// whole 32-element blocks. Biases, norms and the convolutions (rows of 3) stay as they are.
@@ -19,9 +19,12 @@ public enum QuantizationCandidates {
     }
 
     /// The alternatives for one tensor: its own encoding, then each of `encodings` that is
-    /// narrower than the source, widest first (f16 for an f16 source is the source itself).
+    /// narrower than the source and whose blocks tile its rows (the k-quants need rows of whole
+    /// 256-value super-blocks), widest first (f16 for an f16 source is the source itself).
     public static func alternatives(for t: Tensor, among encodings: [Encoding] = encodings) -> [Encoding] {
-        let narrower = encodings.filter { $0 != t.encoding && $0.bitsPerElement < t.encoding.bitsPerElement }
+        let narrower = encodings.filter {
+            $0 != t.encoding && $0.bitsPerElement < t.encoding.bitsPerElement && (t.shape.last ?? 0) % $0.blockElements == 0
+        }
         return [t.encoding] + narrower.sorted { $0.bitsPerElement > $1.bitsPerElement }
     }
 

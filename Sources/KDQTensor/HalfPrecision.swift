@@ -9,6 +9,9 @@ public enum HalfPrecision {
     /// The f16 bit pattern nearest to `value` (round to nearest even, as numpy and torch do).
     @inlinable public static func floatToF16(_ value: Float) -> UInt16 { Float16(value).bitPattern }
 
+    /// `value` rounded to the nearest f16, as f32.
+    @inlinable public static func rounded(_ value: Float) -> Float { Float(Float16(value)) }
+
     /// The f32 value of a bfloat16 bit pattern.
     @inlinable public static func bf16ToFloat(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
 

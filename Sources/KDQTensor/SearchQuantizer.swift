@@ -80,10 +80,10 @@ public enum SearchQuantizer {
         if found { pack(e, bestD, bestM, bestLevels, out) }
     }
 
-    /// Least-squares d (and m) for x ≈ d·L (+ m), weighted.
-    static func fit(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ L: [Int32], withMinimum: Bool) -> (Float, Float) {
+    /// Least-squares d (and m) for x ≈ d·L (+ m), weighted, over the first `count` values.
+    static func fit(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ L: [Int32], count: Int = 32, withMinimum: Bool) -> (Float, Float) {
         var sLL = 0.0, sL = 0.0, s1 = 0.0, sxL = 0.0, sx = 0.0
-        for j in 0..<32 {
+        for j in 0..<count {
             let wj = Double(w?[j] ?? 1), l = Double(L[j]), xj = Double(x[j])
             sLL += wj * l * l; sL += wj * l; s1 += wj; sxL += wj * xj * l; sx += wj * xj
         }

@@ -7,13 +7,14 @@ import Glibc
 /// reach any target the encoders support.
 extension Tensor {
     /// The encodings `converted(to:)` can produce.
-    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .int8Rows]
+    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q2_K, .int8Rows]
 
     /// The same values in `target`; returns `self` when already there. Lossy targets round
     /// as the tools that define them do (f16/bf16 to nearest even; ggml blocks as ggml's
     /// reference quantizers; int8 rows as CTranslate2). With `quantizer: .search`, ggml blocks
     /// take the error-minimizing encoding of `SearchQuantizer`, its error weighted per column
-    /// (innermost dimension) by `importance` when given.
+    /// (innermost dimension) by `importance` when given. The k-quants (rows of whole 256-value
+    /// super-blocks) always take `KQuantizers`' least-squares encoding, weighted the same way.
     public func converted(to target: Encoding, quantizer: BlockQuantizer = .nearest, importance: [Float]? = nil) throws -> Tensor {
         if target == encoding { return self }
         switch target {
@@ -42,6 +43,19 @@ extension Tensor {
                 weights.withUnsafeBufferPointer { w in
                     SearchQuantizer.encode(target, x, w.isEmpty ? nil : w.baseAddress! + start % rowLength, out, scratch: scratch.current)
                 }
+            })
+        case .q3_K, .q2_K:
+            let rowLength = shape.last ?? 1
+            guard shape.count >= 1, rowLength % target.blockElements == 0 else {
+                throw TensorError(.invalidShape, "\(target.rawValue) needs rows of whole \(target.blockElements)-value super-blocks, not \(rowLength)")
+            }
+            if let importance, importance.count != rowLength {
+                throw TensorError(.invalidShape, "importance has \(importance.count) weights for rows of \(rowLength)")
+            }
+            let weights = importance ?? []
+            let encode = target == .q3_K ? KQuantizers.q3_K : KQuantizers.q2_K
+            return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: target.blockElements, blockBytes: target.blockBytes) { x, out, start in
+                weights.withUnsafeBufferPointer { w in encode(x, w.isEmpty ? nil : w.baseAddress! + start % rowLength, out) }
             })
         case .int8Rows:
             let values = try decodedFloats()

@@ -1,7 +1,7 @@
 /// Decoding any encoding to f32.
 extension Tensor {
     /// Decodes elements `start ..< start + count` into `out`. `start` and `count` must be
-    /// multiples of the encoding's block size (32 for ggml blocks).
+    /// multiples of the encoding's block size (32 for ggml blocks, 256 for k-quants).
     public func decode(start: Int, count: Int, into out: UnsafeMutablePointer<Float>) throws {
         let block = encoding.blockElements
         guard start >= 0, count >= 0, start + count <= elementCount, start % block == 0, count % block == 0 else {
@@ -24,6 +24,8 @@ extension Tensor {
         case .q5_0: decodeBlocks(src, count, out, BlockCodecs.q5_0)
         case .q5_1: decodeBlocks(src, count, out, BlockCodecs.q5_1)
         case .q8_0: decodeBlocks(src, count, out, BlockCodecs.q8_0)
+        case .q3_K: decodeBlocks(src, count, out, KQuantCodecs.q3_K)
+        case .q2_K: decodeBlocks(src, count, out, KQuantCodecs.q2_K)
         case .int8Rows: decodeInt8Rows(start: start, count: count, src: src, out: out)
         }
     }
@@ -45,8 +47,8 @@ extension Tensor {
 
     private func decodeBlocks(_ src: UnsafeRawPointer, _ count: Int, _ out: UnsafeMutablePointer<Float>,
                               _ codec: (UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void) {
-        let bytes = encoding.blockBytes
-        for b in 0..<(count / 32) { codec(src + b * bytes, out + b * 32) }
+        let bytes = encoding.blockBytes, n = encoding.blockElements
+        for b in 0..<(count / n) { codec(src + b * bytes, out + b * n) }
     }
 
     /// CTranslate2 int8: w = q / scale[row], one scale per row of the first dimension.

@@ -12,13 +12,17 @@ public struct Tensor: Sendable {
     /// The product of `shape`.
     public let elementCount: Int
 
-    /// Validates and wraps encoded bytes. `int8Rows` requires `scales` with one f32 per row
+    /// Validates and wraps encoded bytes. Block encodings need rows (the innermost dimension)
+    /// of whole blocks, as ggml lays them out. `int8Rows` requires `scales` with one f32 per row
     /// (rows = the first dimension); other encodings must not have scales.
     public init(shape: [Int], encoding: Encoding, data: Storage, scales: Storage? = nil) throws {
         let n = try Checked.elementCount(shape)
         let expected = try encoding.byteCount(elements: n)
         guard data.count == expected else {
             throw TensorError(.sizeMismatch, "\(encoding.rawValue) \(shape) needs \(expected) bytes, found \(data.count)")
+        }
+        if encoding.blockElements > 1, let row = shape.last, row % encoding.blockElements != 0 {
+            throw TensorError(.invalidShape, "\(encoding.rawValue) \(shape): rows of \(row) are not whole \(encoding.blockElements)-value blocks")
         }
         if encoding == .int8Rows {
             let rows = shape.first ?? 1

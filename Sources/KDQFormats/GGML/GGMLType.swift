@@ -2,7 +2,8 @@ import KDQTensor
 
 /// ggml's tensor type codes (ggml.h `enum ggml_type`) for the encodings whisper.cpp files use.
 public enum GGMLType {
-    /// The encoding of a ggml type code, or nil for types kdq does not handle (K-quants, IQ…).
+    /// The encoding of a ggml type code, or nil for types kdq does not handle (the other
+    /// k-quants, IQ…).
     public static func encoding(code: Int32) -> Encoding? {
         switch code {
         case 0: return .f32
@@ -12,6 +13,8 @@ public enum GGMLType {
         case 6: return .q5_0
         case 7: return .q5_1
         case 8: return .q8_0
+        case 10: return .q2_K
+        case 11: return .q3_K
         case 30: return .bf16
         default: return nil
         }
@@ -27,6 +30,8 @@ public enum GGMLType {
         case .q5_0: return 6
         case .q5_1: return 7
         case .q8_0: return 8
+        case .q2_K: return 10
+        case .q3_K: return 11
         case .bf16: return 30
         default: return nil
         }
