@@ -28,12 +28,10 @@ public final class CompressionJob {
         public var depths: [Int]
         /// Where labelled clips and each candidate's checkpoints go.
         public var workDirectory: String
-        public var clipCache: String?
         /// Clips (spread over the data) the teacher transcribes to score layer choices.
         public var selectionClips = 16
-        /// Clips of the data used for training (nil: all).
-        public var limit: Int?
-        public var validationClips = 32
+        /// Which clips of the data train, the validation slice, the label filter and the cache.
+        public var clips = ClipSelection()
         /// Steps every candidate trains before the candidates are compared.
         public var probeSteps = 20
         public var settings = DistillationSettings()
@@ -41,7 +39,6 @@ public final class CompressionJob {
         /// Run the model for every encoding of every tensor when profiling (else only the narrowest).
         public var measureAll = false
         public var options = DecodingOptions()
-        public var maxReferenceWER = 0.2
         /// How the archive will be written (its command line counts in its size).
         public var writeOptions = KDQWriteOptions()
 
@@ -272,13 +269,11 @@ public final class CompressionJob {
     func distillation(_ student: Checkpoint, layers: [Int], teacher: Checkpoint, planned: Checkpoint?) throws -> DistillationJob {
         let r = request
         var d = DistillationJob.Request(teacher: r.teacher, student: r.teacher, data: r.data, workDirectory: candidateDirectory(layers))
-        d.clipCache = r.clipCache ?? r.workDirectory + "/clips"
-        d.limit = r.limit
-        d.validationClips = r.validationClips
+        d.clips = r.clips
+        d.clips.cache = r.clips.cache ?? r.workDirectory + "/clips"
         d.settings = r.settings
         if layers.count == teacher.dims.nTextLayer { d.settings.learningRate *= Self.wholeDecoderLearningRateFactor }
         d.options = r.options
-        d.maxReferenceWER = r.maxReferenceWER
         return try DistillationJob(d, teacher: teacher, student: student, planned: planned)
     }
 

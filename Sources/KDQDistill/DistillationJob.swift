@@ -16,15 +16,10 @@ public final class DistillationJob {
         public var student: String
         public var data: String
         public var workDirectory: String
-        /// Where labelled clips are cached (default: `workDirectory/clips`); runs on the same teacher and data can share it.
-        public var clipCache: String?
-        /// Clips used, spread over the manifest (nil: all).
-        public var limit: Int?
-        /// Clips held back for validation.
-        public var validationClips = 32
+        /// Which clips of the data, the validation slice, the label filter and the cache.
+        public var clips = ClipSelection()
         public var settings = DistillationSettings()
         public var options = DecodingOptions()
-        public var maxReferenceWER = 0.2
         /// A quantized archive of the student whose encodings it trains through (QAT) and is written in.
         public var plan: String?
         /// Measure the student's WER on the validation clips after every epoch (against their labels).
@@ -82,19 +77,19 @@ public final class DistillationJob {
         do { try FileManager.default.createDirectory(atPath: request.workDirectory, withIntermediateDirectories: true) } catch {
             throw TrainingError("cannot create the work directory \(request.workDirectory): \(error.localizedDescription)")
         }
-        let cache = try ClipCache(directory: request.clipCache ?? request.workDirectory + "/clips")
-        let clips = request.limit.map { manifest.spread($0) } ?? manifest.clips
+        let cache = try ClipCache(directory: request.clips.cache ?? request.workDirectory + "/clips")
+        let clips = request.clips.limit.map { manifest.spread($0) } ?? manifest.clips
         let teacherModel = try WhisperModel(teacherCheckpoint)
         var labeller = ClipLabeller(teacher: teacherModel, options: request.options, cache: cache)
-        labeller.maxReferenceWER = request.maxReferenceWER
+        labeller.maxReferenceWER = request.clips.maxReferenceWER
         let (kept, dropped) = try labeller.prepare(clips, progress: progress)
         self.dropped = dropped
-        guard kept.count > request.validationClips else {
-            throw TrainingError("\(kept.count) usable clips cannot spare \(request.validationClips) for validation")
+        guard kept.count > request.clips.validationClips else {
+            throw TrainingError("\(kept.count) usable clips cannot spare \(request.clips.validationClips) for validation")
         }
         // Validation: every (n / v)-th usable clip, so it spans the data.
-        let stride = kept.count / max(1, request.validationClips)
-        let validation = request.validationClips == 0 ? [] : (0..<request.validationClips).map { kept[$0 * stride] }
+        let stride = kept.count / max(1, request.clips.validationClips)
+        let validation = request.clips.validationClips == 0 ? [] : (0..<request.clips.validationClips).map { kept[$0 * stride] }
         let held = Set(validation)
         let train = kept.filter { !held.contains($0) }
 
@@ -219,7 +214,7 @@ public final class DistillationJob {
                 .object(["plan": .string(request.plan ?? ""),
                          "encodings": .object(JSONObject(f.plan.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) }))])
             } ?? .null,
-            "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
+            "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.clips.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
                              "dropped": .number(dropped.count), "training_clips": .number(loop.trainIDs.count),
                              "validation_clips": .number(loop.validationIDs.count)]),
             "steps": .number(loop.step), "seconds": .number(seconds), "tokens_per_second": .number(seconds > 0 ? Double(tokens) / seconds : 0),

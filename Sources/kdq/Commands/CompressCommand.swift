@@ -38,9 +38,6 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "The archive file may take at most this many megabytes (10^6 bytes).")
     var targetMb: Double
 
-    @Option(help: "Training audio: JSON Lines with id, audio and optionally text (never the evaluation set).")
-    var data: String
-
     @Option(help: "Calibration audio with reference text (JSON Lines or TSV, as kdq eval), for the sensitivity profile and the evaluation.")
     var calibration: String
 
@@ -59,23 +56,7 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Run the model for every encoding of every tensor when profiling (slower; default: only the narrowest, the others scaled).")
     var measureAll = false
 
-    @Option(help: "Work directory for labelled clips and checkpoints (default: OUTPUT.work).")
-    var workDir: String?
-
-    @Option(help: "Cache of labelled clips (default: WORK_DIR/clips).")
-    var clipCache: String?
-
-    @Option(help: "Use N clips spread over the data (default: all).")
-    var limit: Int?
-
-    @Option(help: "Clips held back for validation.")
-    var validation: Int = 32
-
-    @Option(help: "Drop clips whose reference text the teacher transcribes with a higher WER.")
-    var maxReferenceWER: Double = 0.2
-
-    @Option(help: "Language code for the teacher's transcripts (multilingual models).")
-    var language: String?
+    @OptionGroup var dataOptions: TrainingDataOptions
 
     @OptionGroup var training: TrainingOptions
 
@@ -83,10 +64,9 @@ struct CompressCommand: ParsableCommand {
 
     func validate() throws {
         guard targetMb > 0 else { throw ValidationError("--target-mb must be positive") }
-        guard selectionClips >= 1, probeSteps >= 1, calibrationCount >= 1, validation >= 1 else {
+        guard selectionClips >= 1, probeSteps >= 1, calibrationCount >= 1, dataOptions.validation >= 1 else {
             throw ValidationError("--selection-clips, --probe-steps, --calibration-count and --validation must be at least 1")
         }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         _ = try depthList()
     }
 
@@ -101,18 +81,15 @@ struct CompressCommand: ParsableCommand {
 
     func run() throws {
         let layers = try Checkpoint.open(teacher).dims.nTextLayer
-        var request = CompressionJob.Request(teacher: teacher, data: data, calibration: calibration, targetMegabytes: targetMb,
-                                             depths: try depthList() ?? CompressionJob.defaultDepths(layers), workDirectory: workDir ?? output + ".work")
-        request.clipCache = clipCache
+        var request = CompressionJob.Request(teacher: teacher, data: dataOptions.data, calibration: calibration, targetMegabytes: targetMb,
+                                             depths: try depthList() ?? CompressionJob.defaultDepths(layers), workDirectory: dataOptions.workDir ?? output + ".work")
+        request.clips = dataOptions.clips
         request.selectionClips = selectionClips
-        request.limit = limit
-        request.validationClips = validation
         request.probeSteps = probeSteps
         request.settings = training.settings
         request.calibrationCount = calibrationCount
         request.measureAll = measureAll
-        request.options.language = language
-        request.maxReferenceWER = maxReferenceWER
+        request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))
         StopRequest.install()
         let phases = PhasedProgress()

@@ -35,31 +35,12 @@ struct DistillCommand: ParsableCommand {
     @Argument(help: "Student checkpoint (for example from `kdq student`), same tokenizer and encoder as the teacher.")
     var student: String
 
-    @Option(help: "Training manifest (JSON Lines with id, audio and optionally text).")
-    var data: String
-
     @Option(name: .shortAndLong, help: "Archive to write (not with --export-recipe).")
     var output: String?
 
-    @Option(help: "Work directory for the clip cache and checkpoints (default: OUTPUT.work).")
-    var workDir: String?
-
-    @Option(help: "Cache of labelled clips (default: WORK_DIR/clips); runs with the same teacher and data can share one.")
-    var clipCache: String?
-
-    @Option(help: "Use N clips spread over the manifest (default: all).")
-    var limit: Int?
-
-    @Option(help: "Clips held back for validation.")
-    var validation: Int = 32
+    @OptionGroup var dataOptions: TrainingDataOptions
 
     @OptionGroup var training: TrainingOptions
-
-    @Option(help: "Drop clips whose reference text the teacher transcribes with a higher WER.")
-    var maxReferenceWER: Double = 0.2
-
-    @Option(help: "Language code for the teacher's transcripts (multilingual models).")
-    var language: String?
 
     @Option(help: "Quantization-aware training: a quantized archive of the student (e.g. `kdq quantize` of it) whose decoder encodings the student trains through and is written in.")
     var plan: String?
@@ -74,18 +55,14 @@ struct DistillCommand: ParsableCommand {
 
     func validate() throws {
         guard (output == nil) != (exportRecipe == nil) else { throw ValidationError("give -o OUTPUT to train here, or --export-recipe DIR, not both") }
-        guard validation >= 0 else { throw ValidationError("--validation must be at least 0") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() throws {
-        var request = DistillationJob.Request(teacher: teacher, student: student, data: data, workDirectory: workDir ?? (output ?? exportRecipe ?? "") + ".work")
-        request.limit = limit
-        request.clipCache = clipCache
-        request.validationClips = validation
-        request.maxReferenceWER = maxReferenceWER
+        var request = DistillationJob.Request(teacher: teacher, student: student, data: dataOptions.data,
+                                              workDirectory: dataOptions.workDir ?? (output ?? exportRecipe ?? "") + ".work")
+        request.clips = dataOptions.clips
         request.plan = plan
-        request.options.language = language
+        request.options.language = dataOptions.language
         request.settings = training.settings
         let job = try DistillationJob(request)
         let labelling = TerminalProgress("label")

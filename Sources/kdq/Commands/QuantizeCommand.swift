@@ -36,7 +36,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Archive to write.")
     var output: String
 
-    @Option(help: "Quantize uniformly, as whisper.cpp does, to this ggml type (q8_0, q5_1, q5_0, q4_1, q4_0).")
+    @Option(help: "Quantize uniformly, as whisper.cpp does, to this ggml type (q8_0, q5_1, q5_0, q4_1, q4_0, q3_K, q2_K).")
     var uniform: Encoding?
 
     @Option(help: "Guided: the archive file (uncompressed, record included) may take at most this many megabytes (10^6 bytes).")
@@ -90,14 +90,14 @@ struct QuantizeCommand: ParsableCommand {
     func validate() throws {
         let budgets = [targetMb != nil, targetBpw != nil, matchUniform != nil].filter { $0 }.count
         if let uniform {
-            guard uniform.blockElements == 32 else { throw ValidationError("--uniform takes a ggml block type, not \(uniform.rawValue)") }
+            guard uniform.isGGMLBlock else { throw ValidationError("--uniform takes a ggml block type, not \(uniform.rawValue)") }
             guard budgets == 0 else { throw ValidationError("--uniform takes no size budget") }
             guard profileFrom == nil else { throw ValidationError("--uniform measures nothing; --profile-from is for guided plans") }
         } else {
             guard budgets == 1 else { throw ValidationError("give exactly one of --target-mb, --target-bpw, --match-uniform (or --uniform)") }
             guard calibration != nil else { throw ValidationError("a guided plan needs --calibration MANIFEST") }
         }
-        if let matchUniform, matchUniform.blockElements != 32 { throw ValidationError("--match-uniform takes a ggml block type") }
+        if let matchUniform, !matchUniform.isGGMLBlock { throw ValidationError("--match-uniform takes a ggml block type") }
         if let targetMb, !(targetMb > 0) { throw ValidationError("--target-mb must be positive") }
         if let targetBpw, !(targetBpw > 0) { throw ValidationError("--target-bpw must be positive") }
         guard calibrationCount >= 1 else { throw ValidationError("--calibration-count must be at least 1") }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# base against tiny.en at equal file sizes, by guided quantization alone: for each size (MB,
+# whole file), a guided plan of each model (calibrated on 32 dev utterances as
+# scripts/compare-quantization.sh; every candidate run, the k-quants q3_K and q2_K among them
+# where rows are whole super-blocks — base's are, tiny.en's 384-wide rows are not), then
+# `kdq eval --kl` on the dev set per model (KL from that model's f16). Archives and evaluations
+# already in out/equal-size are kept. KDQ=path picks the kdq binary (default: a release build).
+# Usage: scripts/equal-size.sh [MB...]   (default: 29.9 43.5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -gt 0 ] && sizes=("$@") || sizes=(29.9 43.5)
+dev=../shared/audio/dev/manifest.jsonl
+if [ -z "${KDQ:-}" ]; then swift build -c release --product kdq >/dev/null; KDQ=.build/release/kdq; fi
+out=out/equal-size
+mkdir -p "$out"
+for m in base tiny.en; do
+  reuse=()
+  models=(--model "models/$m")
+  for mb in "${sizes[@]}"; do
+    a="$out/$m-guided-$mb.kdq"
+    [ -f "$a" ] || "$KDQ" quantize "models/$m" -o "$a" --target-mb "$mb" --calibration "$dev" --calibration-count 32 \
+      --language en "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
+    reuse=(--profile-from "$out/$m-guided-${sizes[0]}.kdq")
+    models+=(--model "$a")
+  done
+  [ -f "$out/$m-eval.json" ] || "$KDQ" eval --manifest "$dev" "${models[@]}" --kl --language en --json > "$out/$m-eval.json"
+done
