@@ -88,6 +88,9 @@ public final class CompressionJob {
         public let archiveBytes: Int
         public let writeOptions: KDQWriteOptions
         public let steps: Int
+        /// Whether the student's decoder trained on its own quantized encoder's outputs
+        /// (the plan re-encodes the encoder) rather than the teacher's.
+        public let trainedOnPlannedEncoder: Bool
         public let trainingSeconds: Double
         public let seconds: [(phase: String, seconds: Double)]
     }
@@ -219,7 +222,7 @@ public final class CompressionJob {
         var planned = student.checkpoint
         let conversions = try plan.apply(to: &planned, quantizer: quantizer)
         let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned)
-        try job.prepare { progress("label", $0, $1) }
+        try job.prepare(progress: { progress("label", $0, $1) }, encoding: { progress("encode", $0, $1) })
         let loop = job.loop!
         try loop.restore()
         let started = Date()
@@ -256,7 +259,8 @@ public final class CompressionJob {
         seconds.append(("evaluate", clock.lap()))
         return Result(checkpoint: result, candidates: candidates, chosen: chosen, plan: plan,
                       check: check,
-                      archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step, trainingSeconds: trainingSeconds, seconds: seconds)
+                      archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step,
+                      trainedOnPlannedEncoder: loop.studentEncoderCache != nil, trainingSeconds: trainingSeconds, seconds: seconds)
     }
 
     func noStudentFits(_ unreachable: [(depth: Int, reason: String)]) -> TrainingError {

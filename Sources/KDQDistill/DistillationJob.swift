@@ -72,8 +72,9 @@ public final class DistillationJob {
         }
     }
 
-    /// Labels and encodes what the work directory lacks; `progress` gets clips done.
-    public func prepare(progress: (Int, Int) -> Void = { _, _ in }) throws {
+    /// Labels and encodes what the work directory lacks; `progress` gets clips done, and
+    /// `encoding` the clips a quantized student encoder (of the plan) has encoded.
+    public func prepare(progress: (Int, Int) -> Void = { _, _ in }, encoding: (Int, Int) -> Void = { _, _ in }) throws {
         do { try FileManager.default.createDirectory(atPath: request.workDirectory, withIntermediateDirectories: true) } catch {
             throw TrainingError("cannot create the work directory \(request.workDirectory): \(error.localizedDescription)")
         }
@@ -109,19 +110,30 @@ public final class DistillationJob {
                                               optimizer: AdamW(weightDecay: s.weightDecay), maxGradientNorm: s.maxGradientNorm)
         trainer.dynamicMatching = s.dynamicMatching
         if let plan = request.plan { planned = try Checkpoint.open(plan) }
-        if let planned { try trainer.quantizationAware(try Self.encodings(planned, for: studentCheckpoint, path: request.plan ?? "the plan")) }
-        loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
-                                    padding: try teacherModel.tokenizer().endOfText,
-                                    checkpointPath: request.workDirectory + "/training.checkpoint")
+        let plannedEncoder = planned.map { PlannedEncoderOutputs.differs($0, from: teacherCheckpoint) } ?? false
+        if let planned {
+            let encodings = try Self.encodings(planned, for: studentCheckpoint, path: request.plan ?? "the plan", encoderChanges: plannedEncoder)
+            try trainer.quantizationAware(encodings.isEmpty ? nil : encodings)
+        }
+        let loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
+                                        padding: try teacherModel.tokenizer().endOfText,
+                                        checkpointPath: request.workDirectory + "/training.checkpoint")
+        if let planned, plannedEncoder {
+            let own = try ClipCache(directory: PlannedEncoderOutputs.directory(planned, under: request.workDirectory))
+            try PlannedEncoderOutputs.prepare(train + validation, manifest: manifest, model: try WhisperModel(planned), labels: cache,
+                                              encoderValues: loop.encoderValues, into: own, progress: encoding)
+            loop.studentEncoderCache = own
+        }
+        self.loop = loop
         if request.validationWER {
             let tokenizer = try teacherModel.tokenizer()
-            loop?.validationWordErrors = { [unowned self] clips in try self.wordErrorRate(clips, tokenizer: tokenizer) }
+            loop.validationWordErrors = { [unowned self] clips in try self.wordErrorRate(clips, tokenizer: tokenizer) }
         }
     }
 
     /// The quantized encodings `archive` gives the student's trainable decoder tensors (same
-    /// names and shapes required).
-    static func encodings(_ planned: Checkpoint, for student: Checkpoint, path archive: String) throws -> [String: Encoding] {
+    /// names and shapes required); empty is allowed when the plan changes the encoder.
+    static func encodings(_ planned: Checkpoint, for student: Checkpoint, path archive: String, encoderChanges: Bool) throws -> [String: Encoding] {
         var out: [String: Encoding] = [:]
         for (name, t) in planned.tensors where name.hasPrefix("decoder.") && t.encoding != .f32 {
             guard let own = student.tensor(named: name), own.shape == t.shape else {
@@ -129,7 +141,7 @@ public final class DistillationJob {
             }
             if t.encoding != own.encoding { out[name] = t.encoding }
         }
-        guard !out.isEmpty else { throw TrainingError("--plan \(archive) changes no decoder tensor of the student") }
+        guard !out.isEmpty || encoderChanges else { throw TrainingError("--plan \(archive) changes no tensor of the student") }
         return out
     }
 
@@ -210,10 +222,10 @@ public final class DistillationJob {
             "hidden_layer_map": layerMapJSON(loop.trainer.layerMap),
             "hidden_layer_map_history": loop.historyJSON,
             "settings": request.settings.json,
-            "quantization_aware": loop.trainer.fakeQuantization.map { f in
-                .object(["plan": .string(request.plan ?? ""),
-                         "encodings": .object(JSONObject(f.plan.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) }))])
-            } ?? .null,
+            "quantization_aware": planned == nil ? .null : .object([
+                "plan": .string(request.plan ?? ""),
+                "encodings": .object(JSONObject((loop.trainer.fakeQuantization?.plan ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })),
+                "student_encoder_outputs": .string(loop.studentEncoderCache == nil ? "teacher" : "planned")]),
             "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.clips.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
                              "dropped": .number(dropped.count), "training_clips": .number(loop.trainIDs.count),
                              "validation_clips": .number(loop.validationIDs.count)]),

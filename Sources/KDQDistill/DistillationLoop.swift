@@ -21,6 +21,9 @@ public final class DistillationLoop {
     /// The word error rate of the student at its current weights on the validation clips
     /// (measured after every epoch when set).
     public var validationWordErrors: ((_ clips: [TaughtClip]) throws -> Double)?
+    /// The student's own (quantized) encoder outputs of every clip, when they differ from the
+    /// teacher's (`PlannedEncoderOutputs`); nil: both decoders attend to the teacher's.
+    public var studentEncoderCache: ClipCache?
 
     /// Loss after every step, and validation loss after every epoch.
     public private(set) var trainingCurve: [LossPoint] = []
@@ -54,12 +57,20 @@ public final class DistillationLoop {
         return trainIDs.shuffled(using: &rng)
     }
 
-    func load(_ ids: [String]) throws -> (TokenBatch, [Float]) {
-        let clips = try ids.map { id in
+    /// Clips `ids` of `cache`.
+    func clips(_ ids: [String], from cache: ClipCache) throws -> [TaughtClip] {
+        try ids.map { id in
             guard let c = try cache.load(id, encoderValues: encoderValues) else { throw TrainingError("clip \(id) is missing from \(cache.directory)") }
             return c
         }
-        return (try TokenBatch(clips, padding: padding), clips.flatMap(\.encoderOutput))
+    }
+
+    /// A batch of `ids` and what each model's decoder attends to.
+    func load(_ ids: [String]) throws -> (TokenBatch, DistillationTrainer.Audio) {
+        let taught = try clips(ids, from: cache)
+        let batch = try TokenBatch(taught, padding: padding)
+        guard let own = studentEncoderCache else { return (batch, .encoded(taught.flatMap(\.encoderOutput))) }
+        return (batch, .encodedEach(student: try clips(ids, from: own).flatMap(\.encoderOutput), teacher: taught.flatMap(\.encoderOutput)))
     }
 
     /// Runs to the end (or until `shouldStop` says so after a step, leaving a checkpoint);
@@ -71,8 +82,8 @@ public final class DistillationLoop {
         while step < totalSteps {
             let epoch = step / stepsPerEpoch, within = step % stepsPerEpoch
             let ids = Array(order(epoch).dropFirst(within * settings.batchSize).prefix(settings.batchSize))
-            let (batch, encoded) = try load(ids)
-            let r = try trainer.step(batch, audio: .encoded(encoded), learningRate: schedule.rate(at: step))
+            let (batch, audio) = try load(ids)
+            let r = try trainer.step(batch, audio: audio, learningRate: schedule.rate(at: step))
             step += 1
             trainingCurve.append(LossPoint(step: step, epoch: epoch, loss: r.loss))
             report(step, totalSteps, r)
@@ -100,8 +111,8 @@ public final class DistillationLoop {
     func loss(of ids: [String]) throws -> LossComponents {
         var sum = LossComponents(), positions = 0
         for start in stride(from: 0, to: ids.count, by: settings.batchSize) {
-            let (batch, encoded) = try load(Array(ids[start..<min(ids.count, start + settings.batchSize)]))
-            let l = try trainer.evaluate(batch, audio: .encoded(encoded))
+            let (batch, audio) = try load(Array(ids[start..<min(ids.count, start + settings.batchSize)]))
+            let l = try trainer.evaluate(batch, audio: audio)
             let n = Double(l.positions)
             sum.total += l.total * n
             sum.kl += l.kl * n
@@ -119,9 +130,7 @@ public final class DistillationLoop {
     func validate(epoch: Int) throws -> Bool {
         guard !validationIDs.isEmpty else { return false }
         let sum = try validationLoss()
-        let wer = try validationWordErrors.map { measure in
-            try measure(validationIDs.compactMap { try cache.load($0, encoderValues: encoderValues) })
-        }
+        let wer = try validationWordErrors.map { measure in try measure(try clips(validationIDs, from: studentEncoderCache ?? cache)) }
         validationCurve.append(LossPoint(step: step, epoch: epoch, loss: sum, wer: wer))
         if sum.kl < bestValidation {
             bestValidation = sum.kl

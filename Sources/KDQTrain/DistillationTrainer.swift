@@ -13,6 +13,9 @@ public final class DistillationTrainer {
     public enum Audio {
         /// The output of a frozen encoder the student shares with the teacher, batch · n_audio_ctx rows.
         case encoded([Float])
+        /// Frozen encoders' outputs, one for each model (the student's quantized encoder and
+        /// the teacher's), batch · n_audio_ctx rows each.
+        case encodedEach(student: [Float], teacher: [Float])
         /// Log-mel windows (batch · n_mels · 2·n_audio_ctx): each model runs its own encoder, and the
         /// student's trains where it has trainable tensors.
         case mel([Float])
@@ -120,6 +123,13 @@ public final class DistillationTrainer {
             }
             studentEncoded = output
             teacherEncoded = output
+        case .encodedEach(let s, let t):
+            let expected = batch.batch * student.dims.nAudioCtx * student.dims.nAudioState
+            guard s.count == expected, t.count == expected else {
+                throw TrainingError("encoder outputs of \(s.count) (student) and \(t.count) (teacher) values, expected \(batch.batch) × \(student.dims.nAudioCtx) × \(student.dims.nAudioState)")
+            }
+            studentEncoded = s
+            teacherEncoded = t
         case .mel(let mel):
             let a = try studentEncoder.forward(student, mel: mel, batch: batch.batch)
             studentEncoded = a.resultArray

@@ -65,9 +65,9 @@ struct DistillCommand: ParsableCommand {
         request.options.language = dataOptions.language
         request.settings = training.settings
         let job = try DistillationJob(request)
-        let labelling = TerminalProgress("label")
-        try job.prepare { labelling.update($0, $1) }
-        labelling.finish()
+        let phases = PhasedProgress()
+        try job.prepare(progress: { phases.update("label", $0, $1) }, encoding: { phases.update("encode", $0, $1) })
+        phases.finish()
         let loop = job.loop!
         guard let output else {
             let exportRecipe = exportRecipe ?? ""
