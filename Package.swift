@@ -36,9 +36,10 @@ let package = Package(
         .target(name: "KDQTrain", dependencies: ["KDQTensor", "KDQFormats", "KDQEngine", "CBLAS"]),
         .target(name: "KDQDistill", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQJSON", "KDQAnalysis", "KDQQuantize"],
                 resources: [.copy("Recipe/train_student.py")]),
+        .target(name: "KDQCompare", dependencies: ["KDQDistill", "KDQQuantize", "KDQEngine", "KDQAnalysis", "KDQFormats", "KDQTensor", "KDQJSON"]),
         .executableTarget(name: "kdq-train-bench", dependencies: ["KDQTrain", "KDQFormats"]),
         .executableTarget(name: "kdq", dependencies: [
-            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize", "KDQDistill", "KDQTrain",
+            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize", "KDQDistill", "KDQTrain", "KDQCompare",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "KDQTrainTests", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "KDQDistillTests", dependencies: ["KDQDistill", "KDQTrain", "KDQFormats", "KDQQuantize", "KDQAnalysis", "KDQTensor", "KDQTestSupport"]),
+        .testTarget(name: "KDQCompareTests", dependencies: ["KDQCompare", "KDQQuantize", "KDQAnalysis", "KDQFormats", "KDQJSON"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],
     swiftLanguageModes: [.v5]

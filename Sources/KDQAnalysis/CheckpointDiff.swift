@@ -42,11 +42,18 @@ public struct CheckpointDiff: Sendable {
     /// is called with (done, total) as tensors finish.
     public init(_ a: Checkpoint, _ b: Checkpoint, include: (String) -> Bool = { _ in true },
                 progress: ((Int, Int) -> Void)? = nil) throws {
-        let namesB = Set(b.tensors.map(\.name))
-        let pairs = a.tensors.filter { include($0.name) && namesB.contains($0.name) }
-        let namesA = Set(a.tensors.map(\.name))
-        onlyInA = a.tensors.map(\.name).filter { include($0) && !namesB.contains($0) }
-        onlyInB = b.tensors.map(\.name).filter { include($0) && !namesA.contains($0) }
+        try self.init(tensors: a.tensors, b.tensors, include: include, progress: progress)
+    }
+
+    /// Compares two lists of named tensors (for example a student's, renamed after the teacher
+    /// blocks they were copied from, which is no checkpoint of its own).
+    public init(tensors a: [(name: String, tensor: Tensor)], _ b: [(name: String, tensor: Tensor)], include: (String) -> Bool = { _ in true },
+                progress: ((Int, Int) -> Void)? = nil) throws {
+        let byNameB = Dictionary(b.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+        let pairs = a.filter { include($0.name) && byNameB[$0.name] != nil }
+        let namesA = Set(a.map(\.name))
+        onlyInA = a.map(\.name).filter { include($0) && byNameB[$0] == nil }
+        onlyInB = b.map(\.name).filter { include($0) && !namesA.contains($0) }
 
         var results = [TensorDiff?](repeating: nil, count: pairs.count)
         var failure: Error?
@@ -56,7 +63,7 @@ public struct CheckpointDiff: Sendable {
             let out = out
             DispatchQueue.concurrentPerform(iterations: pairs.count) { i in
                 let (name, ta) = pairs[i]
-                let tb = b.tensor(named: name)!
+                guard let tb = byNameB[name] else { return }
                 do {
                     let metrics = ta.shape == tb.shape ? try ErrorMetrics.compare(ta, tb) : nil
                     out[i] = TensorDiff(name: name, shapeA: ta.shape, shapeB: tb.shape, encodingA: ta.encoding,

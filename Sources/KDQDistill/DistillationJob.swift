@@ -94,10 +94,9 @@ public final class DistillationJob {
         let held = Set(validation)
         let train = kept.filter { !held.contains($0) }
 
-        let record = studentCheckpoint.archiveManifest?["compression"]?["layer_map"]
-        selection = record ?? .null
-        let kept0 = record?["decoder_layers"]?.arrayValue?.compactMap(\.intValue)
-        let teacherLayers = try kept0 ?? LayerSelection.even(studentCheckpoint.dims.nTextLayer, of: teacherCheckpoint.dims.nTextLayer)
+        let recorded = try LayerSelection.recorded(in: studentCheckpoint)
+        selection = recorded?.json ?? .null
+        let teacherLayers = try recorded?.decoderLayers ?? LayerSelection.even(studentCheckpoint.dims.nTextLayer, of: teacherCheckpoint.dims.nTextLayer)
         layerMap = request.settings.objective.beta > 0 ? Dictionary(uniqueKeysWithValues: teacherLayers.enumerated().map { ($0, $1) }) : [:]
         let embeddings = request.settings.trainEmbeddings
         let student = try ParameterStore(studentCheckpoint) { name in

@@ -58,6 +58,38 @@ public struct LayerSelection: Sendable, Equatable {
     }
 }
 
+extension LayerSelection {
+    /// The record back from its JSON form.
+    public init(json v: JSONValue) throws {
+        func numbers(_ key: String) -> [Int]? { v[key]?.arrayValue.map { $0.compactMap(\.intValue) } }
+        guard v["kind"]?.stringValue == "layer_pruning", let method = v["method"]?.stringValue.flatMap(Method.init(rawValue:)),
+              let teacher = v["teacher_decoder_layers"]?.intValue, let layers = numbers("decoder_layers") else {
+            throw TrainingError("not a layer-pruning record: \(v.serialized(pretty: false).prefix(200))")
+        }
+        let candidates = try (v["candidates"]?.arrayValue ?? []).map { c -> Candidate in
+            guard let layers = c["decoder_layers"]?.arrayValue?.compactMap(\.intValue), let kl = c["kl"]?.doubleValue else {
+                throw TrainingError("bad layer-pruning candidate \(c.serialized(pretty: false).prefix(200))")
+            }
+            return Candidate(decoderLayers: layers, kl: kl, hiddenError: c["hidden_error"]?.doubleValue ?? 0)
+        }
+        self.init(method: method, teacherDecoderLayers: teacher, decoderLayers: layers, encoderLayers: numbers("encoder_layers"),
+                  candidates: candidates, positions: v["scored_positions"]?.intValue ?? 0)
+    }
+
+    /// The selection `checkpoint` records (`compression.layer_map`: written by `kdq student`,
+    /// or kept as the `student_selection` of a distillation record); nil when it records none.
+    public static func recorded(in checkpoint: Checkpoint) throws -> LayerSelection? {
+        guard let map = checkpoint.archiveManifest?["compression"]?["layer_map"], map != .null else { return nil }
+        switch map["kind"]?.stringValue {
+        case "layer_pruning": return try LayerSelection(json: map)
+        case "distillation":
+            guard let s = map["student_selection"], s != .null else { return nil }
+            return try LayerSelection(json: s)
+        default: return nil
+        }
+    }
+}
+
 /// Scores layer-pruned decoders against the full teacher on taught clips: the mean next-token
 /// KL of each candidate and its last hidden state's error.
 public final class PrunedDecoderScorer {

@@ -48,7 +48,7 @@ public enum RecipeExport {
         let first = loop.order(0).prefix(job.request.settings.batchSize)
         let firstLoss = try loop.loss(of: Array(first))
         let trainer = loop.trainer
-        let selection = job.studentCheckpoint.archiveManifest?["compression"]?["layer_map"]?["decoder_layers"]
+        let selection = try LayerSelection.recorded(in: job.studentCheckpoint).map { JSONValue.array($0.decoderLayers.map { .number($0) }) }
         let recipe: JSONValue = .object([
             "format": "kdq-distillation-recipe", "version": 1,
             "teacher": .object(["path": .string(job.teacherCheckpoint.provenance.path), "sha256": .string(job.teacherCheckpoint.provenance.sha256)]),

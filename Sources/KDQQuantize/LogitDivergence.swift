@@ -29,6 +29,12 @@ public enum LogitDivergence {
 
     /// Σ over rows of KL(p‖q) (nats), and the row count.
     public static func summed(reference logP: [Float], candidate logits: [Float], vocab: Int) -> (total: Double, rows: Int) {
+        let rows = perRow(reference: logP, candidate: logits, vocab: vocab)
+        return (rows.reduce(0, +), rows.count)
+    }
+
+    /// KL(p‖q) of each row (nats), for the rows both hold.
+    public static func perRow(reference logP: [Float], candidate logits: [Float], vocab: Int) -> [Double] {
         let logQ = logSoftmax(logits, vocab: vocab)
         let rows = min(logP.count, logQ.count) / vocab
         var perRow = [Double](repeating: 0, count: rows)
@@ -47,6 +53,6 @@ public enum LogitDivergence {
                 }
             }
         }
-        return (perRow.reduce(0, +), rows)
+        return perRow
     }
 }

@@ -29,34 +29,47 @@ public struct Transcriber {
         self.options = options
     }
 
+    /// openai-whisper's floor of the log-mel is its maximum over the whole clip, padded with
+    /// 30 s of silence, less 8: the maximum, found a window at a time so memory stays bounded.
+    public func logMelMaximum(_ samples: [Float]) -> Float {
+        let window = LogMelSpectrogram.windowFrames, content = samples.count / LogMelSpectrogram.hop
+        var maximum = -Float.infinity
+        for start in stride(from: 0, to: content + window, by: window) {
+            let frames = start..<min(start + window, content + window)
+            maximum = max(maximum, model.mel.log10Mel(samples, padding: LogMelSpectrogram.windowSamples, frames: frames).max() ?? maximum)
+        }
+        return maximum
+    }
+
+    /// The encoder's input for the window at frame `seek`, as openai-whisper's `transcribe`
+    /// makes it: the normalized log-mel of the clip's frames from `seek` (at most 30 s), then
+    /// zeros to 30 s (`pad_or_trim` of the segment, not the log-mel of silence).
+    public func melSegment(_ samples: [Float], seek: Int, maximum: Float? = nil) -> [Float] {
+        let window = LogMelSpectrogram.windowFrames, nMels = model.dims.nMels
+        let size = max(0, min(window, samples.count / LogMelSpectrogram.hop - seek))
+        var mel = model.mel.log10Mel(samples, padding: LogMelSpectrogram.windowSamples, frames: seek..<(seek + size))
+        model.mel.normalize(&mel, floor: (maximum ?? logMelMaximum(samples)) - 8)
+        var segment = [Float](repeating: 0, count: nMels * window)
+        for m in 0..<nMels {
+            for f in 0..<size { segment[m * window + f] = mel[m * size + f] }
+        }
+        return segment
+    }
+
     /// Transcribes `samples` (16 kHz mono), 30-second window after window; `encoded`, when
     /// given, receives each window's first frame and encoder output.
     public func transcribe(_ samples: [Float], encoded observe: ((_ seek: Int, _ output: [Float]) -> Void)? = nil) throws -> Transcript {
         let clock = Stopwatch()
-        let window = LogMelSpectrogram.windowFrames
-        let nMels = model.dims.nMels
-        let padding = LogMelSpectrogram.windowSamples
         let content = samples.count / LogMelSpectrogram.hop
-        // openai-whisper floors the log-mel at its maximum over the whole (padded) clip − 8:
-        // a first pass finds that maximum a window at a time, so memory stays bounded.
-        var maximum = -Float.infinity
-        for start in stride(from: 0, to: content + window, by: window) {
-            let frames = start..<min(start + window, content + window)
-            maximum = max(maximum, model.mel.log10Mel(samples, padding: padding, frames: frames).max() ?? maximum)
-        }
+        let maximum = logMelMaximum(samples)
         var melSeconds = clock.lap()
         var encodeSeconds = 0.0, decodeSeconds = 0.0
         var seek = 0
         var segments: [TranscriptSegment] = []
         let decoder = WindowDecoder(model: model, options: options)
         while seek < content {
-            let size = min(window, content - seek)
-            var mel = model.mel.log10Mel(samples, padding: padding, frames: seek..<(seek + size))
-            model.mel.normalize(&mel, floor: maximum - 8)
-            var segment = [Float](repeating: 0, count: nMels * window)  // zero-padded, as openai-whisper's pad_or_trim
-            for m in 0..<nMels {
-                for f in 0..<size { segment[m * window + f] = mel[m * size + f] }
-            }
+            let size = min(LogMelSpectrogram.windowFrames, content - seek)
+            let segment = melSegment(samples, seek: seek, maximum: maximum)
             melSeconds += clock.lap()
             let encoded = try model.encoder.encode(segment)
             encodeSeconds += clock.lap()

@@ -79,6 +79,18 @@ public struct WhisperTokenizer: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// One token as people read it: its text, or the special token's name (`<|endoftext|>`,
+    /// `<|en|>`, `<|0.42|>`, …).
+    public func label(_ id: Int) -> String {
+        if id >= 0 && id < endOfText && id < tokens.count { return decode([id]) }
+        if let t = timestamp(id) { return "<|" + String(format: "%.2f", t) + "|>" }
+        let named: [(Int?, String)] = [(endOfText, "endoftext"), (startOfTranscript, "startoftranscript"), (transcribe, "transcribe"),
+                                       (translate, "translate"), (startOfPrevious, "startofprev"), (startOfLM, "startoflm"),
+                                       (noSpeech, "nospeech"), (noTimestamps, "notimestamps")]
+        if let name = named.first(where: { $0.0 == id })?.1 ?? languages.first(where: { $0.value == id })?.key { return "<|\(name)|>" }
+        return "<|\(id)|>"
+    }
+
     /// Seconds of a timestamp token, or nil for other tokens.
     public func timestamp(_ id: Int) -> Double? {
         guard let begin = timestampBegin, id >= begin else { return nil }

@@ -27,6 +27,14 @@ enum Format {
         return String(cString: buffer)
     }
 
+    /// A bar of `width` cells filled in proportion to `value / maximum`, in eighths of a cell.
+    static func bar(_ value: Double, of maximum: Double, width: Int = 20) -> String {
+        guard maximum > 0, value.isFinite, value > 0 else { return "" }
+        let eighths = Int((min(1, value / maximum) * Double(width * 8)).rounded())
+        let partial = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
+        return String(repeating: "█", count: eighths / 8) + partial[eighths % 8]
+    }
+
     /// Scientific notation with 3 significant digits: 1.23e-04.
     static func sci(_ v: Double) -> String {
         guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
