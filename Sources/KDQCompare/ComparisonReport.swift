@@ -61,7 +61,8 @@ public struct ComparisonReport: Sendable {
             "clips": .number(clips), "scored_clips": .number(scoredClips),
             "tokens": .object([
                 "mean_kl": .number(tokens.meanKL), "positions": .number(tokens.rows),
-                "predicted_positions": .number(tokens.predicted), "top1_agreement": .number(tokens.top1Agreement),
+                "transcript_kl": .number(tokens.transcriptKL), "transcript_positions": .number(tokens.predicted),
+                "top1_agreement": .number(tokens.top1Agreement),
                 "kl_by_position": .array(tokens.byIndex.enumerated().map {
                     .object(["index": .number($0.offset), "mean_kl": .number($0.element.count == 0 ? 0 : $0.element.kl / Double($0.element.count)),
                              "count": .number($0.element.count)])

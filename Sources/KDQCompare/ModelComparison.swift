@@ -55,6 +55,7 @@ public final class ModelComparison {
         var words: (teacher: EditCounts, student: EditCounts) = (EditCounts(), EditCounts())
         var characters: (teacher: EditCounts, student: EditCounts) = (EditCounts(), EditCounts())
         var withText = 0, scored = 0
+        let prompt = try teacher.teacherSequence(text: "", options: r.options).count - 1
         let normalize = EnglishTextNormalizer()
         for (n, clip) in clips.enumerated() {
             progress(n, clips.count)
@@ -74,7 +75,7 @@ public final class ModelComparison {
             let sequence = try teacher.teacherSequence(text: teacherText, options: r.options)
             let tf = try teacher.forward(mel: teacherTranscriber.melSegment(samples, seek: 0), tokens: sequence)
             let sf = try student.forward(mel: studentTranscriber.melSegment(samples, seek: 0), tokens: sequence)
-            tokens.add(clip: clip.id, tokens: sequence, teacherLogP: LogitDivergence.logSoftmax(tf.logits, vocab: t.nVocab),
+            tokens.add(clip: clip.id, tokens: sequence, promptLength: prompt, teacherLogP: LogitDivergence.logSoftmax(tf.logits, vocab: t.nVocab),
                        studentLogits: sf.logits, vocab: t.nVocab)
             encoder?.add(student: sf.encoderHidden, teacher: tf.encoderHidden)
             decoder?.add(student: sf.decoderHidden, teacher: tf.decoderHidden)

@@ -2,8 +2,9 @@ import KDQQuantize
 
 /// How a student's next-token distributions agree with a teacher's on teacher-forced sequences:
 /// the KL over every position (as `kdq eval --kl` averages it), and over the positions that
-/// predict a token of the sequence: top-1 agreement, the mean KL by position in the sequence,
-/// and the positions of largest KL.
+/// predict a transcript token (the text and end of text, not the prompt, which decoding forces):
+/// their mean KL, top-1 agreement, the mean KL by position in the sequence, and the positions
+/// of largest KL.
 public struct TokenAgreement: Sendable {
     /// A position where the student strays most from the teacher.
     public struct Position: Sendable {
@@ -17,8 +18,9 @@ public struct TokenAgreement: Sendable {
 
     /// Σ KL and rows over every position (the `kdq eval --kl` mean).
     public private(set) var klSum = 0.0, rows = 0
-    /// Positions that predict a token of the sequence, and how many of them both models rank first alike.
-    public private(set) var predicted = 0, agreements = 0
+    /// Positions that predict a transcript token, Σ of their KL, and how many of them both
+    /// models rank first alike.
+    public private(set) var predicted = 0, transcriptKLSum = 0.0, agreements = 0
     /// Σ KL and count by position index (capped at `positionsTracked`).
     public private(set) var byIndex: [(kl: Double, count: Int)] = []
     /// The `kept` positions of largest KL, largest first.
@@ -32,18 +34,22 @@ public struct TokenAgreement: Sendable {
 
     /// Mean KL over every position (nats).
     public var meanKL: Double { rows == 0 ? 0 : klSum / Double(rows) }
-    /// Share of predicting positions where both models' most likely token is the same.
+    /// Mean KL over the positions that predict a transcript token (nats).
+    public var transcriptKL: Double { predicted == 0 ? 0 : transcriptKLSum / Double(predicted) }
+    /// Share of those positions where both models' most likely token is the same.
     public var top1Agreement: Double { predicted == 0 ? 0 : Double(agreements) / Double(predicted) }
 
     /// Adds one teacher-forced sequence: the teacher's log-probabilities and the student's
-    /// logits for every row of `tokens` (rows of `vocab`).
-    public mutating func add(clip: String, tokens: [Int], teacherLogP: [Float], studentLogits: [Float], vocab: Int) {
+    /// logits for every row of `tokens` (rows of `vocab`), whose first `promptLength` tokens
+    /// are the prompt.
+    public mutating func add(clip: String, tokens: [Int], promptLength: Int, teacherLogP: [Float], studentLogits: [Float], vocab: Int) {
         let kl = LogitDivergence.perRow(reference: teacherLogP, candidate: studentLogits, vocab: vocab)
         klSum += kl.reduce(0, +)
         rows += kl.count
-        for i in 0..<min(kl.count, tokens.count - 1) {
+        for i in max(0, promptLength - 1)..<max(0, min(kl.count, tokens.count - 1)) {
             let teacherTop = Self.argmax(teacherLogP, row: i, vocab: vocab), studentTop = Self.argmax(studentLogits, row: i, vocab: vocab)
             predicted += 1
+            transcriptKLSum += kl[i]
             if teacherTop == studentTop { agreements += 1 }
             if i < positionsTracked {
                 while byIndex.count <= i { byIndex.append((0, 0)) }

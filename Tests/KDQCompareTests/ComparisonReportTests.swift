@@ -14,7 +14,7 @@ import Testing
         let fixture = try Checkpoint.open(Self.root + "/Tests/KDQFormatsTests/Fixtures/tiny-random.pt")
         var tokens = TokenAgreement()
         let logP = LogitDivergence.logSoftmax([3, 0, 0, 0, 0, 3, 0, 0], vocab: 4)
-        tokens.add(clip: "a", tokens: [0, 1], teacherLogP: logP, studentLogits: [0, 3, 0, 0, 0, 3, 0, 0], vocab: 4)
+        tokens.add(clip: "a", tokens: [0, 1], promptLength: 1, teacherLogP: logP, studentLogits: [0, 3, 0, 0, 0, 3, 0, 0], vocab: 4)
         var layers = LayerAlignment(studentLayers: 1, teacherLayers: 2, recorded: [1])
         layers.add(student: [[1, 2]], teacher: [[1, 1], [1, 2]])
         let words = withText ? EditCounts.words(reference: "a b", hypothesis: "a c") : nil

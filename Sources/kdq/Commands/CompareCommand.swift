@@ -63,8 +63,9 @@ struct CompareCommand: ParsableCommand {
         lines.append("teacher: " + describe(r.teacher))
         lines.append("student: " + describe(r.student))
         let t = r.tokens
-        lines.append("\(r.clips) clip\(r.clips == 1 ? "" : "s"), \(r.scoredClips) teacher-forced: mean KL \(Format.fixed(t.meanKL, 5)) nats over \(t.rows) positions; "
-                     + "top-1 agreement \(Format.fixed(100 * t.top1Agreement, 1))% of \(t.predicted)")
+        lines.append("\(r.clips) clip\(r.clips == 1 ? "" : "s"), \(r.scoredClips) teacher-forced: mean KL \(Format.fixed(t.meanKL, 5)) nats over all \(t.rows) positions "
+                     + "(as kdq eval --kl), \(Format.fixed(t.transcriptKL, 5)) over the \(t.predicted) that predict the transcript; "
+                     + "top-1 agreement there \(Format.fixed(100 * t.top1Agreement, 1))%")
         if let tw = r.teacher.words, let sw = r.student.words, let tc = r.teacher.characters, let sc = r.student.characters {
             lines.append("WER teacher \(Format.fixed(100 * tw.rate, 2))%, student \(Format.fixed(100 * sw.rate, 2))%; "
                          + "CER teacher \(Format.fixed(100 * tc.rate, 2))%, student \(Format.fixed(100 * sc.rate, 2))%")
