@@ -260,7 +260,7 @@ public final class CompressionJob {
         return Result(checkpoint: result, candidates: candidates, chosen: chosen, plan: plan,
                       check: check,
                       archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step,
-                      trainedOnPlannedEncoder: loop.studentEncoderCache != nil, trainingSeconds: trainingSeconds, seconds: seconds)
+                      trainedOnPlannedEncoder: job.readsOwnEncoder, trainingSeconds: trainingSeconds, seconds: seconds)
     }
 
     func noStudentFits(_ unreachable: [(depth: Int, reason: String)]) -> TrainingError {

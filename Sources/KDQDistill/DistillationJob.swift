@@ -55,21 +55,11 @@ public final class DistillationJob {
         try Self.checkCompatible(teacher: teacherCheckpoint, student: studentCheckpoint)
     }
 
-    /// Same vocabulary and special tokens, and the same (frozen) encoder, whose outputs the
-    /// work directory caches for both.
+    /// Same vocabulary and special tokens (the KL compares next-token distributions). The
+    /// encoders stay frozen: when the student's is not the teacher's, its own outputs are cached
+    /// for its decoder (`StudentEncoderOutputs`).
     static func checkCompatible(teacher: Checkpoint, student: Checkpoint) throws {
-        let t = teacher.dims, s = student.dims
-        guard t.nVocab == s.nVocab, teacher.tokenizer.specialTokens == student.tokenizer.specialTokens else {
-            throw TrainingError("the student's tokenizer (\(s.nVocab) tokens, \(student.tokenizer.specialTokens.count) special) is not the teacher's (\(t.nVocab), \(teacher.tokenizer.specialTokens.count) special): an English-only and a multilingual Whisper cannot be distilled into each other")
-        }
-        guard t.nAudioLayer == s.nAudioLayer, t.nAudioState == s.nAudioState, t.nTextState == s.nTextState else {
-            throw TrainingError("the student's encoder (\(s.nAudioLayer) × \(s.nAudioState)) or width (\(s.nTextState)) differs from the teacher's (\(t.nAudioLayer) × \(t.nAudioState), \(t.nTextState)); kdq distill trains the decoder over the teacher's frozen encoder")
-        }
-        for (name, tensor) in teacher.tensors where name.hasPrefix("encoder.") {
-            guard let other = student.tensor(named: name), try other.decodedFloats() == tensor.decodedFloats() else {
-                throw TrainingError("the student's \(name) differs from the teacher's; kdq distill trains the decoder over the teacher's frozen encoder")
-            }
-        }
+        try PretrainedStudent.checkVocabulary(student, teacher: teacher)
     }
 
     /// Labels and encodes what the work directory lacks; `progress` gets clips done, and
@@ -98,6 +88,9 @@ public final class DistillationJob {
         selection = recorded?.json ?? .null
         let teacherLayers = try recorded?.decoderLayers ?? LayerSelection.even(studentCheckpoint.dims.nTextLayer, of: teacherCheckpoint.dims.nTextLayer)
         layerMap = request.settings.objective.beta > 0 ? Dictionary(uniqueKeysWithValues: teacherLayers.enumerated().map { ($0, $1) }) : [:]
+        if request.settings.objective.beta > 0, studentCheckpoint.dims.nTextState != teacherCheckpoint.dims.nTextState {
+            throw TrainingError("the hidden-state term (--beta) compares residual streams of one width; the student's is \(studentCheckpoint.dims.nTextState), the teacher's \(teacherCheckpoint.dims.nTextState): use --beta 0")
+        }
         let embeddings = request.settings.trainEmbeddings
         let student = try ParameterStore(studentCheckpoint) { name in
             name.hasPrefix("decoder.blocks.") || name.hasPrefix("decoder.ln.")
@@ -109,18 +102,21 @@ public final class DistillationJob {
                                               optimizer: AdamW(weightDecay: s.weightDecay), maxGradientNorm: s.maxGradientNorm)
         trainer.dynamicMatching = s.dynamicMatching
         if let plan = request.plan { planned = try Checkpoint.open(plan) }
-        let plannedEncoder = planned.map { PlannedEncoderOutputs.differs($0, from: teacherCheckpoint) } ?? false
+        // What the student's decoder reads: its planned (quantized) encoder, or its own.
+        let encoderSource = planned ?? studentCheckpoint
+        let ownEncoder = StudentEncoderOutputs.differs(encoderSource, from: teacherCheckpoint)
         if let planned {
-            let encodings = try Self.encodings(planned, for: studentCheckpoint, path: request.plan ?? "the plan", encoderChanges: plannedEncoder)
+            let encodings = try Self.encodings(planned, for: studentCheckpoint, path: request.plan ?? "the plan",
+                                               encoderChanges: StudentEncoderOutputs.differs(planned, from: studentCheckpoint))
             try trainer.quantizationAware(encodings.isEmpty ? nil : encodings)
         }
         let loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
                                         padding: try teacherModel.tokenizer().endOfText,
                                         checkpointPath: request.workDirectory + "/training.checkpoint")
-        if let planned, plannedEncoder {
-            let own = try ClipCache(directory: PlannedEncoderOutputs.directory(planned, under: request.workDirectory))
-            try PlannedEncoderOutputs.prepare(train + validation, manifest: manifest, model: try WhisperModel(planned), labels: cache,
-                                              encoderValues: loop.encoderValues, into: own, progress: encoding)
+        if ownEncoder {
+            let own = try ClipCache(directory: StudentEncoderOutputs.directory(encoderSource, under: request.workDirectory))
+            try StudentEncoderOutputs.prepare(train + validation, manifest: manifest, model: try WhisperModel(encoderSource), labels: cache,
+                                              labelValues: loop.encoderValues, into: own, progress: encoding)
             loop.studentEncoderCache = own
         }
         self.loop = loop
@@ -129,6 +125,10 @@ public final class DistillationJob {
             loop.validationWordErrors = { [unowned self] clips in try self.wordErrorRate(clips, tokenizer: tokenizer) }
         }
     }
+
+    /// Whether the student's decoder trains on its own (pretrained or planned) encoder's outputs
+    /// rather than the teacher's.
+    public var readsOwnEncoder: Bool { loop?.studentEncoderCache != nil }
 
     /// The quantized encodings `archive` gives the student's trainable decoder tensors (same
     /// names and shapes required); empty is allowed when the plan changes the encoder.
@@ -223,8 +223,8 @@ public final class DistillationJob {
             "settings": request.settings.json,
             "quantization_aware": planned == nil ? .null : .object([
                 "plan": .string(request.plan ?? ""),
-                "encodings": .object(JSONObject((loop.trainer.fakeQuantization?.plan ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) })),
-                "student_encoder_outputs": .string(loop.studentEncoderCache == nil ? "teacher" : "planned")]),
+                "encodings": .object(JSONObject((loop.trainer.fakeQuantization?.plan ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) }))]),
+            "student_encoder_outputs": .string(readsOwnEncoder ? "own" : "teacher"),
             "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.clips.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
                              "dropped": .number(dropped.count), "training_clips": .number(loop.trainIDs.count),
                              "validation_clips": .number(loop.validationIDs.count)]),

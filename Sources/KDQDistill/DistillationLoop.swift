@@ -14,7 +14,9 @@ public final class DistillationLoop {
     let cache: ClipCache
     /// Clips trained on, and held back for validation.
     public let trainIDs: [String], validationIDs: [String]
-    let encoderValues: Int
+    /// Values of one clip's encoder output in the labels' cache (the teacher's encoder) and in
+    /// the student's own (`studentEncoderCache`).
+    let encoderValues: Int, studentEncoderValues: Int
     let padding: Int
     /// Where checkpoints go.
     public let checkpointPath: String
@@ -22,7 +24,7 @@ public final class DistillationLoop {
     /// (measured after every epoch when set).
     public var validationWordErrors: ((_ clips: [TaughtClip]) throws -> Double)?
     /// The student's own (quantized) encoder outputs of every clip, when they differ from the
-    /// teacher's (`PlannedEncoderOutputs`); nil: both decoders attend to the teacher's.
+    /// teacher's (`StudentEncoderOutputs`); nil: both decoders attend to the teacher's.
     public var studentEncoderCache: ClipCache?
 
     /// Loss after every step, and validation loss after every epoch.
@@ -43,7 +45,9 @@ public final class DistillationLoop {
         self.cache = cache
         trainIDs = train
         validationIDs = validation
-        encoderValues = trainer.student.dims.nAudioCtx * trainer.student.dims.nAudioState
+        let teacherDims = trainer.teacher?.dims ?? trainer.student.dims
+        encoderValues = teacherDims.nAudioCtx * teacherDims.nAudioState
+        studentEncoderValues = trainer.student.dims.nAudioCtx * trainer.student.dims.nAudioState
         self.padding = padding
         self.checkpointPath = checkpointPath ?? cache.directory + "/training.checkpoint"
     }
@@ -57,20 +61,23 @@ public final class DistillationLoop {
         return trainIDs.shuffled(using: &rng)
     }
 
-    /// Clips `ids` of `cache`.
-    func clips(_ ids: [String], from cache: ClipCache) throws -> [TaughtClip] {
-        try ids.map { id in
-            guard let c = try cache.load(id, encoderValues: encoderValues) else { throw TrainingError("clip \(id) is missing from \(cache.directory)") }
+    /// Clips `ids` as the teacher labelled them, or (`own`) with the student's own encoder
+    /// outputs when it has them.
+    func clips(_ ids: [String], own: Bool = false) throws -> [TaughtClip] {
+        let (source, values) = own ? (studentEncoderCache ?? cache, studentEncoderCache == nil ? encoderValues : studentEncoderValues)
+                                   : (cache, encoderValues)
+        return try ids.map { id in
+            guard let c = try source.load(id, encoderValues: values) else { throw TrainingError("clip \(id) is missing from \(source.directory)") }
             return c
         }
     }
 
     /// A batch of `ids` and what each model's decoder attends to.
     func load(_ ids: [String]) throws -> (TokenBatch, DistillationTrainer.Audio) {
-        let taught = try clips(ids, from: cache)
+        let taught = try clips(ids)
         let batch = try TokenBatch(taught, padding: padding)
-        guard let own = studentEncoderCache else { return (batch, .encoded(taught.flatMap(\.encoderOutput))) }
-        return (batch, .encodedEach(student: try clips(ids, from: own).flatMap(\.encoderOutput), teacher: taught.flatMap(\.encoderOutput)))
+        guard studentEncoderCache != nil else { return (batch, .encoded(taught.flatMap(\.encoderOutput))) }
+        return (batch, .encodedEach(student: try clips(ids, own: true).flatMap(\.encoderOutput), teacher: taught.flatMap(\.encoderOutput)))
     }
 
     /// Runs to the end (or until `shouldStop` says so after a step, leaving a checkpoint);
@@ -130,7 +137,7 @@ public final class DistillationLoop {
     func validate(epoch: Int) throws -> Bool {
         guard !validationIDs.isEmpty else { return false }
         let sum = try validationLoss()
-        let wer = try validationWordErrors.map { measure in try measure(try clips(validationIDs, from: studentEncoderCache ?? cache)) }
+        let wer = try validationWordErrors.map { measure in try measure(try clips(validationIDs, own: true)) }
         validationCurve.append(LossPoint(step: step, epoch: epoch, loss: sum, wer: wer))
         if sum.kl < bestValidation {
             bestValidation = sum.kl

@@ -198,10 +198,12 @@ public struct QuantizationJob {
         case .megabytes(let mb):
             let target = Int(mb * 1_000_000)
             var reserved = 0
-            for _ in 0..<6 {
+            for attempt in 0..<8 {
                 let size = try archiveBytes(c, plan: plan, profile: profile, quantizer: quantizer, calibration: calibration)
                 if size <= target { return plan }
-                reserved += size - target
+                // The overshoot, and a margin that doubles: the allocator works in steps of about
+                // budget / 20,000 bytes, so a smaller change may give the same plan again.
+                reserved += size - target + (1024 << attempt)
                 do {
                     plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: reserved)
                 } catch {
@@ -226,15 +228,12 @@ public struct QuantizationJob {
         }
         var standIn = try Checkpoint(dims: c.dims, tensors: tensors, tokenizer: c.tokenizer, melFilters: c.melFilters, generation: c.generation,
                                      provenance: c.provenance)
+        standIn.archiveManifest = c.archiveManifest  // its records and the provenance it carries forward
         var compression = standIn.archiveManifest?["compression"]?.objectValue ?? JSONObject()
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibration)
         compression["error_profiles"] = QuantizationRecord.errorProfiles(profile)
         if request.evaluate, let calibration {
-            // The widest numbers JSON writes, so that the real evaluation record is no longer.
-            var most = EditCounts()
-            most.substitutions = Int(Int32.max)
-            most.referenceLength = 3 * Int(Int32.max)
-            compression["evaluation"] = QuantizationRecord.evaluation(calibration: calibration, meanKL: 1.0 / 3.0, sourceWords: most, quantizedWords: most)
+            compression["evaluation"] = QuantizationRecord.widestEvaluation(calibration: calibration)
         }
         var manifest = standIn.archiveManifest ?? JSONObject()
         manifest["compression"] = .object(compression)

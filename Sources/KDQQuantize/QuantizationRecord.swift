@@ -80,9 +80,21 @@ public enum QuantizationRecord {
 
     /// `compression.evaluation`: the quantized model against the source on the calibration set.
     public static func evaluation(calibration: Calibration, meanKL: Double, sourceWords: EditCounts, quantizedWords: EditCounts) -> JSONValue {
-        .object(["calibration": json(calibration), "mean_kl": finite(meanKL),
-                 "source_wer": finite(sourceWords.rate), "quantized_wer": finite(quantizedWords.rate),
-                 "reference_words": .number(sourceWords.referenceLength)])
+        evaluation(calibration, meanKL: meanKL, sourceWER: sourceWords.rate, quantizedWER: quantizedWords.rate,
+                   referenceWords: sourceWords.referenceLength)
+    }
+
+    /// The longest evaluation record `calibration` can give, for sizing an archive before it is
+    /// measured: every number as wide as JSON writes one (17 significant digits and a
+    /// three-digit exponent; the largest integer).
+    public static func widestEvaluation(calibration: Calibration) -> JSONValue {
+        let widest = 2.2250738585072014e-308
+        return evaluation(calibration, meanKL: widest, sourceWER: widest, quantizedWER: widest, referenceWords: Int.max)
+    }
+
+    static func evaluation(_ calibration: Calibration, meanKL: Double, sourceWER: Double, quantizedWER: Double, referenceWords: Int) -> JSONValue {
+        .object(["calibration": json(calibration), "mean_kl": finite(meanKL), "source_wer": finite(sourceWER),
+                 "quantized_wer": finite(quantizedWER), "reference_words": .number(referenceWords)])
     }
 
     static func json(_ c: Calibration) -> JSONValue {

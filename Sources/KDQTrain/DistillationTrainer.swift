@@ -124,9 +124,10 @@ public final class DistillationTrainer {
             studentEncoded = output
             teacherEncoded = output
         case .encodedEach(let s, let t):
-            let expected = batch.batch * student.dims.nAudioCtx * student.dims.nAudioState
-            guard s.count == expected, t.count == expected else {
-                throw TrainingError("encoder outputs of \(s.count) (student) and \(t.count) (teacher) values, expected \(batch.batch) × \(student.dims.nAudioCtx) × \(student.dims.nAudioState)")
+            let own = batch.batch * student.dims.nAudioCtx * student.dims.nAudioState
+            let other = teacher.map { batch.batch * $0.dims.nAudioCtx * $0.dims.nAudioState } ?? t.count
+            guard s.count == own, t.count == other else {
+                throw TrainingError("encoder outputs of \(s.count) (student) and \(t.count) (teacher) values, expected \(own) and \(other) for a batch of \(batch.batch)")
             }
             studentEncoded = s
             teacherEncoded = t

@@ -54,6 +54,41 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/o.kdq"))
     }
 
+    @Test(.enabled(if: DistillCLITests.realModels, "needs scripts/fetch-models.sh"))
+    func aPretrainedStudentWithAnotherTokenizerIsRefused() throws {
+        let models = KDQBinary.packageRoot + "/models/"
+        let r = try KDQBinary.run(["student", models + "base", "--student", models + "tiny.en", "-o", "/tmp/never-student.kdq"])
+        #expect(r.status != 0 && r.stderr.contains("English-only") && r.stderr.contains("multilingual"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never-student.kdq"))
+    }
+
+    @Test(arguments: [["--student", "x", "--decoder-layers", "2"], []])
+    func aStudentIsPrunedOrPretrainedNotBoth(_ extra: [String]) throws {
+        let r = try KDQBinary.run(["student", f + "/tiny-random.pt", "-o", "/tmp/never-student.kdq", "--select", "even"] + extra)
+        #expect(r.status != 0 && r.stderr.contains("--student") && r.stderr.contains("--decoder-layers"), "\(r.stderr)")
+    }
+
+    /// A pretrained student (here tiny.en quantized to q4_0: another encoder than the teacher's)
+    /// trains its decoder on its own encoder's outputs (release binary).
+    @Test(.enabled(if: DistillCLITests.realModels && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+                   "needs scripts/fetch-models.sh and KDQ_BIN (a release kdq)"))
+    func aPretrainedStudentTrainsOnItsOwnEncoder() throws {
+        let dir = KDQBinary.scratchDirectory("pretrained")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tiny = KDQBinary.packageRoot + "/models/tiny.en"
+        #expect(try KDQBinary.run(["quantize", tiny, "-o", dir + "/q4.kdq", "--uniform", "q4_0"]).status == 0)
+        let made = try KDQBinary.run(["student", tiny, "--student", dir + "/q4.kdq", "-o", dir + "/s.kdq", "--json"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let manifest = dir + "/m.jsonl"
+        let lines = (0..<4).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let r = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", manifest, "-o", dir + "/d.kdq", "--validation", "1",
+                                   "--epochs", "1", "--batch", "3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try JSONValue.parse(r.stdout)["student_encoder_outputs"]?.stringValue == "own", "\(r.stdout)")
+        #expect(try KDQBinary.run(["transcribe", dir + "/d.kdq", KDQBinary.packageRoot + "/samples/jfk.wav"]).status == 0)
+    }
+
     /// --export-recipe writes the run for transformers + accelerate: both models in Hugging
     /// Face format, every labelled clip with its split, the recipe with kdq's first-batch loss
     /// and the epochs' clip order, and the script (release binary: labelling with a debug

@@ -119,3 +119,34 @@ import KDQTensor
 func squaredError(_ a: [Float], _ b: [Float]) -> Double {
     zip(a, b).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
 }
+
+/// The archive a plan will give is sized before anything is converted; for a source that is
+/// itself a .kdq archive, its records and the provenance it carries forward count too.
+@Suite struct PlannedArchiveSizeTests {
+    @Test func theStandInOfAnArchiveSourceIsSizedAsTheRealArchive() throws {
+        let dir = NSTemporaryDirectory() + "kdq-plan-size-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try KDQArchiveWriter.write(try Checkpoint.open(PlanningTests.fixture), to: dir + "/source.kdq")
+        var c = try Checkpoint.open(dir + "/source.kdq")
+        #expect(c.archiveManifest != nil)
+        var request = QuantizationJob.Request(method: .uniform(.q8_0))
+        request.evaluate = false
+        let job = try QuantizationJob(request)
+        let plan = QuantizationPlanner.uniform(c, .q8_0)
+        let profile = SensitivityProfile(entries: [], windows: 0, positions: 0)
+        let quantizer = TensorQuantizer(blocks: .nearest)
+        let predicted = try job.archiveBytes(c, plan: plan, profile: profile, quantizer: quantizer, calibration: nil)
+
+        var options = KDQWriteOptions()
+        options.conversions = try plan.apply(to: &c, quantizer: quantizer)
+        var manifest = c.archiveManifest ?? [:]
+        var compression = manifest["compression"]?.objectValue ?? [:]
+        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: nil)
+        compression["error_profiles"] = QuantizationRecord.errorProfiles(profile)
+        manifest["compression"] = .object(compression)
+        c.archiveManifest = manifest
+        let written = try KDQArchiveWriter.archiveBytes(c, options: options)
+        #expect(predicted == written, "stand-in \(predicted) bytes, archive \(written)")
+    }
+}

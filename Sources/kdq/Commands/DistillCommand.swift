@@ -98,12 +98,14 @@ struct DistillCommand: ParsableCommand {
         if outputOptions.json {
             outputOptions.emit(.object(["output": .string(output), "steps": .number(loop.step), "seconds": .number(seconds),
                                         "dropped_clips": .number(job.dropped.count),
+                                        "student_encoder_outputs": .string(job.readsOwnEncoder ? "own" : "teacher"),
                                         "validation_kl": last.map { .number($0.loss.kl) } ?? .null,
                                         "validation_wer": last?.wer.map { .number($0) } ?? .null,
                                         "training_loss": loop.trainingCurve.last.map { .number($0.loss.total) } ?? .null]))
             return
         }
         print("\(output): \(loop.step) steps in \(Format.fixed(seconds, 0)) s, \(job.dropped.count) clips dropped"
+              + (job.readsOwnEncoder ? ", on its own encoder's outputs" : "")
               + (last.map { ", validation KL \(Format.fixed($0.loss.kl, 4))" + ($0.wer.map { ", WER \(Format.fixed(100 * $0, 1))%" } ?? "") + " after epoch \($0.epoch + 1)" } ?? ""))
     }
 }

@@ -17,7 +17,10 @@ struct StudentCommand: ParsableCommand {
             recorded); even keeps the first, the last and evenly spaced blocks between \
             (distil-whisper's choice); a list such as 0,5 is taken as given. --encoder-layers keeps \
             that many encoder blocks, evenly spaced. Tensors keep their encodings; the archive records \
-            the choice (compression.layer_map, `kdq inspect --json`).
+            the choice (compression.layer_map, `kdq inspect --json`). --student MODEL instead takes a \
+            pretrained Whisper as the student (it must have the teacher's vocabulary: an English-only \
+            and a multilingual model are refused); `kdq distill` then trains its decoder on its own \
+            frozen encoder's outputs against the teacher's.
             """
     )
 
@@ -28,7 +31,10 @@ struct StudentCommand: ParsableCommand {
     var output: String
 
     @Option(help: "Decoder blocks the student keeps.")
-    var decoderLayers: Int
+    var decoderLayers: Int?
+
+    @Option(help: "A pretrained Whisper with the teacher's vocabulary to start from instead of the teacher's blocks.")
+    var student: String?
 
     @Option(help: "Encoder blocks the student keeps, evenly spaced (default: all).")
     var encoderLayers: Int?
@@ -51,6 +57,11 @@ struct StudentCommand: ParsableCommand {
         guard let choice = StudentBuilder.Choice(argument: select) else {
             throw ValidationError("--select takes measured, even or a comma-separated list of layers, not '\(select)'")
         }
+        if student != nil {
+            guard decoderLayers == nil, encoderLayers == nil else { throw ValidationError("--student takes a whole model: give it or --decoder-layers, not both") }
+            return
+        }
+        guard let decoderLayers else { throw ValidationError("give --decoder-layers D (a pruned copy of the teacher) or --student MODEL") }
         guard decoderLayers >= 1 else { throw ValidationError("--decoder-layers must be at least 1") }
         if let encoderLayers, encoderLayers < 1 { throw ValidationError("--encoder-layers must be at least 1") }
         if choice == .measured, calibration == nil { throw ValidationError("--select measured needs --calibration MANIFEST") }
@@ -59,6 +70,18 @@ struct StudentCommand: ParsableCommand {
 
     func run() throws {
         let source = try Checkpoint.open(teacher)
+        if let student {
+            let made = try PretrainedStudent.make(try Checkpoint.open(student), teacher: source)
+            try KDQArchiveWriter.write(made, to: output, options: KDQWriteOptions(command: CommandLine.arguments.joined(separator: " ")))
+            if outputOptions.json {
+                outputOptions.emit(.object(["output": .string(output), "pretrained": .string(student),
+                                            "parameters": .number(Double(made.parameterCount)), "tensor_bytes": .number(Double(made.tensorBytes))]))
+            } else {
+                print("\(output): \(student) as a student of \(teacher) (\(made.dims.nAudioLayer) encoder + \(made.dims.nTextLayer) decoder blocks, \(Format.bytes(made.tensorBytes)) of tensor data)")
+            }
+            return
+        }
+        let decoderLayers = decoderLayers ?? 0
         let choice = StudentBuilder.Choice(argument: select)!
         var clips: [TaughtClip] = []
         if choice == .measured, let calibration {

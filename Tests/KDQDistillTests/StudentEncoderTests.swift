@@ -6,9 +6,9 @@ import Testing
 @testable import KDQDistill
 @testable import KDQTrain
 
-/// Quantization-aware training through a quantized encoder: the student's decoder attends to
-/// its own encoder's outputs, the teacher's to the teacher's (random fixture).
-@Suite(.serialized) struct PlannedEncoderTests {
+/// A student whose encoder is not the teacher's (quantized by a plan, or a pretrained student's):
+/// its decoder attends to its own encoder's outputs, the teacher's to the teacher's (random fixture).
+@Suite(.serialized) struct StudentEncoderTests {
     typealias Loop = DistillationLoopTests
 
     /// The fixture as student and teacher, every block kept: identical models.
@@ -62,9 +62,17 @@ import Testing
         _ = try other.convertTensors { name, t in name.hasPrefix("encoder.blocks.") && t.shape.count == 2 ? .q4_0 : nil }
         var decoderOnly = teacher
         _ = try decoderOnly.convertTensors { name, t in name.hasPrefix("decoder.blocks.") && t.shape.count == 2 ? .q8_0 : nil }
-        #expect(PlannedEncoderOutputs.differs(planned, from: teacher) && !PlannedEncoderOutputs.differs(decoderOnly, from: teacher))
-        #expect(PlannedEncoderOutputs.directory(planned, under: "w") == PlannedEncoderOutputs.directory(planned, under: "w"))
-        #expect(PlannedEncoderOutputs.directory(planned, under: "w") != PlannedEncoderOutputs.directory(other, under: "w"))
+        #expect(StudentEncoderOutputs.differs(planned, from: teacher) && !StudentEncoderOutputs.differs(decoderOnly, from: teacher))
+        #expect(!StudentEncoderOutputs.differs(teacher, from: teacher))
+        // A student whose encoder has other values (a pretrained student's own).
+        var tensors = Dictionary(uniqueKeysWithValues: teacher.tensors.map { ($0.name, $0.tensor) })
+        let norm = try #require(tensors["encoder.ln_post.weight"])
+        tensors["encoder.ln_post.weight"] = try Tensor(shape: norm.shape, floats: try norm.decodedFloats().map { $0 * 1.5 })
+        let retrained = try Checkpoint(dims: teacher.dims, tensors: tensors, tokenizer: teacher.tokenizer, melFilters: teacher.melFilters,
+                                       generation: teacher.generation, provenance: teacher.provenance)
+        #expect(StudentEncoderOutputs.differs(retrained, from: teacher))
+        #expect(StudentEncoderOutputs.directory(planned, under: "w") == StudentEncoderOutputs.directory(planned, under: "w"))
+        #expect(StudentEncoderOutputs.directory(planned, under: "w") != StudentEncoderOutputs.directory(other, under: "w"))
 
         let dir = try Loop.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -74,9 +82,9 @@ import Testing
         let values = 1500 * 64
         try labels.store(TaughtClip(id: "jfk", encoderOutput: [Float](repeating: 0, count: values), tokens: [1, 2, 3, 4], promptLength: 2))
         let model = try WhisperModel(planned)
-        let cache = try ClipCache(directory: PlannedEncoderOutputs.directory(planned, under: dir))
-        try PlannedEncoderOutputs.prepare(["jfk"], manifest: try ClipManifest(path: manifestPath), model: model, labels: labels,
-                                          encoderValues: values, into: cache)
+        let cache = try ClipCache(directory: StudentEncoderOutputs.directory(planned, under: dir))
+        try StudentEncoderOutputs.prepare(["jfk"], manifest: try ClipManifest(path: manifestPath), model: model, labels: labels,
+                                          labelValues: values, into: cache)
         let clip = try #require(try cache.load("jfk", encoderValues: values))
         let samples = Array(try AudioLoader.load(Loop.root + "/samples/jfk.wav").prefix(LogMelSpectrogram.windowSamples))
         let expected = try model.encoder.encode(model.melWindow(samples))
@@ -85,8 +93,8 @@ import Testing
         #expect(clip.tokens == [1, 2, 3, 4] && clip.promptLength == 2)
         #expect(maxDiff <= 1e-3 * (expected.map { abs($0) }.max() ?? 1))
         #expect(throws: TrainingError.self) {
-            try PlannedEncoderOutputs.prepare(["nope"], manifest: try ClipManifest(path: manifestPath), model: model, labels: labels,
-                                              encoderValues: values, into: cache)
+            try StudentEncoderOutputs.prepare(["nope"], manifest: try ClipManifest(path: manifestPath), model: model, labels: labels,
+                                              labelValues: values, into: cache)
         }
     }
 }
