@@ -52,6 +52,14 @@ public final class CompressionJob {
         }
     }
 
+    /// A depth left out: no plan of it fits the budget.
+    public struct LeftOut: Sendable {
+        public let depth: Int
+        public let reason: String
+
+        public var json: JSONValue { .object(["depth": .number(depth), "reason": .string(reason)]) }
+    }
+
     /// One candidate student, as measured.
     public struct Candidate: Sendable {
         /// The teacher's decoder blocks it keeps.
@@ -82,6 +90,8 @@ public final class CompressionJob {
         public let checkpoint: Checkpoint
         public let candidates: [Candidate]
         public let chosen: Int
+        /// Depths left out because no plan of theirs fits the budget, and why.
+        public let unreachable: [LeftOut]
         public let plan: QuantizationPlan
         /// The student against the teacher on the calibration set (source = teacher).
         public let check: QuantizationJob.Check
@@ -125,14 +135,14 @@ public final class CompressionJob {
             throw TrainingError("student depths \(r.depths) must be at most the teacher's \(teacher.dims.nTextLayer) decoder blocks")
         }
         // Depths whose tensors alone cannot fit the budget are dropped before anything is measured.
-        var unreachable: [(depth: Int, reason: String)] = []
+        var unreachable: [LeftOut] = []
         let depths = try r.depths.filter { depth in
             let (sized, _) = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .even, clips: [])
             do {
                 try QuantizationPlanner.checkReachable(sized, QuantizationPlanner.measurable(sized), budget: .megabytes(r.targetMegabytes))
                 return true
             } catch let e as QuantizeError {
-                unreachable.append((depth, e.description))
+                unreachable.append(LeftOut(depth: depth, reason: e.description))
                 return false
             }
         }
@@ -187,7 +197,7 @@ public final class CompressionJob {
                 plan = try planner.plan(student.checkpoint, profile: mapped, budget: .megabytes(r.targetMegabytes), quantizer: quantizer,
                                         calibration: calibration)
             } catch let e as QuantizeError {
-                unreachable.append((layers.count, e.description))
+                unreachable.append(LeftOut(depth: layers.count, reason: e.description))
                 continue
             }
             let job = try distillation(student.checkpoint, layers: layers, teacher: teacher, planned: nil)
@@ -240,7 +250,7 @@ public final class CompressionJob {
                 "rule": "lowest probe validation KL + predicted quantization KL at the budget",
                 "probe_steps": .number(r.probeSteps), "target_bytes": .number(Int(r.targetMegabytes * 1_000_000)),
                 "candidates": .array(candidates.map(\.json)), "chosen": .number(chosen),
-                "unreachable": .array(unreachable.map { .object(["depth": .number($0.depth), "reason": .string($0.reason)]) })])
+                "unreachable": .array(unreachable.map(\.json))])
             compression["layer_map"] = .object(distilled)
         }
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration)
@@ -257,13 +267,13 @@ public final class CompressionJob {
             throw TrainingError("the compressed archive would take \(bytes) bytes, over the \(Int(r.targetMegabytes * 1_000_000)) asked for (its records outgrew the room kept for them)")
         }
         seconds.append(("evaluate", clock.lap()))
-        return Result(checkpoint: result, candidates: candidates, chosen: chosen, plan: plan,
+        return Result(checkpoint: result, candidates: candidates, chosen: chosen, unreachable: unreachable, plan: plan,
                       check: check,
                       archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step,
                       trainedOnPlannedEncoder: job.readsOwnEncoder, trainingSeconds: trainingSeconds, seconds: seconds)
     }
 
-    func noStudentFits(_ unreachable: [(depth: Int, reason: String)]) -> TrainingError {
+    func noStudentFits(_ unreachable: [LeftOut]) -> TrainingError {
         TrainingError("no student fits \(request.targetMegabytes) MB: "
                       + unreachable.map { "\($0.depth) decoder blocks: \($0.reason)" }.joined(separator: "; ")
                       + " (fewer decoder blocks, or a larger --target-mb)")

@@ -74,6 +74,7 @@ import Testing
         #expect(size <= 24_000_000 && report["archive_bytes"]?.intValue == size, "\(size) bytes, predicted \(String(describing: report["archive_bytes"]))")
         let depths = Set((report["candidates"]?.arrayValue ?? []).compactMap { $0["decoder_layers"]?.arrayValue?.count })
         #expect(depths == [2, 4], "\(r.stdout.prefix(600))")
+        #expect(report["unreachable"]?.arrayValue?.isEmpty == true, "\(r.stdout.prefix(600))")
         #expect(report["decoder_trained_on"]?.stringValue == "the planned encoder's outputs", "\(r.stdout.prefix(600))")
         #expect(try KDQBinary.run(["verify", dir + "/c.kdq"]).status == 0)
         let plan = try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan", "--json"])

@@ -112,6 +112,7 @@ struct CompressCommand: ParsableCommand {
             outputOptions.emit(.object([
                 "output": .string(output), "archive_bytes": .number(result.archiveBytes), "target_bytes": .number(Int(targetMb * 1_000_000)),
                 "candidates": .array(result.candidates.map(\.json)), "chosen": .number(result.chosen),
+                "unreachable": .array(result.unreachable.map(\.json)),
                 "decoder_layers": .array(result.candidates[result.chosen].decoderLayers.map { .number($0) }),
                 "bits_per_weight": .number(result.plan.bitsPerWeight),
                 "decoder_trained_on": .string(result.trainedOnPlannedEncoder ? "the planned encoder's outputs" : "the teacher's encoder outputs"),
@@ -129,6 +130,7 @@ struct CompressCommand: ParsableCommand {
                        Format.fixed(c.probeKL, 3), Format.fixed(c.quantizationKL, 3), Format.fixed(c.score, 3), Format.fixed(c.bitsPerWeight, 2)])
         }
         print(table.render())
+        for u in result.unreachable { print("\(u.depth) decoder blocks left out: \(u.reason)") }
         let mix = result.plan.histogram.map { "\($0.tensors) \($0.encoding.rawValue)" }.joined(separator: ", ")
         print("\(output): \(Format.bytes(result.archiveBytes)) (\(Format.fixed(result.plan.bitsPerWeight, 2)) bits/weight: \(mix)), \(result.steps) steps in \(Format.fixed(result.trainingSeconds, 0)) s"
               + (result.trainedOnPlannedEncoder ? " on its own quantized encoder's outputs" : ""))
