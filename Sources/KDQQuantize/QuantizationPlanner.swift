@@ -85,8 +85,12 @@ public enum QuantizationPlanner {
         return (items, fixed, fixedBytes)
     }
 
+    /// The pinned choice for `name`, when a rule pins it: the rule's encoding, or the tensor's
+    /// own where that encoding's blocks do not tile its rows (a convolution's rows of 3).
     static func choice(_ name: String, _ t: Tensor, rules: [KeepRule]) -> QuantizationPlan.Choice? {
-        KeepRule.pinned(name, source: t.encoding, rules: rules).map { choice(name, t, $0, pinned: true) }
+        KeepRule.pinned(name, source: t.encoding, rules: rules).map { e in
+            choice(name, t, (t.shape.last ?? 0) % e.blockElements == 0 ? e : t.encoding, pinned: true)
+        }
     }
 
     static func choice(_ name: String, _ t: Tensor, _ e: Encoding, pinned: Bool) -> QuantizationPlan.Choice {

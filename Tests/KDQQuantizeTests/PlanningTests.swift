@@ -150,3 +150,17 @@ func squaredError(_ a: [Float], _ b: [Float]) -> Double {
         #expect(predicted == written, "stand-in \(predicted) bytes, archive \(written)")
     }
 }
+
+/// A pin whose encoding cannot tile a matched tensor's rows leaves that tensor as it is.
+@Suite struct PinningTests {
+    @Test func aPinThatCannotTileARowKeepsTheSourceEncoding() throws {
+        let c = try Checkpoint.open(PlanningTests.fixture)
+        let plan = QuantizationPlanner.uniform(c, .q4_0, rules: [try KeepRule(parsing: "encoder.*=q5_0")])
+        let conv = try #require(plan.choices.first { $0.tensor == "encoder.conv1.weight" })
+        let query = try #require(plan.choices.first { $0.tensor == "encoder.blocks.0.attn.query.weight" })
+        #expect(conv.pinned && conv.chosen == conv.source, "\(conv)")
+        #expect(query.pinned && query.chosen == .q5_0)
+        var converted = c
+        _ = try plan.apply(to: &converted, quantizer: TensorQuantizer(blocks: .nearest))
+    }
+}

@@ -48,7 +48,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Guided: the size whisper.cpp's uniform quantization to this type gives (e.g. q4_0).")
     var matchUniform: Encoding?
 
-    @Option(help: "Pin tensors: PATTERN=ENCODING, or PATTERN to keep their encoding (repeatable; e.g. 'encoder.conv*=f16').")
+    @Option(help: "Pin tensors: PATTERN=ENCODING (a tensor whose rows are not whole blocks of it keeps its own), or PATTERN to keep their encoding (repeatable; e.g. 'encoder.conv*=f16').")
     var keep: [String] = []
 
     @Option(help: "Calibration manifest (JSON Lines or TSV, as kdq eval); required for guided plans.")
