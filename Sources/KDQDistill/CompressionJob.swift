@@ -201,7 +201,7 @@ public final class CompressionJob {
                 continue
             }
             let job = try distillation(student.checkpoint, layers: layers, teacher: teacher, planned: nil)
-            try job.prepare { progress("label", $0, $1) }
+            try job.prepare(progress: { progress("label", $0, $1) })
             let loop = job.loop!
             let probe = try probeRecord(layers)
             if probe == nil {

@@ -63,7 +63,7 @@ public final class DistillationJob {
     }
 
     /// Labels and encodes what the work directory lacks; `progress` gets clips done, and
-    /// `encoding` the clips a quantized student encoder (of the plan) has encoded.
+    /// `encoding` the clips the student's own encoder (pretrained, or the plan's) has encoded.
     public func prepare(progress: (Int, Int) -> Void = { _, _ in }, encoding: (Int, Int) -> Void = { _, _ in }) throws {
         do { try FileManager.default.createDirectory(atPath: request.workDirectory, withIntermediateDirectories: true) } catch {
             throw TrainingError("cannot create the work directory \(request.workDirectory): \(error.localizedDescription)")
