@@ -64,8 +64,8 @@ public final class DistillationLoop {
     /// Clips `ids` as the teacher labelled them, or (`own`) with the student's own encoder
     /// outputs when it has them.
     func clips(_ ids: [String], own: Bool = false) throws -> [TaughtClip] {
-        let (source, values) = own ? (studentEncoderCache ?? cache, studentEncoderCache == nil ? encoderValues : studentEncoderValues)
-                                   : (cache, encoderValues)
+        var (source, values) = (cache, encoderValues)
+        if own, let studentCache = studentEncoderCache { (source, values) = (studentCache, studentEncoderValues) }
         return try ids.map { id in
             guard let c = try source.load(id, encoderValues: values) else { throw TrainingError("clip \(id) is missing from \(source.directory)") }
             return c

@@ -19,7 +19,7 @@ public enum StudentEncoderOutputs {
         return teacher.tensors.contains { name, t in
             guard name.hasPrefix("encoder.") else { return false }
             guard let other = student.tensor(named: name), other.encoding == t.encoding, other.shape == t.shape else { return true }
-            return !other.data.bytes.elementsEqual(t.data.bytes) || other.scales?.bytes.elementsEqual(t.scales?.bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)) == false
+            return !other.data.hasSameBytes(as: t.data) || other.scales?.hasSameBytes(as: t.scales) == false
         }
     }
 

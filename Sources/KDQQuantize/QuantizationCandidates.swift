@@ -23,7 +23,7 @@ public enum QuantizationCandidates {
     /// 256-value super-blocks), widest first (f16 for an f16 source is the source itself).
     public static func alternatives(for t: Tensor, among encodings: [Encoding] = encodings) -> [Encoding] {
         let narrower = encodings.filter {
-            $0 != t.encoding && $0.bitsPerElement < t.encoding.bitsPerElement && (t.shape.last ?? 0) % $0.blockElements == 0
+            $0 != t.encoding && $0.bitsPerElement < t.encoding.bitsPerElement && $0.tilesRows(of: t.shape)
         }
         return [t.encoding] + narrower.sorted { $0.bitsPerElement > $1.bitsPerElement }
     }

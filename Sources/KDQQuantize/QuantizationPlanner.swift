@@ -89,7 +89,7 @@ public enum QuantizationPlanner {
     /// own where that encoding's blocks do not tile its rows (a convolution's rows of 3).
     static func choice(_ name: String, _ t: Tensor, rules: [KeepRule]) -> QuantizationPlan.Choice? {
         KeepRule.pinned(name, source: t.encoding, rules: rules).map { e in
-            choice(name, t, (t.shape.last ?? 0) % e.blockElements == 0 ? e : t.encoding, pinned: true)
+            choice(name, t, e.tilesRows(of: t.shape) ? e : t.encoding, pinned: true)
         }
     }
 

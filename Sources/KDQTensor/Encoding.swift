@@ -46,6 +46,10 @@ public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
     /// True for ggml's block layouts (the 32-blocks and the k-quants).
     public var isGGMLBlock: Bool { isQuantized && self != .int8Rows }
 
+    /// True when this encoding's blocks tile rows (the innermost dimension) of `shape`, as ggml
+    /// lays blocks out; always for plain types.
+    public func tilesRows(of shape: [Int]) -> Bool { (shape.last ?? 0) % blockElements == 0 }
+
     /// True for the floating-point plain encodings.
     public var isFloat: Bool { self == .f32 || self == .f16 || self == .bf16 || self == .f64 }
 

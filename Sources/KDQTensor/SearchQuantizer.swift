@@ -27,7 +27,7 @@ public enum SearchQuantizer {
         /// The error of a candidate as the decoder will see it: d and m rounded to f16, then
         /// x̂ = L·d (+ m) in float, exactly as BlockCodecs computes it.
         func consider(_ d: Float, _ m: Float) {
-            let d16 = HalfPrecision.f16ToFloat(HalfPrecision.floatToF16(d)), m16 = HalfPrecision.f16ToFloat(HalfPrecision.floatToF16(m))
+            let d16 = HalfPrecision.rounded(d), m16 = HalfPrecision.rounded(m)
             guard d16.isFinite, m16.isFinite else { return }
             var err = 0.0
             for j in 0..<32 {

@@ -57,6 +57,9 @@ public struct Storage: @unchecked Sendable {
 
     /// The bytes as an array.
     public var array: [UInt8] { Array(bytes) }
+
+    /// True when `other` holds the same bytes (false when there is none).
+    public func hasSameBytes(as other: Storage?) -> Bool { other.map { bytes.elementsEqual($0.bytes) } ?? false }
 }
 
 /// Heap memory owned by a `Storage`, 64-byte aligned.

@@ -33,30 +33,10 @@ extension Tensor {
             guard quantizer == .search else {
                 return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: 32, blockBytes: target.blockBytes) { x, out, _ in encode(x, out) })
             }
-            let rowLength = shape.last ?? 1
-            if let importance, importance.count != rowLength || rowLength % 32 != 0 {
-                throw TensorError(.invalidShape, "importance has \(importance.count) weights for rows of \(rowLength)")
-            }
-            let weights = importance ?? []
             let scratch = ThreadScratch()
-            return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: 32, blockBytes: target.blockBytes) { x, out, start in
-                weights.withUnsafeBufferPointer { w in
-                    SearchQuantizer.encode(target, x, w.isEmpty ? nil : w.baseAddress! + start % rowLength, out, scratch: scratch.current)
-                }
-            })
+            return try weightedBlocks(target, importance: importance) { x, w, out in SearchQuantizer.encode(target, x, w, out, scratch: scratch.current) }
         case .q3_K, .q2_K:
-            let rowLength = shape.last ?? 1
-            guard shape.count >= 1, rowLength % target.blockElements == 0 else {
-                throw TensorError(.invalidShape, "\(target.rawValue) needs rows of whole \(target.blockElements)-value super-blocks, not \(rowLength)")
-            }
-            if let importance, importance.count != rowLength {
-                throw TensorError(.invalidShape, "importance has \(importance.count) weights for rows of \(rowLength)")
-            }
-            let weights = importance ?? []
-            let encode = target == .q3_K ? KQuantizers.q3_K : KQuantizers.q2_K
-            return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: target.blockElements, blockBytes: target.blockBytes) { x, out, start in
-                weights.withUnsafeBufferPointer { w in encode(x, w.isEmpty ? nil : w.baseAddress! + start % rowLength, out) }
-            })
+            return try weightedBlocks(target, importance: importance, target == .q3_K ? KQuantizers.q3_K : KQuantizers.q2_K)
         case .int8Rows:
             let values = try decodedFloats()
             let rows = shape.first ?? 1
@@ -73,6 +53,23 @@ extension Tensor {
             break
         }
         throw TensorError(.unsupportedEncoding, "cannot convert \(encoding.rawValue) to \(target.rawValue)")
+    }
+
+    /// The tensor in the block encoding `target`, each block encoded by `encode(values, their
+    /// columns' weights or nil, out)`, the weights taken from `importance` (one per column).
+    private func weightedBlocks(_ target: Encoding, importance: [Float]?,
+                                _ encode: @escaping (UnsafePointer<Float>, UnsafePointer<Float>?, UnsafeMutableRawPointer) -> Void) throws -> Tensor {
+        let rowLength = shape.last ?? 1
+        guard rowLength % target.blockElements == 0 else {
+            throw TensorError(.invalidShape, "\(target.rawValue) needs rows of whole \(target.blockElements)-value blocks, not \(rowLength)")
+        }
+        if let importance, importance.count != rowLength {
+            throw TensorError(.invalidShape, "importance has \(importance.count) weights for rows of \(rowLength)")
+        }
+        let weights = importance ?? []
+        return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: target.blockElements, blockBytes: target.blockBytes) { x, out, start in
+            weights.withUnsafeBufferPointer { w in encode(x, w.isEmpty ? nil : w.baseAddress! + start % rowLength, out) }
+        })
     }
 
     /// Decodes the tensor in chunks of 64 Ki elements spread over all cores and encodes each

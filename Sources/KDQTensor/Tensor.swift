@@ -21,8 +21,8 @@ public struct Tensor: Sendable {
         guard data.count == expected else {
             throw TensorError(.sizeMismatch, "\(encoding.rawValue) \(shape) needs \(expected) bytes, found \(data.count)")
         }
-        if encoding.blockElements > 1, let row = shape.last, row % encoding.blockElements != 0 {
-            throw TensorError(.invalidShape, "\(encoding.rawValue) \(shape): rows of \(row) are not whole \(encoding.blockElements)-value blocks")
+        guard encoding.tilesRows(of: shape) else {
+            throw TensorError(.invalidShape, "\(encoding.rawValue) \(shape): rows of \(shape.last ?? 0) are not whole \(encoding.blockElements)-value blocks")
         }
         if encoding == .int8Rows {
             let rows = shape.first ?? 1

@@ -55,7 +55,7 @@ enum HuggingFaceReader {
             tensors[canonical] = tensor
         }
         if let projection, config?["tie_word_embeddings"]?.boolValue == false,
-           projection.data.bytes.elementsEqual(tensors["decoder.token_embedding.weight"]?.data.bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)) == false {
+           !projection.data.hasSameBytes(as: tensors["decoder.token_embedding.weight"]?.data) {
             tensors["proj_out.weight"] = projection  // untied: kept so that nothing is lost silently
         }
         let dims = try dimsFrom(config: config, metadata: metadata, tensors: tensors, path: provenance.path)
