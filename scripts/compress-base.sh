@@ -5,14 +5,15 @@
 # then kdq eval on the dev set against base and base guided-quantized alone to the same file
 # size (tiny.en's figures are in docs/quantization.md). Long (hours on 2 cores): the work
 # directory keeps clips and checkpoints, and running the script again continues where it stopped.
+# KDQ=path picks the kdq binary (default: a release build).
 # Usage: scripts/compress-base.sh [MB] [CLIPS] [EXTRA kdq compress OPTIONS...]   (defaults: 43.5 1200)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mb="${1:-43.5}"; clips="${2:-1200}"; shift 2 || shift $#
 data=../shared/audio/distill/manifest.jsonl
 dev=../shared/audio/dev/manifest.jsonl
-swift build -c release --product kdq >/dev/null
-kdq=.build/release/kdq
+if [ -z "${KDQ:-}" ]; then swift build -c release --product kdq >/dev/null; KDQ=.build/release/kdq; fi
+kdq=$KDQ
 mkdir -p out
 tag="base-c$mb-d$clips"
 [ -f "out/$tag.kdq" ] || "$kdq" compress models/base -o "out/$tag.kdq" --target-mb "$mb" --data "$data" --calibration "$dev" \

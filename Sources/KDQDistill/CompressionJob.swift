@@ -70,6 +70,9 @@ public final class CompressionJob {
         public let prunedKL: Double?
         /// Validation KL after the probe steps.
         public let probeKL: Double
+        /// Steps it trained before `probeKL` was measured: none for the teacher's own depth,
+        /// which starts at the teacher (its probe would only measure the teacher against itself).
+        public let probeSteps: Int
         /// The summed measured KL of the encodings planned for it (the teacher's profile).
         public let quantizationKL: Double
         public let tensorBytes: Int
@@ -79,7 +82,7 @@ public final class CompressionJob {
 
         public var json: JSONValue {
             .object(["decoder_layers": .array(decoderLayers.map { .number($0) }), "selection": .string(selection.rawValue), "pruned_kl": prunedKL.map { .number($0) } ?? .null,
-                     "probe_validation_kl": .number(probeKL), "predicted_quantization_kl": .number(quantizationKL),
+                     "probe_validation_kl": .number(probeKL), "probe_steps": .number(probeSteps), "predicted_quantization_kl": .number(quantizationKL),
                      "tensor_bytes": .number(tensorBytes), "bits_per_weight": .number(bitsPerWeight), "score": .number(score)])
         }
     }
@@ -203,21 +206,22 @@ public final class CompressionJob {
             let job = try distillation(student.checkpoint, layers: layers, teacher: teacher, planned: nil)
             try job.prepare(progress: { progress("label", $0, $1) })
             let loop = job.loop!
-            let probe = try probeRecord(layers)
+            let probeSteps = layers.count == teacher.dims.nTextLayer ? 0 : r.probeSteps
+            let probe = try probeRecord(layers, steps: probeSteps)
             if probe == nil {
                 if loop.hasCheckpoint { try loop.restore() }
-                if loop.step < r.probeSteps {
-                    _ = try loop.run(resume: false, shouldStop: { loop.step >= r.probeSteps || shouldStop() }) { step, _, _ in
-                        progress("probe \(k + 1)/\(students.count)", step, r.probeSteps)
+                if loop.step < probeSteps {
+                    _ = try loop.run(resume: false, shouldStop: { loop.step >= probeSteps || shouldStop() }) { step, _, _ in
+                        progress("probe \(k + 1)/\(students.count)", step, probeSteps)
                     }
                     if shouldStop() { return nil }
                 }
             }
             let probeKL = try probe ?? loop.validationLoss().kl
-            if probe == nil { try saveProbeRecord(layers, kl: probeKL) }
+            if probe == nil { try saveProbeRecord(layers, steps: probeSteps, kl: probeKL) }
             let scored = students.flatMap(\.selection.candidates)
             let prunedKL = scored.first { $0.decoderLayers == layers }?.kl
-            candidates.append(Candidate(decoderLayers: layers, selection: student.selection.method, prunedKL: prunedKL, probeKL: probeKL, quantizationKL: plan.predictedKL ?? 0,
+            candidates.append(Candidate(decoderLayers: layers, selection: student.selection.method, prunedKL: prunedKL, probeKL: probeKL, probeSteps: probeSteps, quantizationKL: plan.predictedKL ?? 0,
                                         tensorBytes: plan.tensorBytes, bitsPerWeight: plan.bitsPerWeight))
             plans.append((plan, mapped, quantizer))
             probed.append(student)
@@ -234,7 +238,7 @@ public final class CompressionJob {
         let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned)
         try job.prepare(progress: { progress("label", $0, $1) }, encoding: { progress("encode", $0, $1) })
         let loop = job.loop!
-        try loop.restore()
+        if loop.hasCheckpoint { try loop.restore() }
         let started = Date()
         let finished = try loop.run(resume: false, shouldStop: shouldStop) { step, total, _ in progress("train", step, total) }
         guard finished else { return nil }
@@ -296,15 +300,15 @@ public final class CompressionJob {
     }
 
     /// The probe's validation KL, kept beside the candidate's checkpoint (which training moves on).
-    func probeRecord(_ layers: [Int]) throws -> Double? {
+    func probeRecord(_ layers: [Int], steps: Int) throws -> Double? {
         guard let data = FileManager.default.contents(atPath: candidateDirectory(layers) + "/probe.json") else { return nil }
         let v = try JSONValue.parse(String(decoding: data, as: UTF8.self))
-        guard v["probe_steps"]?.intValue == request.probeSteps else { return nil }
+        guard v["probe_steps"]?.intValue == steps else { return nil }
         return v["validation_kl"]?.doubleValue
     }
 
-    func saveProbeRecord(_ layers: [Int], kl: Double) throws {
-        let v: JSONValue = .object(["probe_steps": .number(request.probeSteps), "validation_kl": .number(kl)])
+    func saveProbeRecord(_ layers: [Int], steps: Int, kl: Double) throws {
+        let v: JSONValue = .object(["probe_steps": .number(steps), "validation_kl": .number(kl)])
         try writeWhole(Data(v.serialized(pretty: false).utf8), to: candidateDirectory(layers) + "/probe.json")
     }
 

@@ -17,7 +17,8 @@ struct CompressCommand: ParsableCommand {
             student`) and the even choice (first, last, evenly spaced) — each train --probe-steps \
             steps of their distillation (as `kdq distill`, over the teacher's \
             frozen encoder). A depth equal to the teacher's keeps every block: the teacher itself, \
-            fine-tuned through its encodings at a tenth of --lr. The teacher's sensitivity to each encoding of each tensor, measured on \
+            scored without probe steps (it starts at the teacher) and fine-tuned through its \
+            encodings at a tenth of --lr. The teacher's sensitivity to each encoding of each tensor, measured on \
             the calibration audio (as `kdq quantize`), is mapped onto each student and plans its \
             encodings so that the whole archive fits --target-mb. The student with the lowest \
             validation KL plus predicted quantization KL wins and trains to the end through its \
@@ -123,11 +124,11 @@ struct CompressCommand: ParsableCommand {
             ]))
             return
         }
-        print("candidates (validation KL after \(probeSteps) steps + predicted quantization KL at \(Format.bytes(Int(targetMb * 1_000_000)))):")
-        var table = TextTable(["", "blocks", "choice", "pruned KL", "probe KL", "quant KL", "score", "bits/w"], rightAligned: [3, 4, 5, 6, 7])
+        print("candidates (validation KL after their probe steps + predicted quantization KL at \(Format.bytes(Int(targetMb * 1_000_000)))):")
+        var table = TextTable(["", "blocks", "choice", "pruned KL", "probe steps", "probe KL", "quant KL", "score", "bits/w"], rightAligned: [3, 4, 5, 6, 7, 8])
         for (k, c) in result.candidates.enumerated() {
             table.add([k == result.chosen ? "*" : "", c.decoderLayers.map(String.init).joined(separator: ","), c.selection.rawValue, c.prunedKL.map { Format.fixed($0, 3) } ?? "-",
-                       Format.fixed(c.probeKL, 3), Format.fixed(c.quantizationKL, 3), Format.fixed(c.score, 3), Format.fixed(c.bitsPerWeight, 2)])
+                       String(c.probeSteps), Format.fixed(c.probeKL, 3), Format.fixed(c.quantizationKL, 3), Format.fixed(c.score, 3), Format.fixed(c.bitsPerWeight, 2)])
         }
         print(table.render())
         for u in result.unreachable { print("\(u.depth) decoder blocks left out: \(u.reason)") }
