@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "KDQQuantize", targets: ["KDQQuantize"]),
         .library(name: "KDQTrain", targets: ["KDQTrain"]),
         .library(name: "KDQDistill", targets: ["KDQDistill"]),
+        .library(name: "KDQReport", targets: ["KDQReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,9 +38,10 @@ let package = Package(
         .target(name: "KDQDistill", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQJSON", "KDQAnalysis", "KDQQuantize"],
                 resources: [.copy("Recipe/train_student.py")]),
         .target(name: "KDQCompare", dependencies: ["KDQDistill", "KDQQuantize", "KDQEngine", "KDQAnalysis", "KDQFormats", "KDQTensor", "KDQJSON"]),
+        .target(name: "KDQReport", dependencies: ["KDQCompare", "KDQDistill", "KDQQuantize", "KDQFormats", "KDQTensor"]),
         .executableTarget(name: "kdq-train-bench", dependencies: ["KDQTrain", "KDQFormats"]),
         .executableTarget(name: "kdq", dependencies: [
-            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize", "KDQDistill", "KDQTrain", "KDQCompare",
+            "KDQTensor", "KDQFormats", "KDQAnalysis", "KDQEngine", "KDQJSON", "KDQQuantize", "KDQDistill", "KDQTrain", "KDQCompare", "KDQReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "KDQTrainTests", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "KDQDistillTests", dependencies: ["KDQDistill", "KDQTrain", "KDQFormats", "KDQQuantize", "KDQAnalysis", "KDQTensor", "KDQTestSupport"]),
+        .testTarget(name: "KDQReportTests", dependencies: ["KDQReport", "KDQQuantize", "KDQFormats", "KDQJSON", "KDQTensor"]),
         .testTarget(name: "KDQCompareTests", dependencies: ["KDQCompare", "KDQQuantize", "KDQAnalysis", "KDQFormats", "KDQJSON"]),
         .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
     ],

@@ -50,7 +50,8 @@ public struct ComparisonReport: Sendable {
             guard let matches else { return .null }
             return .array(matches.map {
                 .object(["student": .number($0.student), "teacher": .number($0.teacher), "source": .string($0.source.rawValue),
-                         "relative_error": finite($0.metrics.relativeError), "cosine": finite($0.metrics.cosine)])
+                         "relative_error": finite($0.metrics.relativeError), "cosine": finite($0.metrics.cosine),
+                         "attention_divergence": $0.attentionDivergence.map(finite) ?? .null])
             })
         }
         let diff = tensors.diff

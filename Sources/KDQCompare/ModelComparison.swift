@@ -73,12 +73,13 @@ public final class ModelComparison {
             guard samples.count <= LogMelSpectrogram.windowSamples else { continue }
             scored += 1
             let sequence = try teacher.teacherSequence(text: teacherText, options: r.options)
-            let tf = try teacher.forward(mel: teacherTranscriber.melSegment(samples, seek: 0), tokens: sequence)
-            let sf = try student.forward(mel: studentTranscriber.melSegment(samples, seek: 0), tokens: sequence)
+            let tf = try teacher.forward(mel: teacherTranscriber.melSegment(samples, seek: 0), tokens: sequence, keepCrossAttention: true)
+            let sf = try student.forward(mel: studentTranscriber.melSegment(samples, seek: 0), tokens: sequence, keepCrossAttention: true)
             tokens.add(clip: clip.id, tokens: sequence, promptLength: prompt, teacherLogP: LogitDivergence.logSoftmax(tf.logits, vocab: t.nVocab),
                        studentLogits: sf.logits, vocab: t.nVocab)
             encoder?.add(student: sf.encoderHidden, teacher: tf.encoderHidden)
             decoder?.add(student: sf.decoderHidden, teacher: tf.decoderHidden)
+            decoder?.addCrossAttention(student: sf.crossAttention, teacher: tf.crossAttention, frames: t.nAudioCtx, from: max(0, prompt - 1))
         }
         progress(clips.count, clips.count)
 
@@ -114,11 +115,8 @@ public final class ModelComparison {
 
     /// `decoder.blocks.S.rest` (or `encoder.blocks.S.rest`) under the teacher block S is compared with.
     static func teacherName(_ name: String, decoder: [LayerAlignment.Match], encoder: [LayerAlignment.Match]) -> String {
-        for (prefix, matches) in [("decoder.blocks.", decoder), ("encoder.blocks.", encoder)] where name.hasPrefix(prefix) {
-            let tail = name.dropFirst(prefix.count)
-            guard let dot = tail.firstIndex(of: "."), let index = Int(tail[..<dot]), index < matches.count else { return name }
-            return prefix + String(matches[index].teacher) + tail[dot...]
-        }
-        return name
+        guard let block = BlockTensorName(name) else { return name }
+        let matches = block.stack == .decoder ? decoder : encoder
+        return block.index < matches.count ? block.renumbered(matches[block.index].teacher).name : name
     }
 }

@@ -80,6 +80,31 @@ public final class CompressionJob {
         /// What the choice minimizes: probe KL plus predicted quantization KL.
         public var score: Double { probeKL + quantizationKL }
 
+        /// The candidate back from its JSON form; `probeSteps` for records written before each
+        /// candidate carried its own.
+        public init(json v: JSONValue, probeSteps recordedSteps: Int = 0) throws {
+            guard let layers = v["decoder_layers"]?.arrayValue?.compactMap(\.intValue),
+                  let selection = v["selection"]?.stringValue.flatMap(LayerSelection.Method.init(rawValue:)),
+                  let probeKL = v["probe_validation_kl"]?.doubleValue, let quantizationKL = v["predicted_quantization_kl"]?.doubleValue else {
+                throw TrainingError("bad compress candidate \(v.serialized(pretty: false).prefix(200))")
+            }
+            self.init(decoderLayers: layers, selection: selection, prunedKL: v["pruned_kl"]?.doubleValue, probeKL: probeKL,
+                      probeSteps: v["probe_steps"]?.intValue ?? recordedSteps, quantizationKL: quantizationKL,
+                      tensorBytes: v["tensor_bytes"]?.intValue ?? 0, bitsPerWeight: v["bits_per_weight"]?.doubleValue ?? 0)
+        }
+
+        init(decoderLayers: [Int], selection: LayerSelection.Method, prunedKL: Double?, probeKL: Double, probeSteps: Int, quantizationKL: Double,
+             tensorBytes: Int, bitsPerWeight: Double) {
+            self.decoderLayers = decoderLayers
+            self.selection = selection
+            self.prunedKL = prunedKL
+            self.probeKL = probeKL
+            self.probeSteps = probeSteps
+            self.quantizationKL = quantizationKL
+            self.tensorBytes = tensorBytes
+            self.bitsPerWeight = bitsPerWeight
+        }
+
         public var json: JSONValue {
             .object(["decoder_layers": .array(decoderLayers.map { .number($0) }), "selection": .string(selection.rawValue), "pruned_kl": prunedKL.map { .number($0) } ?? .null,
                      "probe_validation_kl": .number(probeKL), "probe_steps": .number(probeSteps), "predicted_quantization_kl": .number(quantizationKL),
@@ -318,24 +343,20 @@ public final class CompressionJob {
         320 * (200 + epochs) + 512 * candidates + 16_384
     }
 
-    /// `decoder.blocks.N.rest` split into N and the rest.
-    static func block(of name: String) -> (index: Int, rest: Substring)? {
-        let prefix = "decoder.blocks."
-        guard name.hasPrefix(prefix) else { return nil }
-        let tail = name.dropFirst(prefix.count)
-        guard let dot = tail.firstIndex(of: "."), let index = Int(tail[..<dot]) else { return nil }
-        return (index, tail[tail.index(after: dot)...])
+    /// The decoder block `name` is in, if any.
+    static func block(of name: String) -> BlockTensorName? {
+        BlockTensorName(name).flatMap { $0.stack == .decoder ? $0 : nil }
     }
 
     /// The teacher tensor a student tensor was copied from.
     static func teacherName(_ name: String, layers: [Int]) -> String? {
         guard let b = block(of: name) else { return name }
-        return b.index < layers.count ? "decoder.blocks.\(layers[b.index]).\(b.rest)" : nil
+        return b.index < layers.count ? b.renumbered(layers[b.index]).name : nil
     }
 
     /// The student tensor a teacher tensor became (nil for blocks the student drops).
     static func studentName(_ name: String, layers: [Int]) -> String? {
         guard let b = block(of: name) else { return name }
-        return layers.firstIndex(of: b.index).map { "decoder.blocks.\($0).\(b.rest)" }
+        return layers.firstIndex(of: b.index).map { b.renumbered($0).name }
     }
 }

@@ -58,7 +58,8 @@ public struct LossPoint: Sendable, Equatable {
         self.wer = wer
     }
 
-    init(json v: JSONValue) throws {
+    /// The point back from its JSON form.
+    public init(json v: JSONValue) throws {
         guard let step = v["step"]?.intValue, let epoch = v["epoch"]?.intValue else { throw TrainingError("bad loss point \(v)") }
         var l = LossComponents()
         l.total = v["total"]?.doubleValue ?? 0

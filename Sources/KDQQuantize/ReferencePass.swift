@@ -34,9 +34,9 @@ struct ReferencePass {
         var decoderStates: [[Float]] = []
         let (state, logits) = try model.observingLinearInputs(observe) {
             let state = model.decoder.makeState(encoderOutput: output)
-            let logits = try model.decoder.forward(sequence, state: model.decoder.makeState(reusingCrossAttentionOf: state)) { _, x in
+            let logits = try model.decoder.forward(sequence, state: model.decoder.makeState(reusingCrossAttentionOf: state), hiddenStates: { _, x in
                 decoderStates.append(x)
-            }
+            })
             return (state, logits)
         }
         mel = window

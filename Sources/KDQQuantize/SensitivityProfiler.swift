@@ -119,9 +119,9 @@ public final class SensitivityProfiler {
                 let state = start != nil || Self.changesCrossAttention(name)
                     ? model.decoder.makeState(encoderOutput: encoded)
                     : model.decoder.makeState(reusingCrossAttentionOf: ref.crossState)
-                let logits = try model.decoder.forward(ref.tokens, state: state) { l, x in
+                let logits = try model.decoder.forward(ref.tokens, state: state, hiddenStates: { l, x in
                     decoderChanges[l].merge(ErrorMetrics.compare(ref.decoderHidden[l], x))
-                }
+                })
                 let d = LogitDivergence.summed(reference: ref.logProbabilities, candidate: logits, vocab: dims.nVocab)
                 kl += d.total
                 rows += d.rows

@@ -58,6 +58,9 @@ import Testing
         print("compare KL \(kl), eval --kl \(expected)")
         #expect(kl > 0 && abs(kl - expected) <= 0.01 * expected)
         #expect(report["decoder_layers"]?.arrayValue?.allSatisfy { $0["source"]?.stringValue == "same_index" } == true)
+        let divergences = report["decoder_layers"]?.arrayValue?.compactMap { $0["attention_divergence"]?.doubleValue } ?? []
+        #expect(divergences.count == 4 && divergences.allSatisfy { $0 > 0 && $0 < log(2.0) }, "\(divergences)")
+        #expect(report["encoder_layers"]?.arrayValue?.allSatisfy { $0["attention_divergence"] == .null } == true)
 
         #expect(try KDQBinary.run(["student", Self.tinyEn!, "-o", dir + "/s.kdq", "--decoder-layers", "2", "--select", "0,3"]).status == 0)
         let pruned = try KDQBinary.run(["compare", Self.tinyEn!, dir + "/s.kdq", "--audio", calibration])

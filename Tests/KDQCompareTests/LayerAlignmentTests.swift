@@ -1,3 +1,4 @@
+import Foundation
 import KDQAnalysis
 import Testing
 @testable import KDQCompare
@@ -47,5 +48,28 @@ import Testing
         a.add(student: [[0, 0]], teacher: [[1, 1]])
         // ‖error‖² = 2 of ‖teacher‖² = 4 over both clips.
         #expect(abs(a.matches[0].metrics.relativeError - (0.5).squareRoot()) < 1e-12)
+    }
+
+    @Test func crossAttentionDivergenceIsZeroForTheSameWeightsAndLn2ForDisjointOnes() {
+        var a = LayerAlignment(studentLayers: 2, teacherLayers: 2, recorded: nil)
+        // Two positions over four frames; the first (a prompt row) is skipped.
+        let teacher: [[Float]] = [[1, 0, 0, 0, 0.5, 0.5, 0, 0], [0.25, 0.25, 0.25, 0.25, 0, 0, 1, 0]]
+        let student: [[Float]] = [[0, 0, 0, 1, 0.5, 0.5, 0, 0], [0.25, 0.25, 0.25, 0.25, 0, 0, 0, 1]]
+        a.addCrossAttention(student: student, teacher: teacher, frames: 4, from: 1)
+        let m = a.matches
+        #expect(m[0].attentionDivergence == 0)
+        #expect(abs(m[1].attentionDivergence! - log(2.0)) < 1e-12, "\(m[1].attentionDivergence!)")
+    }
+
+    @Test func blocksWithoutCrossAttentionHaveNoDivergence() {
+        var a = LayerAlignment(studentLayers: 1, teacherLayers: 1, recorded: nil)
+        a.add(student: [[1, 1]], teacher: [[1, 1]])
+        #expect(a.matches[0].attentionDivergence == nil)
+    }
+
+    @Test func jensenShannonIsSymmetricAndBounded() {
+        let p: [Float] = [0.7, 0.2, 0.1], q: [Float] = [0.1, 0.3, 0.6]
+        let pq = LayerAlignment.jensenShannon(p[...], q[...]), qp = LayerAlignment.jensenShannon(q[...], p[...])
+        #expect(abs(pq - qp) < 1e-15 && pq > 0 && pq < log(2.0))
     }
 }

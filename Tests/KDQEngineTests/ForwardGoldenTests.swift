@@ -78,4 +78,21 @@ import KDQFormats
         #expect(relativeError(Array(results[0].logits.prefix(2 * 1024)), results[1].logits).maxAbs < 1e-5)
         #expect(relativeError(model.melWindow(try g.floats("audio")), mel).relative <= 1e-4)
     }
+
+    @Test func crossAttentionIsADistributionOverTheAudioPerPositionAndBlock() throws {
+        let model = try WhisperModel(try Checkpoint.open(Golden.randomModel))
+        let g = try Golden(Golden.randomGolden)
+        let mel = try g.floats("mel"), tokens = try g.ints("tokens")
+        let plain = try model.forward(mel: mel, tokens: tokens)
+        let r = try model.forward(mel: mel, tokens: tokens, keepCrossAttention: true)
+        #expect(plain.crossAttention.isEmpty && r.crossAttention.count == 2)
+        #expect(r.logits == plain.logits)
+        for block in r.crossAttention {
+            #expect(block.count == tokens.count * 1500 && block.allSatisfy { $0 >= 0 })
+            for row in 0..<tokens.count {
+                let sum = block[(row * 1500)..<((row + 1) * 1500)].reduce(0, +)
+                #expect(abs(sum - 1) < 1e-4, "row \(row) sums to \(sum)")
+            }
+        }
+    }
 }

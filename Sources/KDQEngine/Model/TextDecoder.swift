@@ -1,3 +1,4 @@
+import CBLAS
 import KDQFormats
 
 /// Whisper's text decoder: token and learned positional embeddings, pre-norm blocks of
@@ -64,8 +65,10 @@ public struct TextDecoder {
 
     /// Runs `tokens` (appended after what `state` holds) and returns their logits
     /// (`tokens.count × n_vocab`, row-major); `lastOnly` returns only the last row.
-    /// `hiddenStates` receives the residual stream after every block.
+    /// `hiddenStates` receives the residual stream after every block; `crossAttention` each
+    /// block's cross-attention weights averaged over its heads (`tokens × audio rows`).
     public func forward(_ tokens: [Int], state: State, lastOnly: Bool = false,
+                        crossAttention: ((Int, [Float]) -> Void)? = nil,
                         hiddenStates: ((Int, [Float]) -> Void)? = nil) throws -> [Float] {
         let d = weights.dims
         let w = d.nTextState, n = tokens.count, offset = state.length
@@ -99,8 +102,13 @@ public struct TextDecoder {
             let cross = b.cross!, crossNorm = b.crossNorm!
             Kernels.layerNorm(x, n, w, crossNorm.0, crossNorm.1, into: &s.normed)
             weights.linear(s.normed, n, w, cross.query, w, bias: cross.queryBias, into: &s.q)
+            var meanWeights = crossAttention == nil ? [] : [Float](repeating: 0, count: n * audioRows)
+            let share = 1 / Float(d.nTextHead)
             Attention.attend(q: s.q, nq: n, k: state.crossKeys[l], v: state.crossValues[l], nk: audioRows, d: w, heads: d.nTextHead,
-                             causalOffset: nil, into: &s.attended)
+                             causalOffset: nil, into: &s.attended, weights: crossAttention == nil ? nil : { _, p in
+                                 cblas_saxpy(Int32(n * audioRows), share, p, 1, &meanWeights, 1)
+                             })
+            crossAttention?(l, meanWeights)
             weights.linear(s.attended, n, w, cross.out, w, bias: cross.outBias, into: &s.normed)
             for i in 0..<(n * w) { x[i] += s.normed[i] }
             Residual.mlp(&x, n, w, b, weights, &s)

@@ -9,18 +9,25 @@ public struct ForwardResult: Sendable {
     public let decoderHidden: [[Float]]
     /// Logits for every token position (`tokens × n_vocab`).
     public let logits: [Float]
+    /// Each decoder block's cross-attention weights over the encoder output, averaged over its
+    /// heads (`tokens × n_audio_ctx`); empty unless asked for.
+    public var crossAttention: [[Float]] = []
 }
 
 extension WhisperModel {
     /// Runs the encoder on a mel window (`n_mels × 3000`) and the decoder on `tokens`;
-    /// with `keepHidden` false, the per-layer outputs are left empty.
-    public func forward(mel: [Float], tokens: [Int], keepHidden: Bool = true) throws -> ForwardResult {
+    /// with `keepHidden` false, the per-layer outputs are left empty; with `keepCrossAttention`,
+    /// every decoder block's head-averaged cross-attention weights are kept.
+    public func forward(mel: [Float], tokens: [Int], keepHidden: Bool = true, keepCrossAttention: Bool = false) throws -> ForwardResult {
         var encoderHidden: [[Float]] = []
         let encoded = try encoder.encode(mel) { _, x in if keepHidden { encoderHidden.append(x) } }
-        var decoderHidden: [[Float]] = []
+        var decoderHidden: [[Float]] = [], crossAttention: [[Float]] = []
         let state = decoder.makeState(encoderOutput: encoded)
-        let logits = try decoder.forward(tokens, state: state) { _, x in if keepHidden { decoderHidden.append(x) } }
-        return ForwardResult(encoderHidden: encoderHidden, encoderOutput: encoded, decoderHidden: decoderHidden, logits: logits)
+        let logits = try decoder.forward(tokens, state: state, crossAttention: keepCrossAttention ? { _, a in crossAttention.append(a) } : nil,
+                                         hiddenStates: { _, x in if keepHidden { decoderHidden.append(x) } })
+        var result = ForwardResult(encoderHidden: encoderHidden, encoderOutput: encoded, decoderHidden: decoderHidden, logits: logits)
+        result.crossAttention = crossAttention
+        return result
     }
 
     /// `forward` for a batch of utterances, in order.

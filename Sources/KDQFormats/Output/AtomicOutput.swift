@@ -42,6 +42,15 @@ public final class AtomicOutput {
 
     private var scratch: [String] = []
 
+    /// Writes `text` to `destination` whole: under a temporary name, then renamed into place.
+    public static func write(_ text: String, to destination: String) throws {
+        let output = try AtomicOutput(destination)
+        let sink = try FileSink(creating: output.temporaryPath)
+        try sink.write(text)
+        try sink.close()
+        try output.commit()
+    }
+
     /// Moves the finished temporary output into place (replacing a previous file; a
     /// previous directory is removed first).
     public func commit() throws {

@@ -18,24 +18,15 @@ public enum LayerPruning {
         let encoderMap = Dictionary(uniqueKeysWithValues: encoder.enumerated().map { ($1, $0) })
         var tensors: [(name: String, tensor: Tensor)] = []
         for (name, t) in checkpoint.tensors {
-            if let renamed = renumber(name, prefix: "decoder.blocks.", decoderMap) ?? renumber(name, prefix: "encoder.blocks.", encoderMap) {
-                if let renamed = renamed { tensors.append((renamed, t)) }
-            } else {
+            guard let block = BlockTensorName(name) else {
                 tensors.append((name, t))
+                continue
             }
+            if let kept = (block.stack == .decoder ? decoderMap : encoderMap)[block.index] { tensors.append((block.renumbered(kept).name, t)) }
         }
         var dims = d
         dims.nTextLayer = decoderLayers.count
         dims.nAudioLayer = encoder.count
         return (dims, tensors)
-    }
-
-    /// nil when `name` is not under `prefix`; else the renumbered name, or nil inside when dropped.
-    private static func renumber(_ name: String, prefix: String, _ map: [Int: Int]) -> String?? {
-        guard name.hasPrefix(prefix) else { return nil }
-        let rest = name.dropFirst(prefix.count)
-        guard let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]) else { return nil }
-        guard let kept = map[layer] else { return .some(nil) }
-        return .some(prefix + "\(kept)" + rest[dot...])
     }
 }

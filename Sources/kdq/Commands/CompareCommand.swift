@@ -19,7 +19,8 @@ struct CompareCommand: ParsableCommand {
             KL with their tokens. Each student block's residual stream is compared with the teacher \
             block it was copied from (as the student records it), the same block when the depths are \
             equal, or else the best increasing match; relative error and cosine, summed over the \
-            clips. The tensors the two share are diffed, student blocks under their teacher block's \
+            clips, and for decoder blocks the Jensen–Shannon divergence of their cross-attention \
+            over the audio (averaged over heads) per transcript position. The tensors the two share are diffed, student blocks under their teacher block's \
             name. --json prints the report as formats/compare.schema.json describes it.
             """
     )
@@ -77,10 +78,13 @@ struct CompareCommand: ParsableCommand {
             }
             lines.append("\n\(title) blocks (residual stream after each block; teacher block: \(matches[0].source.rawValue.replacingOccurrences(of: "_", with: " "))):")
             let top = matches.map(\.metrics.relativeError).filter(\.isFinite).max() ?? 0
-            var table = TextTable(["student", "teacher", "rel. error", "cosine", ""], rightAligned: [0, 1, 2, 3])
+            let attention = matches.contains { $0.attentionDivergence != nil }
+            var table = TextTable(["student", "teacher", "rel. error", "cosine"] + (attention ? ["attention JS"] : []) + [""],
+                                  rightAligned: attention ? [0, 1, 2, 3, 4] : [0, 1, 2, 3])
             for m in matches {
-                table.add([String(m.student), String(m.teacher), Format.fixed(m.metrics.relativeError, 4), Format.fixed(m.metrics.cosine, 4),
-                           Format.bar(m.metrics.relativeError, of: top)])
+                table.add([String(m.student), String(m.teacher), Format.fixed(m.metrics.relativeError, 4), Format.fixed(m.metrics.cosine, 4)]
+                          + (attention ? [m.attentionDivergence.map { Format.fixed($0, 4) } ?? "–"] : [])
+                          + [Format.bar(m.metrics.relativeError, of: top)])
             }
             lines.append(table.render())
         }
