@@ -4,7 +4,8 @@
 # debug build, then the CLI tests again on the release binary.
 # KDQ_CLIENT_CHECKS=1 also installs pywhispercpp and faster-whisper and checks that kdq's
 # exports load and transcribe in them (scripts/check-clients.py); KDQ_SLOW_CHECKS=1 also runs
-# scripts/slow-checks.sh (dev set against faster-whisper, eval, benchmarks: about 40 minutes).
+# scripts/slow-checks.sh (dev set against faster-whisper, eval, benchmarks: about 40 minutes);
+# KDQ_REPORT_CHECK=1 renders a `kdq report` page in headless Chromium (scripts/report-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -16,6 +17,9 @@ KDQ_BIN="$PWD/.build/release/kdq" swift test --skip-build --filter KDQCLITests
 if [ "${KDQ_CLIENT_CHECKS:-0}" = 1 ]; then
   python3 -m pip install --quiet --disable-pip-version-check pywhispercpp faster-whisper
   python3 scripts/check-clients.py --kdq .build/release/kdq
+fi
+if [ "${KDQ_REPORT_CHECK:-0}" = 1 ]; then
+  KDQ=.build/release/kdq scripts/report-check.sh
 fi
 if [ "${KDQ_SLOW_CHECKS:-0}" = 1 ]; then
   scripts/slow-checks.sh

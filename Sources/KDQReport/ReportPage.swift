@@ -177,7 +177,7 @@ public enum ReportPage {
         html += HTML.table(["", "file", "encoder blocks", "decoder blocks", "tensor MB", "WER", "CER"], models.map { label, m in
             [label, (m.path as NSString).lastPathComponent, String(m.encoderLayers), String(m.decoderLayers), number(Double(m.tensorBytes) / 1e6, 2),
              percent(m.words?.rate), percent(m.characters?.rate)]
-        }, numeric: [2, 3, 4, 5, 6], caption: "\(c.clips) clips transcribed; \(c.scoredClips) teacher-forced through both.")
+        }, numeric: [2, 3, 4, 5, 6], caption: "\(c.clips) clip\(c.clips == 1 ? "" : "s") transcribed; \(c.scoredClips) teacher-forced through both.")
         html += HTML.table(["mean KL (all positions)", "transcript KL", "top-1 agreement"],
                            [[number(c.tokens.meanKL, 4), number(c.tokens.transcriptKL, 4), percent(c.tokens.top1Agreement)]], numeric: [0, 1, 2])
         let layers = (c.encoder ?? []).map { ("enc \($0.student)→\($0.teacher)", $0) } + (c.decoder ?? []).map { ("dec \($0.student)→\($0.teacher)", $0) }

@@ -74,6 +74,9 @@ import Testing
         #expect(size <= 24_000_000 && report["archive_bytes"]?.intValue == size, "\(size) bytes, predicted \(String(describing: report["archive_bytes"]))")
         let depths = Set((report["candidates"]?.arrayValue ?? []).compactMap { $0["decoder_layers"]?.arrayValue?.count })
         #expect(depths == [2, 4], "\(r.stdout.prefix(600))")
+        // The whole decoder starts at the teacher: scored without probe steps.
+        let probeSteps = (report["candidates"]?.arrayValue ?? []).map { ($0["decoder_layers"]?.arrayValue?.count, $0["probe_steps"]?.intValue) }
+        #expect(probeSteps.allSatisfy { $0.1 == ($0.0 == 4 ? 0 : 2) }, "\(probeSteps)")
         #expect(report["unreachable"]?.arrayValue?.isEmpty == true, "\(r.stdout.prefix(600))")
         #expect(report["decoder_trained_on"]?.stringValue == "the planned encoder's outputs", "\(r.stdout.prefix(600))")
         #expect(try KDQBinary.run(["verify", dir + "/c.kdq"]).status == 0)
@@ -85,5 +88,11 @@ import Testing
         #expect(layers == report["decoder_layers"]?.arrayValue?.count)
         let transcript = try KDQBinary.run(["transcribe", dir + "/c.kdq", KDQBinary.packageRoot + "/samples/jfk.wav"])
         #expect(transcript.status == 0, "\(transcript.stderr)")
+        let page = try KDQBinary.run(["report", dir + "/c.kdq", "-o", dir + "/c.html"])
+        #expect(page.status == 0, "\(page.stderr)")
+        let html = try String(contentsOfFile: dir + "/c.html", encoding: .utf8)
+        for section in ["id=\"plan\"", "id=\"distillation\"", "How the student was chosen", "Loss curves", "Size against predicted KL"] {
+            #expect(html.contains(section), "\(section)")
+        }
     }
 }
