@@ -9,6 +9,14 @@ enum KDQBinary {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
+    /// The real tiny.en (`scripts/fetch-models.sh`), when it is there.
+    static let tinyEn: String? = {
+        let d = packageRoot + "/models/tiny.en"
+        return FileManager.default.fileExists(atPath: d + "/model.bin") ? d : nil
+    }()
+    /// Whether the binary under test is a release build (`KDQ_BIN`, as scripts/test.sh sets it).
+    static let isRelease = ProcessInfo.processInfo.environment["KDQ_BIN"] != nil
+
     static var path: String {
         if let p = ProcessInfo.processInfo.environment["KDQ_BIN"] { return p }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

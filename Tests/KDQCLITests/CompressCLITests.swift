@@ -4,11 +4,8 @@ import Testing
 
 /// `kdq compress` on the built binary.
 @Suite struct CompressCLITests {
-    static let tinyEn: String? = {
-        let d = KDQBinary.packageRoot + "/models/tiny.en"
-        return FileManager.default.fileExists(atPath: d + "/model.bin") ? d : nil
-    }()
-    static let release = ProcessInfo.processInfo.environment["KDQ_BIN"] != nil
+    static let tinyEn = KDQBinary.tinyEn
+    static let release = KDQBinary.isRelease
     var calibration: String { KDQBinary.packageRoot + "/samples/calibration.jsonl" }
 
     /// A manifest of `count` clips without text (the sample clip, cut differently is not needed:

@@ -5,7 +5,7 @@ import Testing
 /// `kdq student` and `kdq distill` on the built binary.
 @Suite struct DistillCLITests {
     let f = KDQBinary.fixtures
-    static let realModels = FileManager.default.fileExists(atPath: KDQBinary.packageRoot + "/models/tiny.en/model.bin")
+    static let realModels = KDQBinary.tinyEn != nil
         && FileManager.default.fileExists(atPath: KDQBinary.packageRoot + "/models/base/model.bin")
 
     @Test(arguments: [["student"], ["distill"]]) func help(_ command: [String]) throws {
@@ -70,7 +70,7 @@ import Testing
 
     /// A pretrained student (here tiny.en quantized to q4_0: another encoder than the teacher's)
     /// trains its decoder on its own encoder's outputs (release binary).
-    @Test(.enabled(if: DistillCLITests.realModels && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+    @Test(.enabled(if: DistillCLITests.realModels && KDQBinary.isRelease,
                    "needs scripts/fetch-models.sh and KDQ_BIN (a release kdq)"))
     func aPretrainedStudentTrainsOnItsOwnEncoder() throws {
         let dir = KDQBinary.scratchDirectory("pretrained")
@@ -93,7 +93,7 @@ import Testing
     /// Face format, every labelled clip with its split, the recipe with kdq's first-batch loss
     /// and the epochs' clip order, and the script (release binary: labelling with a debug
     /// engine is slow). scripts/recipe-check.sh runs the script's --check with torch.
-    @Test(.enabled(if: DistillCLITests.realModels && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+    @Test(.enabled(if: DistillCLITests.realModels && KDQBinary.isRelease,
                    "needs scripts/fetch-models.sh and KDQ_BIN (a release kdq)"))
     func exportedRecipeHoldsTheModelsClipsObjectiveAndScript() throws {
         let dir = KDQBinary.scratchDirectory("recipe")

@@ -6,10 +6,7 @@ import Testing
 @Suite struct QuantizeCLITests {
     let f = KDQBinary.fixtures
     let dir = KDQBinary.scratchDirectory("quantize")
-    static let tinyEn: String? = {
-        let d = KDQBinary.packageRoot + "/models/tiny.en"
-        return FileManager.default.fileExists(atPath: d + "/model.bin") ? d : nil
-    }()
+    static let tinyEn = KDQBinary.tinyEn
     var calibration: String { KDQBinary.packageRoot + "/samples/calibration.jsonl" }
 
     @Test func help() throws {
@@ -68,7 +65,7 @@ import Testing
     /// archive is no larger than the uniform q5_0 one, and the record shows every alternative.
     /// Runs against the release binary (scripts/test.sh sets KDQ_BIN): a debug build of the
     /// engine takes minutes over it.
-    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+    @Test(.enabled(if: tinyEn != nil && KDQBinary.isRelease,
                    "needs models/tiny.en and KDQ_BIN (a release kdq)"))
     func guidedArchiveIsNoLargerThanUniform() throws {
         let keep = ["encoder.blocks.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }
@@ -94,7 +91,7 @@ import Testing
 
     /// --target-mb bounds the whole file, record and evaluation included, and the size the
     /// report predicts is the file's (release binary, as above).
-    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+    @Test(.enabled(if: tinyEn != nil && KDQBinary.isRelease,
                    "needs models/tiny.en and KDQ_BIN (a release kdq)"))
     func targetMegabytesBoundTheWholeFile() throws {
         let keep = ["encoder.blocks.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }
@@ -111,7 +108,7 @@ import Testing
 
     /// Uniform quantization by the search quantizer takes its column weights from the
     /// calibration audio even when the end-to-end check is skipped (release binary, as above).
-    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+    @Test(.enabled(if: tinyEn != nil && KDQBinary.isRelease,
                    "needs models/tiny.en and KDQ_BIN (a release kdq)"))
     func uniformSearchIsWeightedByTheCalibrationAudio() throws {
         for (weighting, expected) in [("activations", "activations"), ("none", "none")] {
@@ -133,7 +130,7 @@ import Testing
 
     /// A guided archive's profile serves a plan at another budget: the alternatives' losses
     /// are the recorded ones; a uniform archive has none to give (release binary, as above).
-    @Test(.enabled(if: tinyEn != nil && ProcessInfo.processInfo.environment["KDQ_BIN"] != nil,
+    @Test(.enabled(if: tinyEn != nil && KDQBinary.isRelease,
                    "needs models/tiny.en and KDQ_BIN (a release kdq)"))
     func aRecordedProfileServesAnotherBudget() throws {
         let keep = ["encoder.*", "decoder.blocks.*"].flatMap { ["--keep", $0 + "=q5_0"] }

@@ -5,11 +5,8 @@ import Testing
 @Suite struct ReportCLITests {
     let f = KDQBinary.fixtures
     let dir = KDQBinary.scratchDirectory("report")
-    static let tinyEn: String? = {
-        let d = KDQBinary.packageRoot + "/models/tiny.en"
-        return FileManager.default.fileExists(atPath: d + "/model.bin") ? d : nil
-    }()
-    static let release = ProcessInfo.processInfo.environment["KDQ_BIN"] != nil
+    static let tinyEn = KDQBinary.tinyEn
+    static let release = KDQBinary.isRelease
     var calibration: String { KDQBinary.packageRoot + "/samples/calibration.jsonl" }
 
     func page(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
