@@ -40,6 +40,8 @@ public struct RecordedPlan: Sendable {
 
     public let method: String
     public let quantizer: String
+    /// How each tensor's error was weighted (`activations` or `none`), when recorded.
+    public let weighting: String?
     /// The bytes the tensors could take, and the rule that set it (nil for uniform plans).
     public let targetBytes: Int?
     public let rule: String?
@@ -56,6 +58,7 @@ public struct RecordedPlan: Sendable {
         guard let method = record["method"]?.stringValue else { throw QuantizeError("compression.encodings has no method") }
         self.method = method
         quantizer = record["quantizer"]?.stringValue ?? ""
+        weighting = record["weighting"]?.stringValue
         let budget = record["budget"]?.objectValue
         targetBytes = budget?["target_bytes"]?.intValue
         rule = budget?["rule"]?.stringValue

@@ -64,7 +64,7 @@ struct InspectCommand: ParsableCommand {
             return
         }
         let report = QuantizationReport(compression: compression, include: filter.predicate)
-        print([plan ? report.plan() : nil, profile ? report.profile() : nil].compactMap { $0 }.joined(separator: "\n\n"))
+        print([plan ? try report.plan() : nil, profile ? report.profile() : nil].compactMap { $0 }.joined(separator: "\n\n"))
     }
 
     private func render(_ s: CheckpointSummary) -> String {

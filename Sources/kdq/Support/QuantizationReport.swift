@@ -7,38 +7,36 @@ struct QuantizationReport {
     let compression: JSONObject
     let include: (String) -> Bool
 
-    /// The plan: method, budget, end-to-end check, and per tensor the choice and every
-    /// alternative's loss (`*` marks losses scaled rather than measured).
-    func plan() -> String {
-        guard let record = compression["encodings"]?.objectValue else { return "no quantization plan recorded" }
+    /// The plan: method, budget, end-to-end check, and per tensor the choice, every
+    /// alternative's loss (`*` marks losses scaled rather than measured) and a bar of the
+    /// chosen alternative's loss.
+    func plan() throws -> String {
+        guard let plan = try RecordedPlan(compression: compression) else { return "no quantization plan recorded" }
         var lines: [String] = []
-        let budget = record["budget"]?.objectValue
-        var head = "plan        \(record["method"]?.stringValue ?? "?"), quantizer \(record["quantizer"]?.stringValue ?? "?")"
-        if record["weighting"]?.stringValue == "activations" { head += " weighted by the calibration activations" }
-        if let bytes = budget?["tensor_bytes"]?.intValue { head += ", \(Format.bytes(bytes)) of tensor data" }
-        if let bpw = budget?["bits_per_weight"]?.doubleValue { head += " (\(Format.fixed(bpw, 2)) bits/weight)" }
+        var head = "plan        \(plan.method), quantizer \(plan.quantizer)"
+        if plan.weighting == "activations" { head += " weighted by the calibration activations" }
+        head += ", \(Format.bytes(plan.tensorBytes)) of tensor data"
+        if let bpw = plan.bitsPerWeight { head += " (\(Format.fixed(bpw, 2)) bits/weight)" }
         lines.append(head)
-        if let target = budget?["target_bytes"]?.intValue {
-            lines.append("budget      \(Format.bytes(target)) (\(budget?["rule"]?.stringValue ?? ""))")
+        if let target = plan.targetBytes { lines.append("budget      \(Format.bytes(target)) (\(plan.rule ?? ""))") }
+        if let kl = plan.predictedKL { lines.append("predicted   mean KL \(Format.fixed(kl, 5)) (sum of the chosen alternatives' losses)") }
+        if let e = plan.evaluation {
+            let wer = [e.sourceWER, e.quantizedWER].compactMap { $0 }.map { Format.fixed(100 * $0, 2) + "%" }
+            lines.append("measured    mean KL \(Format.fixed(e.meanKL, 5)); calibration WER \(wer.joined(separator: " → "))")
         }
-        if let kl = record["predicted_kl"]?.doubleValue { lines.append("predicted   mean KL \(Format.fixed(kl, 5)) (sum of the chosen alternatives' losses)") }
-        if let e = compression["evaluation"]?.objectValue, let kl = e["mean_kl"]?.doubleValue {
-            let wer = [e["source_wer"]?.doubleValue, e["quantized_wer"]?.doubleValue].compactMap { $0 }.map { Format.fixed(100 * $0, 2) + "%" }
-            lines.append("measured    mean KL \(Format.fixed(kl, 5)); calibration WER \(wer.joined(separator: " → "))")
-        }
-        guard let tensors = record["tensors"]?.objectValue else { return lines.joined(separator: "\n") }
-        let columns = QuantizationCandidates.encodings.map(\.rawValue)
-        var table = TextTable(["tensor", "source", "chosen", "bytes"] + columns.map { "KL \($0)" }, rightAligned: Set(3..<(4 + columns.count)))
-        for (name, value) in tensors.entries where include(name) {
-            guard let t = value.objectValue else { continue }
-            let alternatives = t["alternatives"]?.objectValue
+        let shown = plan.tensors.filter { include($0.name) }
+        guard !shown.isEmpty else { return lines.joined(separator: "\n") }
+        let columns = QuantizationCandidates.encodings
+        let largest = shown.compactMap { $0.chosenAlternative?.meanKL }.max() ?? 0
+        var table = TextTable(["tensor", "source", "chosen", "bytes"] + columns.map { "KL \($0.rawValue)" } + [""],
+                              rightAligned: Set(3..<(4 + columns.count)))
+        for t in shown {
             let cells = columns.map { c -> String in
-                guard let a = alternatives?[c]?.objectValue else { return "" }
-                let kl = a["mean_kl"]?.doubleValue.map { Format.fixed($0, 6) } ?? "–"
-                return a["kl_measured"]?.boolValue == false ? kl + "*" : kl
+                guard let a = t.alternatives.first(where: { $0.encoding == c }) else { return "" }
+                return Format.fixed(a.meanKL, 6) + (a.measured ? "" : "*")
             }
-            let chosen = (t["chosen"]?.stringValue ?? "?") + (t["pinned"]?.boolValue == true ? " (kept)" : "")
-            table.add([name, t["source"]?.stringValue ?? "?", chosen, Format.bytes(t["bytes"]?.intValue ?? 0)] + cells)
+            table.add([t.name, t.source.rawValue, t.chosen.rawValue + (t.pinned ? " (kept)" : ""), Format.bytes(t.bytes)] + cells
+                      + [Format.bar(t.chosenAlternative?.meanKL ?? 0, of: largest)])
         }
         lines.append("")
         lines.append(table.render())
