@@ -12,6 +12,11 @@ extension SafetensorsGolden {
         .deletingLastPathComponent().path
     static let randomModel = packageRoot + "/Tests/KDQFormatsTests/Fixtures/tiny-random.pt"
     static let randomGolden = packageRoot + "/Tests/KDQEngineTests/Fixtures/golden-jfk.safetensors"
+    /// The large-v3 / turbo layout (scripts/make-layout-fixtures.py): openai-whisper's .pt and
+    /// whisper.cpp's conversion of it, with openai-whisper's forward.
+    static let v3Model = packageRoot + "/Tests/KDQFormatsTests/Fixtures/random-v3.pt"
+    static let v3GGML = packageRoot + "/Tests/KDQFormatsTests/Fixtures/ggml-random-v3.bin"
+    static let v3Golden = packageRoot + "/Tests/KDQEngineTests/Fixtures/golden-v3.safetensors"
 
     static var referenceDirectory: String? {
         let candidates = [ProcessInfo.processInfo.environment["KDQ_REFERENCE_DIR"], packageRoot + "/../shared/reference"].compactMap { $0 }

@@ -18,7 +18,9 @@ import KDQTensor
 
     static let sources = ["tiny-random.pt", "hf-safetensors", "ct2-float16", "ct2-int8", "ggml-tiny-random-f32.bin",
                           "ggml-tiny-random-f16.bin", "ggml-tiny-random-q8_0.bin", "ggml-tiny-random-q5_0.bin",
-                          "ggml-tiny-random-q5_1.bin", "ggml-tiny-random-q4_0.bin", "ggml-tiny-random-q4_1.bin"]
+                          "ggml-tiny-random-q5_1.bin", "ggml-tiny-random-q4_0.bin", "ggml-tiny-random-q4_1.bin",
+                          // large-v3 / turbo layout: 128 mel bins, 51,866 tokens, 4 decoder layers
+                          "random-v3.pt", "ggml-random-v3.bin"]
 
     @Test(arguments: sources)
     func archiveKeepsEveryTensorByteForByte(_ fixture: String) throws {
