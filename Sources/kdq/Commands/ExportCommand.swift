@@ -30,10 +30,11 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (ggml, pt) or directory (ct2, hf).")
     var output: String
 
+    @OptionGroup var vocabularyOption: VocabularyOption
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
-        let checkpoint = try Checkpoint.open(source)
+        let checkpoint = try vocabularyOption.open(source)
         let report = try ExportTarget(rawValue: to.rawValue)!.write(checkpoint, to: output)
         if outputOptions.json {
             outputOptions.emit(.object([

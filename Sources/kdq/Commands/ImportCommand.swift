@@ -36,10 +36,11 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Compress the whole archive: none, zstd or xz (a compressed archive is not memory-mappable).")
     var compress: KDQWriteOptions.Compression = .none
 
+    @OptionGroup var vocabularyOption: VocabularyOption
     @OptionGroup var outputOptions: OutputOptions
 
     func run() throws {
-        var checkpoint = try Checkpoint.open(source)
+        var checkpoint = try vocabularyOption.open(source)
         var options = KDQWriteOptions(compression: compress, command: CommandLine.arguments.joined(separator: " "))
         let clock = Stopwatch()
         if let target = Encoding(rawValue: dtype.rawValue) {

@@ -40,6 +40,7 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "Threads for the matrix products (default: all cores).")
     var threads: Int?
 
+    @OptionGroup var vocabularyOption: VocabularyOption
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -50,7 +51,7 @@ struct TranscribeCommand: ParsableCommand {
     func run() throws {
         if let threads { openblas_set_num_threads(Int32(threads)) }
         let clock = Stopwatch()
-        let whisper = try WhisperModel(try Checkpoint.open(model))
+        let whisper = try WhisperModel(try vocabularyOption.open(model))
         let loadSeconds = clock.lap()
         var options = DecodingOptions()
         options.language = language
