@@ -147,6 +147,16 @@ enum KDQBinary {
         #expect(json["results"]?.arrayValue?.first?["error"] != nil)
     }
 
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tiny + "/model.bin")))
+    func jsonReportsTimesAndPeakMemory() throws {
+        let r = try KDQBinary.run(["transcribe", Self.tiny, KDQBinary.packageRoot + "/samples/jfk.wav", "--json"])
+        let json = try JSONValue.parse(r.stdout)
+        // At least the f32 weights of tiny.en are resident.
+        #expect((json["peak_resident_bytes"]?.intValue ?? 0) > 100_000_000 && (json["load_seconds"]?.doubleValue ?? 0) > 0)
+        let timings = json["results"]?.arrayValue?.first?["timings"]
+        #expect((timings?["encode"]?.doubleValue ?? 0) > 0 && (timings?["decode"]?.doubleValue ?? 0) > 0)
+    }
+
     @Test func modelWithoutVocabularyIsAClearError() throws {
         let r = try KDQBinary.run(["transcribe", KDQBinary.fixtures + "/tiny-random.pt", KDQBinary.packageRoot + "/samples/jfk.wav"])
         #expect(r.status != 0)
