@@ -34,22 +34,11 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Audio: JSON Lines with id, audio and optionally text.")
     var audio: String
 
-    @Option(help: "Use N clips spread over the manifest (0: all).")
-    var limit: Int = 16
-
-    @Option(help: "Language code (multilingual models).")
-    var language: String?
-
+    @OptionGroup var comparison: ComparisonOptions
     @OptionGroup var output: OutputOptions
 
-    func validate() throws {
-        guard limit >= 0 else { throw ValidationError("--limit must be at least 0") }
-    }
-
     func run() throws {
-        var request = ModelComparison.Request(teacher: teacher, student: student, manifest: audio)
-        request.limit = limit == 0 ? nil : limit
-        request.options.language = language
+        let request = comparison.request(teacher: teacher, student: student, manifest: audio)
         let progress = TerminalProgress("compare")
         let report = try ModelComparison(request).run { progress.update($0, $1) }
         progress.finish()

@@ -31,24 +31,17 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Audio for the comparison: JSON Lines with id, audio and optionally text.")
     var audio: String?
 
-    @Option(help: "Use N clips spread over --audio (0: all).")
-    var limit: Int = 16
-
-    @Option(help: "Language code (multilingual models).")
-    var language: String?
+    @OptionGroup var comparisonOptions: ComparisonOptions
 
     func validate() throws {
         guard (teacher == nil) == (audio == nil) else { throw ValidationError("--teacher and --audio go together: the comparison runs both models on the audio") }
-        guard limit >= 0 else { throw ValidationError("--limit must be at least 0") }
     }
 
     func run() throws {
         let checkpoint = try Checkpoint.open(archive)
         var comparison: ComparisonReport?
         if let teacher, let audio {
-            var request = ModelComparison.Request(teacher: teacher, student: archive, manifest: audio)
-            request.limit = limit == 0 ? nil : limit
-            request.options.language = language
+            let request = comparisonOptions.request(teacher: teacher, student: archive, manifest: audio)
             let progress = TerminalProgress("compare")
             comparison = try ModelComparison(request).run { progress.update($0, $1) }
             progress.finish()
