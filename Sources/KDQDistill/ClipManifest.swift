@@ -1,5 +1,6 @@
 import Foundation
 import KDQJSON
+import KDQTensor
 import KDQTrain
 
 /// Training audio: JSON Lines with `id` and `audio` (relative to the manifest), and `text` where
@@ -16,8 +17,8 @@ public struct ClipManifest: Sendable {
 
     public init(path: String) throws {
         let data: String
-        do { data = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw TrainingError("cannot read manifest \(path): \(error.localizedDescription)")
+        do { data = try MappedFile.text(path) } catch {
+            throw TrainingError("cannot read manifest \(path): \(error)")
         }
         let base = (path as NSString).deletingLastPathComponent
         var clips: [Clip] = []

@@ -1,4 +1,5 @@
 import Foundation
+import KDQTensor
 import KDQJSON
 
 /// An evaluation set: JSON Lines with `id`, `audio` (relative to the manifest) and `text`,
@@ -15,9 +16,7 @@ public struct EvalManifest: Sendable {
 
     public init(path: String) throws {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw EvalError("cannot read manifest: \(error.localizedDescription)", path: path)
-        }
+        do { text = try MappedFile.text(path) } catch { throw EvalError("cannot read manifest: \(error)", path: path) }
         let base = (path as NSString).deletingLastPathComponent
         func resolve(_ audio: String) -> String { audio.hasPrefix("/") || base.isEmpty ? audio : base + "/" + audio }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)

@@ -18,26 +18,34 @@ public enum AudioLoader {
         defer { sf_close(file) }
         let channels = Int(info.channels), rate = Int(info.samplerate), frames = Int(info.frames)
         guard channels > 0, rate > 0 else { throw EngineError(.audio, "audio has \(channels) channels at \(rate) Hz", path: path) }
-        guard frames <= maxSeconds * rate else {
+        let limit = maxSeconds * rate
+        guard frames <= limit else {
             throw EngineError(.audio, "audio lasts \(frames / rate) s, longer than the \(maxSeconds) s kdq accepts", path: path)
         }
-        guard frames > 0 else { throw EngineError(.audio, "audio has no samples", path: path) }
-        var interleaved = [Float](repeating: 0, count: frames * channels)
-        let read = Int(sf_readf_float(file, &interleaved, sf_count_t(frames)))
-        guard read > 0 else { throw EngineError(.audio, "no samples could be decoded", path: path) }
-        var mono: [Float]
-        if channels == 1 {
-            interleaved.removeLast(interleaved.count - read)  // no second copy of long audio
-            mono = interleaved
-        } else {
-            mono = [Float](repeating: 0, count: read)
-            let scale = 1 / Float(channels)
-            for i in 0..<read {
-                var s: Float = 0
-                for c in 0..<channels { s += interleaved[i * channels + c] }
-                mono[i] = s * scale
+        // Decoded a block at a time, mixed to mono as it comes: memory follows the samples the
+        // file really holds, not the frame count its header declares.
+        let blockFrames = max(1, 65_536 / channels)
+        var block = [Float](repeating: 0, count: blockFrames * channels)
+        var mono: [Float] = []
+        mono.reserveCapacity(min(max(0, frames), 30 * rate))
+        let scale = 1 / Float(channels)
+        while true {
+            let read = Int(sf_readf_float(file, &block, sf_count_t(blockFrames)))
+            guard read > 0 else { break }
+            guard mono.count + read <= limit else {
+                throw EngineError(.audio, "audio decodes to more than the \(maxSeconds) s kdq accepts", path: path)
+            }
+            if channels == 1 {
+                mono += block[0..<read]
+            } else {
+                for i in 0..<read {
+                    var s: Float = 0
+                    for c in 0..<channels { s += block[i * channels + c] }
+                    mono.append(s * scale)
+                }
             }
         }
+        guard !mono.isEmpty else { throw EngineError(.audio, frames > 0 ? "no samples could be decoded" : "audio has no samples", path: path) }
         return rate == sampleRate ? mono : try resample(mono, from: rate, path: path)
     }
 

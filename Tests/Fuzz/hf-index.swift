@@ -1,0 +1,10 @@
+import KDQFormats
+
+/// A sharded Hugging Face directory: the input is model.safetensors.index.json beside the
+/// fixture's config.json and one shard.
+func fuzzHFIndex(_ data: UnsafePointer<UInt8>, _ size: Int) {
+    FuzzScratch.copyFixture("hf-safetensors/config.json", as: "config.json")
+    FuzzScratch.copyFixture("hf-safetensors/model.safetensors", as: "model-00001-of-00001.safetensors")
+    _ = FuzzScratch.write(UnsafeRawBufferPointer(start: data, count: size), as: "model.safetensors.index.json")
+    exercise(FuzzScratch.directory)
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# libFuzzer over every parser kdq runs on untrusted bytes (Tests/Fuzz/*.swift, one target per
+# parser: ggml, torch, safetensors, hf-index, ct2, ct2-vocabulary, kdq, vocabulary, manifest,
+# audio; one binary, the target chosen by KDQ_FUZZ_TARGET). SwiftPM executables do not link with
+# -sanitize=fuzzer, so this compiles the library modules the targets need and the targets
+# directly with swiftc -sanitize=fuzzer,address into .build-fuzz/. Seeds are committed in Tests/Fuzz/corpus/TARGET (scripts/fuzz-seeds.sh writes
+# them); what the runs find interesting grows .build-fuzz/corpus/TARGET, and crashes land in
+# .build-fuzz/crashes/ (each becomes a fixed bug and a regression test with the input).
+# Usage: scripts/fuzz.sh [TARGET|all] [SECONDS per target]   (defaults: all 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${1:-all}"; seconds="${2:-10}"
+out=.build-fuzz
+mkdir -p "$out/obj" "$out/crashes"
+cflags=()
+for pkg in json-c libarchive libcrypto openblas sndfile soxr fftw3f; do
+  for f in $(pkg-config --cflags "$pkg" 2>/dev/null); do cflags+=(-Xcc "$f"); done
+done
+san=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name whisperkdq -I "$out/obj")
+for c in CArchive CJSONC COpenSSL CBLAS CSndFile CSoxr CFFTW; do san+=(-I "Sources/$c"); done
+# KDQFormats finds its bundled vocabularies through Bundle.module, which SwiftPM generates.
+cat > "$out/FormatsResources.swift" <<SWIFT
+import Foundation
+extension Foundation.Bundle {
+    static let module: Bundle = Bundle(path: "$PWD/Sources/KDQFormats/Resources") ?? Bundle.main
+}
+SWIFT
+module() {  # name, extra sources...
+  local name="$1"; shift
+  local sources=($(find "Sources/$name" -name '*.swift' | sort) "$@")
+  local stamp="$out/obj/$name.o"
+  if [ ! -f "$stamp" ] || [ -n "$(find "Sources/$name" -name '*.swift' -newer "$stamp" | head -1)" ]; then
+    echo "compiling $name" >&2
+    swiftc "${san[@]}" "${cflags[@]}" -module-name "$name" -wmo -emit-module -emit-module-path "$out/obj/$name.swiftmodule" \
+      -c "${sources[@]}" -o "$stamp"
+  fi
+}
+module KDQTensor
+module KDQJSON
+module KDQFormats "$out/FormatsResources.swift"
+module KDQAnalysis
+module KDQEngine
+libs=(-larchive -ljson-c -lcrypto -lopenblas -lsndfile -lsoxr -lfftw3f)
+bin="$out/kdq-fuzz"
+if [ ! -f "$bin" ] || [ -n "$(find Tests/Fuzz -name '*.swift' -newer "$bin" | head -1)" ] || [ "$out/obj/KDQEngine.o" -nt "$bin" ]; then
+  echo "linking $bin" >&2
+  swiftc "${san[@]}" "${cflags[@]}" -module-name KDQFuzz Tests/Fuzz/*.swift "$out"/obj/*.o "${libs[@]}" -o "$bin" \
+    2>"$out/link.log" || { cat "$out/link.log" >&2; exit 1; }
+fi
+targets=()
+if [ "$target" = all ]; then for d in Tests/Fuzz/corpus/*/; do targets+=("$(basename "$d")"); done; else targets=("$target"); fi
+status=0
+for t in "${targets[@]}"; do
+  corpus="$out/corpus/$t"
+  mkdir -p "$corpus"
+  echo "fuzzing $t for $seconds s" >&2
+  KDQ_FUZZ_TARGET="$t" KDQ_FUZZ_FIXTURES="$PWD/Tests/KDQFormatsTests/Fixtures" "$bin" "$corpus" "Tests/Fuzz/corpus/$t" \
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix="$out/crashes/$t-" \
+    -print_final_stats=1 2>"$out/$t.log" || { status=1; tail -30 "$out/$t.log" >&2; }
+  echo "$t $(grep -E "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}') executions, corpus $(ls "$corpus" | wc -l) inputs"
+done
+exit $status
