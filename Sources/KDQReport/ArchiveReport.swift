@@ -27,6 +27,9 @@ public struct ArchiveReport {
     public let command: String?
     public let plan: RecordedPlan?
     public let distillation: DistillationRecord?
+    /// The teacher blocks a pruned student keeps and every choice scored (`kdq student`), when
+    /// the archive records a selection but no distillation.
+    public let selection: LayerSelection?
     public let comparison: ComparisonReport?
 
     /// Gathers the report of `checkpoint` (a `.kdq` archive, or any checkpoint: then only sizes).
@@ -50,6 +53,7 @@ public struct ArchiveReport {
         let compression = c.archiveManifest?["compression"]?.objectValue
         plan = try RecordedPlan(compression: compression)
         distillation = try DistillationRecord.recorded(in: c)
+        selection = distillation == nil ? try LayerSelection.recorded(in: c) : nil
         self.comparison = comparison
     }
 

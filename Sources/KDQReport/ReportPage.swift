@@ -16,6 +16,7 @@ public enum ReportPage {
         body.append(sizes(r))
         if let plan = r.plan { body.append(quantization(plan, r)) }
         if let d = r.distillation { body.append(distillation(d)) }
+        if let s = r.selection { body.append("<section id=\"student\"><h2>Layer-pruned student</h2>" + selectionTable(s) + "</section>") }
         if let c = r.comparison { body.append(comparison(c)) }
         body.append(evaluation(r))
         return """
@@ -152,13 +153,7 @@ public enum ReportPage {
             chart.yLogarithmic = true
             html += figure(chart.svg, "Training losses (means over spans of steps) and the validation KL from the teacher after each epoch.")
         }
-        if let s = d.selection, !s.candidates.isEmpty {
-            let sorted = s.candidates.sorted { $0.kl < $1.kl }
-            html += "<h3>Layer choices scored before training</h3>" + HTML.table(
-                ["teacher blocks kept", "KL (nats)", "last hidden-state error"],
-                sorted.prefix(12).map { [$0.decoderLayers.map(String.init).joined(separator: ", "), number($0.kl), number($0.hiddenError)] },
-                numeric: [1, 2], caption: "Every pruned decoder teacher-forced on the teacher's transcripts of \(s.positions) positions; lowest KL first.")
-        }
+        if let s = d.selection { html += selectionTable(s) }
         if !d.hiddenLayerMap.isEmpty {
             html += "<h3>Hidden-state layer map</h3>" + HTML.table(["student block", "learns from teacher block"],
                 d.hiddenLayerMap.sorted { $0.key < $1.key }.map { [String($0.key), String($0.value)] }, numeric: [0, 1])
@@ -169,6 +164,17 @@ public enum ReportPage {
             }
         }
         return html + "</section>"
+    }
+
+    /// The blocks a pruned student keeps and the choices scored before training.
+    static func selectionTable(_ s: LayerSelection) -> String {
+        var html = "<p>\(HTML.escape("Keeps teacher decoder blocks \(s.decoderLayers.map(String.init).joined(separator: ", ")) of \(s.teacherDecoderLayers) (\(s.method.rawValue) choice)."))</p>"
+        guard !s.candidates.isEmpty else { return html }
+        html += "<h3>Layer choices scored before training</h3>" + HTML.table(
+            ["teacher blocks kept", "KL (nats)", "last hidden-state error"],
+            s.candidates.sorted { $0.kl < $1.kl }.prefix(12).map { [$0.decoderLayers.map(String.init).joined(separator: ", "), number($0.kl), number($0.hiddenError)] },
+            numeric: [1, 2], caption: "Every pruned decoder teacher-forced on the teacher's transcripts of \(s.positions) positions; lowest KL first.")
+        return html
     }
 
     static func comparison(_ c: ComparisonReport) -> String {

@@ -48,6 +48,14 @@ import Testing
         #expect(!html.contains("id=\"compare\""))
     }
 
+    @Test func aPrunedStudentShowsTheBlocksItKeeps() throws {
+        #expect(try KDQBinary.run(["student", f + "/tiny-random.pt", "-o", dir + "/s.kdq", "--decoder-layers", "1", "--select", "0"]).status == 0)
+        let r = try KDQBinary.run(["report", dir + "/s.kdq", "-o", dir + "/s.html"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let html = try page(dir + "/s.html")
+        #expect(html.contains("Layer-pruned student") && html.contains("Keeps teacher decoder blocks 0 of 2"), "\(html.suffix(600))")
+    }
+
     /// tiny.en's uniform q4_0 against tiny.en: the comparison's per-block errors, cross-attention
     /// divergence and KL by position are charted (release binary).
     @Test(.enabled(if: tinyEn != nil && release, "needs models/tiny.en and KDQ_BIN (a release kdq)"))
