@@ -25,11 +25,15 @@ extension Foundation.Bundle {
     static let module: Bundle = Bundle(path: "$PWD/Sources/KDQFormats/Resources") ?? Bundle.main
 }
 SWIFT
-module() {  # name, extra sources...
+module() {  # name, the modules it imports (already built), -- extra sources...
   local name="$1"; shift
+  local deps=(); while [ $# -gt 0 ] && [ "$1" != -- ]; do deps+=("$1"); shift; done; [ $# -gt 0 ] && shift
   local sources=($(find "Sources/$name" -name '*.swift' | sort) "$@")
-  local stamp="$out/obj/$name.o"
-  if [ ! -f "$stamp" ] || [ -n "$(find "Sources/$name" -name '*.swift' -newer "$stamp" | head -1)" ]; then
+  local stamp="$out/obj/$name.o" stale=0
+  [ -f "$stamp" ] || stale=1
+  [ -n "$(find "Sources/$name" -name '*.swift' -newer "$stamp" 2>/dev/null | head -1)" ] && stale=1
+  for d in "${deps[@]}"; do [ "$out/obj/$d.o" -nt "$stamp" ] && stale=1; done
+  if [ "$stale" = 1 ]; then
     echo "compiling $name" >&2
     swiftc "${san[@]}" "${cflags[@]}" -module-name "$name" -wmo -emit-module -emit-module-path "$out/obj/$name.swiftmodule" \
       -c "${sources[@]}" -o "$stamp"
@@ -37,9 +41,9 @@ module() {  # name, extra sources...
 }
 module KDQTensor
 module KDQJSON
-module KDQFormats "$out/FormatsResources.swift"
-module KDQAnalysis
-module KDQEngine
+module KDQFormats KDQTensor KDQJSON -- "$out/FormatsResources.swift"
+module KDQAnalysis KDQTensor KDQFormats KDQJSON
+module KDQEngine KDQTensor KDQFormats KDQJSON
 libs=(-larchive -ljson-c -lcrypto -lopenblas -lsndfile -lsoxr -lfftw3f)
 bin="$out/kdq-fuzz"
 if [ ! -f "$bin" ] || [ -n "$(find Tests/Fuzz -name '*.swift' -newer "$bin" | head -1)" ] || [ "$out/obj/KDQEngine.o" -nt "$bin" ]; then
