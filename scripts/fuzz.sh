@@ -46,7 +46,7 @@ module KDQAnalysis KDQTensor KDQFormats KDQJSON
 module KDQEngine KDQTensor KDQFormats KDQJSON
 libs=(-larchive -ljson-c -lcrypto -lopenblas -lsndfile -lsoxr -lfftw3f)
 bin="$out/kdq-fuzz"
-if [ ! -f "$bin" ] || [ -n "$(find Tests/Fuzz -name '*.swift' -newer "$bin" | head -1)" ] || [ "$out/obj/KDQEngine.o" -nt "$bin" ]; then
+if [ ! -f "$bin" ] || [ -n "$(find Tests/Fuzz "$out/obj" \( -name '*.swift' -o -name '*.o' \) -newer "$bin" | head -1)" ]; then
   echo "linking $bin" >&2
   swiftc "${san[@]}" "${cflags[@]}" -module-name KDQFuzz Tests/Fuzz/*.swift "$out"/obj/*.o "${libs[@]}" -o "$bin" \
     2>"$out/link.log" || { cat "$out/link.log" >&2; exit 1; }
