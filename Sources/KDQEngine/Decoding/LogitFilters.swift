@@ -13,8 +13,9 @@ struct LogitFilters {
     let sampleBegin: Int
     let maxInitialTimestampIndex = 50  // 1.0 s, as openai-whisper
 
+    /// `suppressTokens` nil: openai-whisper's default, the non-speech tokens.
     init(tokenizer: WhisperTokenizer, suppressTokens: [Int]?, withTimestamps: Bool, sampleBegin: Int) {
-        var s = suppressTokens ?? []
+        var s = suppressTokens ?? tokenizer.nonSpeechTokens
         s += [tokenizer.transcribe, tokenizer.translate, tokenizer.startOfTranscript, tokenizer.startOfPrevious,
               tokenizer.startOfLM, tokenizer.noSpeech].compactMap { $0 }
         suppressed = Array(Set(s.filter { $0 >= 0 })).sorted()

@@ -1,39 +1,29 @@
 import KDQFormats
-import KDQJSON
 
-/// GPT-2 byte-level BPE encoding, as Whisper's tokenizer does it: split text into pieces
-/// (GPT-2's pattern: contractions, letter runs, number runs, other symbols, each with an
+/// GPT-2 byte-level BPE encoding as openai-whisper does it (tiktoken's rule): split text into
+/// pieces (GPT-2's pattern: contractions, letter runs, number runs, other symbols, each with an
 /// optional leading space, and white space), spell each piece's bytes in byte-level symbols,
-/// then apply the merges in rank order.
+/// then merge adjacent symbols, the pair whose merged token has the lowest rank first. Whisper's
+/// token ids are those ranks, so the vocabulary alone encodes — whichever file it came from.
+/// (Hugging Face's tokenizer.json merges for the multilingual vocabulary encode some words
+/// otherwise, e.g. " through" as " " + "through"; the model was trained on tiktoken's.)
 public struct BytePairEncoder: Sendable {
-    private let ranks: [Pair: Int]
     private let ids: [String: Int]
+    /// The BPE tokens (ids below this) a pair may merge into; special tokens never form.
+    private let mergeableCount: Int
 
-    struct Pair: Hashable, Sendable {
-        let a: String
-        let b: String
+    /// The encoder of a vocabulary (tokens in byte-level spelling, by id) whose first
+    /// `bpeTokens` are the BPE tokens.
+    public init(byteLevelVocabulary tokens: [[UInt8]], bpeTokens: Int) {
+        var ids: [String: Int] = [:]
+        for (id, t) in tokens.prefix(bpeTokens).enumerated() { ids[String(decoding: t, as: UTF8.self)] = id }
+        self.ids = ids
+        mergeableCount = bpeTokens
     }
 
-    /// Reads `model.vocab` and `model.merges` of a tokenizer.json.
-    public init(tokenizerJSON bytes: [UInt8]) throws {
-        let json: JSONValue
-        do { json = try JSONValue.parse(bytes) } catch { throw EngineError(.tokenizer, "tokenizer.json: \(error)") }
-        guard let vocab = json["model"]?["vocab"]?.objectValue, let merges = json["model"]?["merges"]?.arrayValue else {
-            throw EngineError(.tokenizer, "tokenizer.json has no model.vocab and model.merges")
-        }
-        var ids: [String: Int] = [:]
-        for (token, id) in vocab.entries { if let id = id.intValue { ids[token] = id } }
-        var ranks: [Pair: Int] = [:]
-        for (rank, merge) in merges.enumerated() {
-            let parts: [String]
-            if let s = merge.stringValue { parts = s.split(separator: " ", maxSplits: 1).map(String.init) } else {
-                parts = merge.arrayValue?.compactMap(\.stringValue) ?? []
-            }
-            guard parts.count == 2 else { throw EngineError(.tokenizer, "tokenizer.json merge \(rank) is not a pair") }
-            ranks[Pair(a: parts[0], b: parts[1])] = rank
-        }
-        self.ids = ids
-        self.ranks = ranks
+    /// The rank of merging `a` and `b`, nil when they do not merge.
+    private func rank(_ a: String, _ b: String) -> Int? {
+        ids[a + b].flatMap { $0 < mergeableCount ? $0 : nil }
     }
 
     /// The token ids of `text` (no special tokens).
@@ -55,16 +45,16 @@ public struct BytePairEncoder: Sendable {
         while symbols.count > 1 {
             var best: (rank: Int, index: Int)?
             for i in 0..<(symbols.count - 1) {
-                if let r = ranks[Pair(a: symbols[i], b: symbols[i + 1])], r < (best?.rank ?? Int.max) { best = (r, i) }
+                if let r = rank(symbols[i], symbols[i + 1]), r < (best?.rank ?? Int.max) { best = (r, i) }
             }
             guard let (_, i) = best else { break }
-            let pair = Pair(a: symbols[i], b: symbols[i + 1])
+            let (a, b) = (symbols[i], symbols[i + 1])
             // Merge every occurrence of this pair, left to right.
             var merged: [String] = []
             var j = 0
             while j < symbols.count {
-                if j < symbols.count - 1 && symbols[j] == pair.a && symbols[j + 1] == pair.b {
-                    merged.append(pair.a + pair.b)
+                if j < symbols.count - 1 && symbols[j] == a && symbols[j + 1] == b {
+                    merged.append(a + b)
                     j += 2
                 } else {
                     merged.append(symbols[j])

@@ -18,8 +18,12 @@ public struct WhisperTokenizer: Sendable {
     public let timestampBegin: Int?
     /// Language code → token id.
     public let languages: [String: Int]
-    /// Text → tokens, when the checkpoint carries tokenizer.json (it holds the merges).
-    public let encoder: BytePairEncoder?
+    /// Text → tokens.
+    public let encoder: BytePairEncoder
+    /// openai-whisper's `non_speech_tokens`, which it suppresses unless told otherwise: the
+    /// tokens of symbols that are not speech (brackets, music notes, speaker-turn dashes, …)
+    /// alone or after a space.
+    public let nonSpeechTokens: [Int]
 
     public init(_ checkpoint: Checkpoint) throws {
         let nVocab = checkpoint.dims.nVocab
@@ -49,13 +53,28 @@ public struct WhisperTokenizer: Sendable {
         var languages: [String: Int] = [:]
         for code in WhisperVocabulary.languages + ["iw"] { if let id = ids["<|\(code)|>"] { languages[code == "iw" ? "he" : code] = id } }
         self.languages = languages
-        encoder = try checkpoint.tokenizer.tokenizerJSON.map { try BytePairEncoder(tokenizerJSON: $0) }
+        encoder = BytePairEncoder(byteLevelVocabulary: spelled, bpeTokens: eot)
+        nonSpeechTokens = Self.nonSpeech(encoder)
     }
 
-    /// The tokens of `text`; throws when the checkpoint carries no BPE merges.
-    public func encode(_ text: String) throws -> [Int] {
-        guard let encoder else { throw EngineError(.tokenizer, "the checkpoint has no tokenizer.json, so text cannot be encoded") }
-        return try encoder.encode(text)
+    /// The tokens of `text`.
+    public func encode(_ text: String) throws -> [Int] { try encoder.encode(text) }
+
+    /// The non-speech tokens by openai-whisper's rule (`Tokenizer.non_speech_tokens`, MIT):
+    /// each symbol's token when it encodes to one token, alone or after a space; a music
+    /// symbol's first token whatever it encodes to; and the tokens of " -" and " '".
+    static func nonSpeech(_ encoder: BytePairEncoder) -> [Int] {
+        let symbols = "\"#()*+/:;<=>@[\\]^_`{|}~「」『』".map { String($0) }
+            + "<< >> <<< >>> -- --- -( -[ (' (\" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪".split(separator: " ").map(String.init)
+        let music = "♩♪♫♬♭♮♯".map { String($0) }
+        var result = Set([" -", " '"].compactMap { try? encoder.encode($0).first })
+        for symbol in symbols + music {
+            for text in [symbol, " " + symbol] {
+                guard let tokens = try? encoder.encode(text), let first = tokens.first else { continue }
+                if tokens.count == 1 || music.contains(symbol) { result.insert(first) }
+            }
+        }
+        return result.sorted()
     }
 
     /// True when the vocabulary has language tokens (multilingual models).
