@@ -22,8 +22,10 @@ enum TorchCheckpointReader {
             let provenance = Provenance(format: .openaiPT, path: path, weightsFile: file)
             // OpenAI checkpoints carry no tokenizer: openai-whisper's own, chosen by the size.
             let tokenizer = try OpenAIVocabulary.material(nVocab: dims.nVocab) ?? TokenizerMaterial()
+            // Nor alignment heads: openai-whisper's for the release these dims are.
+            let generation = GenerationSettings(alignmentHeads: try OpenAIAlignmentHeads.heads(for: dims))
             return try Checkpoint(dims: dims, tensors: Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }),
-                                  tokenizer: tokenizer, melFilters: nil, provenance: provenance)
+                                  tokenizer: tokenizer, melFilters: nil, generation: generation, provenance: provenance)
         }
         let tensors = try stateDict(top, members: members, root: root, path: path)
         let provenance = Provenance(format: .huggingFacePyTorch, path: hfDirectory ?? path, weightsFile: file)
