@@ -24,6 +24,14 @@ import Testing
 
     // MARK: any format
 
+    /// Found by scripts/fuzz.sh (torch): a state dict naming a tensor twice trapped building
+    /// the tensor table; it is now an error naming the tensor.
+    @Test func aStateDictNamingATensorTwiceIsAnError() throws {
+        let input = Fixtures.packageRoot + "/Tests/Fuzz/corpus/torch/crash-duplicate-tensor-name"
+        let e = try #require(expectFormatError(input))
+        #expect(e.description.contains("twice") && e.description.contains("decoder.blocks.0.attn.value.bias"), "\(e)")
+    }
+
     @Test func wrongMagic() throws {
         let path = try scratch.write("garbage.bin", Array("this is not a whisper model at all".utf8))
         let e = try #require(expectFormatError(path))

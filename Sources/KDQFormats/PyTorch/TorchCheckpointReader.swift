@@ -73,10 +73,15 @@ enum TorchCheckpointReader {
     private static func stateDict(_ value: PickleValue, members: [String: Storage], root: String, path: String) throws
         -> [(name: String, tensor: Tensor)] {
         guard case .dict(let d) = value else { throw FormatError(.badHeader, "state dict is a \(value.kind), expected a dict", path: path) }
+        var seen = Set<String>()
         return try d.items.map { key, v in
             guard let name = key.stringValue else { throw FormatError(.badHeader, "state dict key is a \(key.kind)", path: path) }
+            guard seen.insert(name).inserted else { throw FormatError(.badHeader, "the state dict names this tensor twice", path: path, tensor: name) }
             guard case .tensor(let ref) = v else { throw FormatError(.badHeader, "value is a \(v.kind), expected a tensor", path: path, tensor: name) }
-            do { return (name, try materialize(ref, members[root + "data/" + ref.storage.key]!)) } catch {
+            guard let storage = members[root + "data/" + ref.storage.key] else {
+                throw FormatError(.badHeader, "its storage \(ref.storage.key) is not a member of the zip", path: path, tensor: name)
+            }
+            do { return (name, try materialize(ref, storage)) } catch {
                 throw FormatError.wrapping(error, path: path, tensor: name)
             }
         }
