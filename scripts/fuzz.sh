@@ -6,6 +6,8 @@
 # directly with swiftc -sanitize=fuzzer,address into .build-fuzz/. Seeds are committed in Tests/Fuzz/corpus/TARGET (scripts/fuzz-seeds.sh writes
 # them); what the runs find interesting grows .build-fuzz/corpus/TARGET, and crashes land in
 # .build-fuzz/crashes/ (each becomes a fixed bug and a regression test with the input).
+# SECONDS 0 replays the committed corpus only (what CI does: every input that once found a bug
+# runs again, deterministically; finding new ones is the job of longer runs).
 # Usage: scripts/fuzz.sh [TARGET|all] [SECONDS per target]   (defaults: all 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,9 +59,15 @@ status=0
 for t in "${targets[@]}"; do
   corpus="$out/corpus/$t"
   mkdir -p "$corpus"
-  echo "fuzzing $t for $seconds s" >&2
-  KDQ_FUZZ_TARGET="$t" KDQ_FUZZ_FIXTURES="$PWD/Tests/KDQFormatsTests/Fixtures" "$bin" "$corpus" "Tests/Fuzz/corpus/$t" \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix="$out/crashes/$t-" \
+  if [ "$seconds" = 0 ]; then
+    echo "replaying $t's committed corpus" >&2
+    inputs=("Tests/Fuzz/corpus/$t"); limits=(-runs=0)
+  else
+    echo "fuzzing $t for $seconds s" >&2
+    inputs=("$corpus" "Tests/Fuzz/corpus/$t"); limits=(-max_total_time="$seconds")
+  fi
+  KDQ_FUZZ_TARGET="$t" KDQ_FUZZ_FIXTURES="$PWD/Tests/KDQFormatsTests/Fixtures" "$bin" "${inputs[@]}" "${limits[@]}" \
+    -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix="$out/crashes/$t-" \
     -print_final_stats=1 2>"$out/$t.log" || { status=1; tail -30 "$out/$t.log" >&2; }
   echo "$t $(grep -E "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}') executions, corpus $(ls "$corpus" | wc -l) inputs"
 done

@@ -6,8 +6,8 @@
 # exports load and transcribe in them (scripts/check-clients.py); KDQ_SLOW_CHECKS=1 also runs
 # scripts/slow-checks.sh (dev set against faster-whisper, eval, benchmarks: about 40 minutes);
 # KDQ_REPORT_CHECK=1 renders a `kdq report` page in headless Chromium (scripts/report-check.sh);
-# KDQ_FUZZ_CHECK=1 replays every fuzz target's committed corpus (regressions included) and fuzzes
-# each for 3 s (scripts/fuzz.sh).
+# KDQ_FUZZ_CHECK=1 replays every fuzz target's committed corpus under AddressSanitizer, the
+# inputs of every bug fuzzing found included (scripts/fuzz.sh all 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -24,7 +24,7 @@ if [ "${KDQ_REPORT_CHECK:-0}" = 1 ]; then
   KDQ=.build/release/kdq scripts/report-check.sh
 fi
 if [ "${KDQ_FUZZ_CHECK:-0}" = 1 ]; then
-  scripts/fuzz.sh all 3
+  scripts/fuzz.sh all 0
 fi
 if [ "${KDQ_SLOW_CHECKS:-0}" = 1 ]; then
   scripts/slow-checks.sh
