@@ -17,6 +17,9 @@ struct RestrictedUnpickler {
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
     private let persistentLoad: (PickleValue) throws -> PickleValue
+    /// Every container pushed, for `releaseContainers`.
+    private var lists: [PickleList] = []
+    private var dicts: [PickleDict] = []
 
     init(_ bytes: UnsafeRawBufferPointer, path: String, persistentLoad: @escaping (PickleValue) throws -> PickleValue) {
         r = ByteReader(bytes, path: path)
@@ -45,7 +48,20 @@ struct RestrictedUnpickler {
 
     private mutating func push(_ v: PickleValue) throws {
         guard stack.count < Self.maxStack else { throw error("pickle stack exceeds \(Self.maxStack) entries") }
+        switch v {
+        case .list(let l): lists.append(l)
+        case .dict(let d): dicts.append(d)
+        default: break
+        }
         stack.append(v)
+    }
+
+    /// Empties every list and dict the pickle built. A pickle can put a container inside
+    /// itself (through the memo), a cycle reference counting never frees: call this once the
+    /// values needed have been taken out.
+    func releaseContainers() {
+        for l in lists { l.items = [] }
+        for d in dicts { d.items = [] }
     }
 
     private mutating func pop() throws -> PickleValue {

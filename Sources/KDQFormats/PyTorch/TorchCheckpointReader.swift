@@ -12,6 +12,7 @@ enum TorchCheckpointReader {
         var unpickler = RestrictedUnpickler(pickle.bytes, path: path + ":" + root + "data.pkl") { pid in
             try storage(for: pid, members: members, root: root, path: path)
         }
+        defer { unpickler.releaseContainers() }
         let top = try unpickler.load()
         guard case .dict(let object) = top else {
             throw FormatError(.badHeader, "checkpoint holds a \(top.kind), expected a dict", path: path)
