@@ -56,6 +56,14 @@ import Testing
         #expect { try VocabularyFile.load(path) } throws: { "\($0)".contains("do not number") }
     }
 
+    /// Found by scripts/fuzz.sh: an id of Int.max overflowed the check that ids number 0…n−1.
+    @Test func theLargestIDIsAnErrorNotAnOverflow() throws {
+        let path = try write("tokenizer.json", #"{"model": {"vocab": {"a": 9223372036854775807}}}"#)
+        #expect(throws: FormatError.self) { try VocabularyFile.load(path) }
+        let vocab = try write("vocab.json", #"{"a": 9223372036854775807}"#)
+        #expect(throws: FormatError.self) { try VocabularyFile.load(vocab) }
+    }
+
     @Test func aVocabularyOfTheModelsSizeReplacesItsOwn() throws {
         let model = try Checkpoint.open(Fixtures.path("tiny-random.pt"))
         let out = try VocabularyFile.apply(try vocabJSON(model.dims.nVocab), to: model)

@@ -32,7 +32,7 @@ public enum VocabularyFile {
             }
             byID[id] = token
         }
-        guard let last = byID.keys.max(), byID.count == last + 1 else {
+        guard let last = byID.keys.max(), last == byID.count - 1 else {
             throw FormatError(.badHeader, "the ids of \(byID.count) tokens do not number 0…\(byID.count - 1)", path: path)
         }
         let tokens = (0...last).map { Array(byID[$0]!.utf8) }

@@ -67,11 +67,11 @@ extension TokenizerMaterial {
         guard let bytes = tokenizerJSON, let json = try? JSONValue.parse(bytes),
               let vocab = json["model"]?["vocab"]?.objectValue else { return nil }
         var byID: [Int: String] = [:]
-        for (token, id) in vocab.entries { if let id = id.intValue { byID[id] = token } }
+        for (token, id) in vocab.entries { if let id = id.intValue, id >= 0 { byID[id] = token } }
         for added in json["added_tokens"]?.arrayValue ?? [] {
-            if let id = added["id"]?.intValue, let content = added["content"]?.stringValue { byID[id] = content }
+            if let id = added["id"]?.intValue, id >= 0, let content = added["content"]?.stringValue { byID[id] = content }
         }
-        guard let last = byID.keys.max(), byID.count == last + 1 else { return nil }
+        guard let last = byID.keys.max(), last == byID.count - 1 else { return nil }
         return (0...last).map { Array(byID[$0]!.utf8) }
     }
 }
