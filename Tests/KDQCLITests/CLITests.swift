@@ -40,10 +40,10 @@ enum KDQBinary {
         let stderr: String
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
+    /// Runs kdq with `arguments` to the end; `launcher` (a program and its arguments, such as
+    /// `prlimit --fsize=N`) runs it instead when given, and `binary` replaces the built kdq.
+    static func run(_ arguments: [String], launcher: [String] = [], binary: String? = nil) throws -> Result {
+        let p = process(arguments, launcher: launcher, binary: binary)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -51,6 +51,23 @@ enum KDQBinary {
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Starts kdq with `arguments` (output discarded; `launcher` as for `run`) and returns the running process.
+    static func start(_ arguments: [String], launcher: [String] = []) throws -> Process {
+        let p = process(arguments, launcher: launcher, binary: nil)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    private static func process(_ arguments: [String], launcher: [String], binary: String?) -> Process {
+        let p = Process()
+        let kdq = binary ?? path
+        p.executableURL = URL(fileURLWithPath: launcher.first ?? kdq)
+        p.arguments = launcher.isEmpty ? arguments : Array(launcher.dropFirst()) + [kdq] + arguments
+        return p
     }
 }
 

@@ -16,8 +16,14 @@ public struct KDQWriteOptions: Sendable {
     public var command: String = ""
     /// Tensor conversions applied before writing (recorded in the provenance).
     public var conversions: [(tensor: String, from: Encoding, to: Encoding)] = []
-    /// Seconds since 1970 recorded as the creation time and member mtimes.
-    public var created: Int = Int(time(nil))
+    /// Seconds since 1970 recorded as the creation time and member mtimes: `SOURCE_DATE_EPOCH`
+    /// when the environment sets it (reproducible archives, as reproducible-builds.org defines
+    /// it), else now.
+    public var created: Int = KDQWriteOptions.sourceDateEpoch ?? Int(time(nil))
+
+    static var sourceDateEpoch: Int? {
+        getenv("SOURCE_DATE_EPOCH").flatMap { Int(String(cString: $0)) }.flatMap { $0 >= 0 ? $0 : nil }
+    }
 
     public init(compression: Compression = .none, command: String = "") {
         self.compression = compression
@@ -45,13 +51,13 @@ public enum KDQArchiveWriter {
         var manifestBytes = Array(manifest.serialized(pretty: true).utf8)
         manifestBytes.append(0x0A)
 
-        let output = try AtomicOutput(path)
-        let tarPath = options.compression == .none ? output.temporaryPath : output.scratchPath(".tar")
-        try writeTar(to: tarPath, manifest: manifestBytes, members: members, hashes: hashes, mtime: options.created, progress: progress)
-        if options.compression != .none {
-            try compress(tarPath, to: output.temporaryPath, with: options.compression)
+        try AtomicOutput.produce(path) { output in
+            let tarPath = options.compression == .none ? output.temporaryPath : output.scratchPath(".tar")
+            try writeTar(to: tarPath, manifest: manifestBytes, members: members, hashes: hashes, mtime: options.created, progress: progress)
+            if options.compression != .none {
+                try compress(tarPath, to: output.temporaryPath, with: options.compression)
+            }
         }
-        try output.commit()
     }
 
     /// The bytes `write` would make of `checkpoint` without compression (the tar stream is

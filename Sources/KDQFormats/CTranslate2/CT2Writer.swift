@@ -33,27 +33,27 @@ public enum CT2Writer {
         try c.requireVocabulary(for: "faster-whisper (CTranslate2)", output: path)
         var report = ExportReport()
         let variables = try makeVariables(c, &report).sorted { $0.name < $1.name }
-        let output = try AtomicOutput(path, directory: true)
-        try makeDirectory(output.temporaryPath)
-        let sink = try FileSink(creating: output.temporaryPath + "/model.bin")
-        try sink.write(le: UInt32(6))
-        try writeString("WhisperSpec", sink)
-        try sink.write(le: UInt32(3))
-        try sink.write(le: UInt32(variables.count))
-        for v in variables {
-            try writeString(v.name, sink)
-            try sink.write(le: UInt8(v.shape.count))
-            for d in v.shape { try sink.write(le: UInt32(d)) }
-            try sink.write(le: v.dtype)
-            try sink.write(le: UInt32(v.data.count))
-            try sink.write(v.data.bytes)
+        try AtomicOutput.produce(path, directory: true) { output in
+            try makeDirectory(output.temporaryPath)
+            let sink = try FileSink(creating: output.temporaryPath + "/model.bin")
+            try sink.write(le: UInt32(6))
+            try writeString("WhisperSpec", sink)
+            try sink.write(le: UInt32(3))
+            try sink.write(le: UInt32(variables.count))
+            for v in variables {
+                try writeString(v.name, sink)
+                try sink.write(le: UInt8(v.shape.count))
+                for d in v.shape { try sink.write(le: UInt32(d)) }
+                try sink.write(le: v.dtype)
+                try sink.write(le: UInt32(v.data.count))
+                try sink.write(v.data.bytes)
+            }
+            try sink.write(le: UInt32(1))
+            try writeString("decoder/projection/weight", sink)
+            try writeString("decoder/embeddings/weight", sink)
+            try sink.close()
+            try writeSideFiles(c, directory: output.temporaryPath, &report)
         }
-        try sink.write(le: UInt32(1))
-        try writeString("decoder/projection/weight", sink)
-        try writeString("decoder/embeddings/weight", sink)
-        try sink.close()
-        try writeSideFiles(c, directory: output.temporaryPath, &report)
-        try output.commit()
         return report
     }
 

@@ -41,46 +41,46 @@ public enum GGMLWriter {
         let weightType = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? .f16
         let convType: Encoding = weightType == .f32 ? .f32 : .f16
 
-        let output = try AtomicOutput(path)
-        let sink = try FileSink(creating: output.temporaryPath)
-        try sink.write(le: GGMLReader.magic)
-        let d = c.dims
-        for v in [d.nVocab, d.nAudioCtx, d.nAudioState, d.nAudioHead, d.nAudioLayer, d.nTextCtx, d.nTextState, d.nTextHead, d.nTextLayer, d.nMels] {
-            try sink.write(le: Int32(v))
-        }
-        try sink.write(le: ftype(weightType))
-        let mel = c.melFilters ?? MelFilters.slaney(nMels: d.nMels)
-        if c.melFilters == nil { report.omitted("the source has no mel filters: wrote librosa's slaney filterbank for \(d.nMels) bins, as openai-whisper ships it") }
-        try sink.write(le: Int32(mel.nMels))
-        try sink.write(le: Int32(mel.nFrequencies))
-        try mel.values.withUnsafeBytes { try sink.write($0) }
-        try writeVocabulary(c, sink, &report)
+        try AtomicOutput.produce(path) { output in
+            let sink = try FileSink(creating: output.temporaryPath)
+            try sink.write(le: GGMLReader.magic)
+            let d = c.dims
+            for v in [d.nVocab, d.nAudioCtx, d.nAudioState, d.nAudioHead, d.nAudioLayer, d.nTextCtx, d.nTextState, d.nTextHead, d.nTextLayer, d.nMels] {
+                try sink.write(le: Int32(v))
+            }
+            try sink.write(le: ftype(weightType))
+            let mel = c.melFilters ?? MelFilters.slaney(nMels: d.nMels)
+            if c.melFilters == nil { report.omitted("the source has no mel filters: wrote librosa's slaney filterbank for \(d.nMels) bins, as openai-whisper ships it") }
+            try sink.write(le: Int32(mel.nMels))
+            try sink.write(le: Int32(mel.nFrequencies))
+            try mel.values.withUnsafeBytes { try sink.write($0) }
+            try writeVocabulary(c, sink, &report)
 
-        for (name, tensor) in c.tensors {
-            var t = tensor
-            if CanonicalNames.isMatrixWeight(name, shape: t.shape) {
-                let (target, reason) = weightEncoding(t.encoding)
-                t = try report.convert(name, t, to: target, reason ?? "")
-                t = try report.convert(name, t, to: weightType, "whisper.cpp needs one type (\(weightType.rawValue)) for all weights")
-            } else if t.shape.count == 3 {
-                t = try report.convert(name, t, to: convType, "whisper.cpp keeps conv weights in \(convType.rawValue)")
-            } else {
-                t = try report.convert(name, t, to: .f32, "whisper.cpp keeps biases, norms and positional embeddings in f32")
+            for (name, tensor) in c.tensors {
+                var t = tensor
+                if CanonicalNames.isMatrixWeight(name, shape: t.shape) {
+                    let (target, reason) = weightEncoding(t.encoding)
+                    t = try report.convert(name, t, to: target, reason ?? "")
+                    t = try report.convert(name, t, to: weightType, "whisper.cpp needs one type (\(weightType.rawValue)) for all weights")
+                } else if t.shape.count == 3 {
+                    t = try report.convert(name, t, to: convType, "whisper.cpp keeps conv weights in \(convType.rawValue)")
+                } else {
+                    t = try report.convert(name, t, to: .f32, "whisper.cpp keeps biases, norms and positional embeddings in f32")
+                }
+                var shape = t.shape
+                if name.hasPrefix("encoder.conv"), name.hasSuffix(".bias"), shape.count == 1 { shape.append(1) }  // whisper.cpp's [S, 1]
+                guard let code = GGMLType.code(of: t.encoding) else {
+                    throw FormatError(.unsupported, "\(t.encoding.rawValue) has no ggml type", path: path, tensor: name)
+                }
+                try sink.write(le: Int32(shape.count))
+                try sink.write(le: Int32(name.utf8.count))
+                try sink.write(le: code)
+                for dim in shape.reversed() { try sink.write(le: Int32(dim)) }
+                try sink.write(name)
+                try sink.write(t.data.bytes)
             }
-            var shape = t.shape
-            if name.hasPrefix("encoder.conv"), name.hasSuffix(".bias"), shape.count == 1 { shape.append(1) }  // whisper.cpp's [S, 1]
-            guard let code = GGMLType.code(of: t.encoding) else {
-                throw FormatError(.unsupported, "\(t.encoding.rawValue) has no ggml type", path: path, tensor: name)
-            }
-            try sink.write(le: Int32(shape.count))
-            try sink.write(le: Int32(name.utf8.count))
-            try sink.write(le: code)
-            for dim in shape.reversed() { try sink.write(le: Int32(dim)) }
-            try sink.write(name)
-            try sink.write(t.data.bytes)
+            try sink.close()
         }
-        try sink.close()
-        try output.commit()
         return report
     }
 

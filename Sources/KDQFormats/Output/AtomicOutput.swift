@@ -27,8 +27,39 @@ public final class AtomicOutput {
         self.isDirectory = directory
         let dir = destination.lastIndex(of: "/").map { String(destination[...$0]) } ?? ""
         let name = destination.split(separator: "/").last.map(String.init) ?? destination
-        temporaryPath = "\(dir).\(name).kdq-tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let prefix = ".\(name).kdq-tmp-"
+        Self.removeAbandoned(in: dir.isEmpty ? "." : dir, prefix: prefix)
+        temporaryPath = "\(dir)\(prefix)\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         CleanupRegistry.shared.register(temporaryPath)
+    }
+
+    /// Writes an output whole: `body` writes it under `temporaryPath` (for a directory output,
+    /// `body` makes the directory), then it is renamed into place. A `FormatError` from `body`
+    /// names the destination (and the member of a directory output), not the temporary path;
+    /// on any error nothing is left behind and a previous destination is untouched.
+    public static func produce(_ destination: String, directory: Bool = false, _ body: (AtomicOutput) throws -> Void) throws {
+        let output = try AtomicOutput(destination, directory: directory)
+        do {
+            try body(output)
+        } catch var e as FormatError {
+            if let p = e.path, p.hasPrefix(output.temporaryPath) { e.path = destination + p.dropFirst(output.temporaryPath.count) }
+            throw e
+        }
+        try output.commit()
+    }
+
+    /// Removes the temporary outputs of `kdq` processes that no longer run (killed before they
+    /// could clean up: SIGKILL, a power cut): entries of `directory` named `prefix` + PID + "-…".
+    static func removeAbandoned(in directory: String, prefix: String) {
+        guard let dir = opendir(directory) else { return }
+        var abandoned: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { abandoned.append(name) }
+        }
+        closedir(dir)
+        for name in abandoned { removeTree(directory + "/" + name) }
     }
 
     /// Another temporary path beside the output (for an intermediate file), removed like the
@@ -44,11 +75,11 @@ public final class AtomicOutput {
 
     /// Writes `text` to `destination` whole: under a temporary name, then renamed into place.
     public static func write(_ text: String, to destination: String) throws {
-        let output = try AtomicOutput(destination)
-        let sink = try FileSink(creating: output.temporaryPath)
-        try sink.write(text)
-        try sink.close()
-        try output.commit()
+        try produce(destination) { output in
+            let sink = try FileSink(creating: output.temporaryPath)
+            try sink.write(text)
+            try sink.close()
+        }
     }
 
     /// Moves the finished temporary output into place (replacing a previous file; a

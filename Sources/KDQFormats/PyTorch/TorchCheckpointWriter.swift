@@ -25,9 +25,9 @@ public enum TorchCheckpointWriter {
         if c.tokenizer.tokenizerJSON != nil || c.tokenizer.vocabulary != nil {
             report.omitted("the tokenizer is not written: openai-whisper uses its own for this vocabulary size")
         }
-        let output = try AtomicOutput(path)
-        try writeZip(to: output.temporaryPath, pickle: pickle(c.dims, tensors), tensors: tensors)
-        try output.commit()
+        try AtomicOutput.produce(path) { output in
+            try writeZip(to: output.temporaryPath, pickle: pickle(c.dims, tensors), tensors: tensors)
+        }
         return report
     }
 
@@ -89,8 +89,15 @@ public enum TorchCheckpointWriter {
         defer { archive_write_free(a) }
         archive_write_set_format_zip(a)
         archive_write_set_options(a, "zip:compression=store")
+        /// libarchive's message, with the system's reason when it has one ("Write error" alone says little).
+        func reason() -> String {
+            let text = archive_error_string(a).map { String(cString: $0) } ?? "?"
+            let code = archive_errno(a)
+            let system = code > 0 ? String(cString: strerror(code)) : ""
+            return system.isEmpty || text.contains(system) ? text : "\(text): \(system)"
+        }
         guard archive_write_open_filename(a, path) == ARCHIVE_OK else {
-            throw FormatError(.io, "cannot create: \(archive_error_string(a).map { String(cString: $0) } ?? "?")", path: path)
+            throw FormatError(.io, "cannot create: \(reason())", path: path)
         }
         func add(_ name: String, _ bytes: UnsafeRawBufferPointer) throws {
             guard let e = archive_entry_new() else { throw FormatError(.io, "libarchive could not allocate an entry", path: path) }
@@ -100,13 +107,13 @@ public enum TorchCheckpointWriter {
             archive_entry_set_filetype(e, 0o100000)
             archive_entry_set_perm(e, 0o644)
             guard archive_write_header(a, e) == ARCHIVE_OK else {
-                throw FormatError(.io, "cannot write '\(name)': \(archive_error_string(a).map { String(cString: $0) } ?? "?")", path: path)
+                throw FormatError(.io, "cannot write '\(name)': \(reason())", path: path)
             }
             var offset = 0
             while offset < bytes.count {
                 let n = Swift.min(8 << 20, bytes.count - offset)
                 guard archive_write_data(a, bytes.baseAddress! + offset, n) == n else {
-                    throw FormatError(.io, "cannot write '\(name)': \(archive_error_string(a).map { String(cString: $0) } ?? "?")", path: path)
+                    throw FormatError(.io, "cannot write '\(name)': \(reason())", path: path)
                 }
                 offset += n
             }
@@ -116,7 +123,7 @@ public enum TorchCheckpointWriter {
         for (key, (_, t)) in tensors.enumerated() { try add("archive/data/\(key)", t.data.bytes) }
         try Array("3\n".utf8).withUnsafeBytes { try add("archive/version", $0) }
         guard archive_write_close(a) == ARCHIVE_OK else {
-            throw FormatError(.io, "cannot finish the zip: \(archive_error_string(a).map { String(cString: $0) } ?? "?")", path: path)
+            throw FormatError(.io, "cannot finish the zip: \(reason())", path: path)
         }
     }
 }

@@ -16,21 +16,21 @@ public enum HuggingFaceWriter {
             tensors.append((HuggingFaceNames.huggingFace(name), t))
         }
         tensors.sort { $0.name < $1.name }
-        let output = try AtomicOutput(path, directory: true)
-        try makeDirectory(output.temporaryPath)
-        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: output.temporaryPath + "/model.safetensors")
-        let floatType = c.tensors.contains { $0.tensor.encoding == .f32 } ? "float32" : (c.tensors.contains { $0.tensor.encoding == .bf16 } ? "bfloat16" : "float16")
-        try writeText(config(c, dtype: floatType).serialized(pretty: true) + "\n", to: output.temporaryPath + "/config.json")
-        try writeText(generationConfig(c).serialized(pretty: true) + "\n", to: output.temporaryPath + "/generation_config.json")
-        try writeText(preprocessorConfig(c).serialized(pretty: true) + "\n", to: output.temporaryPath + "/preprocessor_config.json")
-        if let tokenizer = c.tokenizer.tokenizerJSON {
-            let sink = try FileSink(creating: output.temporaryPath + "/tokenizer.json")
-            try sink.write(tokenizer)
-            try sink.close()
-        } else {
-            report.omitted("the source has no tokenizer.json: none written (the model loads; a WhisperProcessor needs one)")
+        try AtomicOutput.produce(path, directory: true) { output in
+            try makeDirectory(output.temporaryPath)
+            try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: output.temporaryPath + "/model.safetensors")
+            let floatType = c.tensors.contains { $0.tensor.encoding == .f32 } ? "float32" : (c.tensors.contains { $0.tensor.encoding == .bf16 } ? "bfloat16" : "float16")
+            try writeText(config(c, dtype: floatType).serialized(pretty: true) + "\n", to: output.temporaryPath + "/config.json")
+            try writeText(generationConfig(c).serialized(pretty: true) + "\n", to: output.temporaryPath + "/generation_config.json")
+            try writeText(preprocessorConfig(c).serialized(pretty: true) + "\n", to: output.temporaryPath + "/preprocessor_config.json")
+            if let tokenizer = c.tokenizer.tokenizerJSON {
+                let sink = try FileSink(creating: output.temporaryPath + "/tokenizer.json")
+                try sink.write(tokenizer)
+                try sink.close()
+            } else {
+                report.omitted("the source has no tokenizer.json: none written (the model loads; a WhisperProcessor needs one)")
+            }
         }
-        try output.commit()
         return report
     }
 
