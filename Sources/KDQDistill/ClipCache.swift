@@ -63,7 +63,14 @@ public struct ClipCache: Sendable {
 /// only: unlike `AtomicOutput` it installs no signal handler, which would replace `kdq distill`'s
 /// own Ctrl-C handling.
 func writeWhole(_ data: Data, to path: String) throws {
-    let tmp = path + ".tmp"
-    guard FileManager.default.createFile(atPath: tmp, contents: data) else { throw TrainingError("cannot write \(tmp)") }
-    guard rename(tmp, path) == 0 else { throw TrainingError("cannot rename \(tmp) to \(path)") }
+    let tmp = path + ".tmp-\(getpid())"  // runs sharing a clip cache each write their own
+    guard FileManager.default.createFile(atPath: tmp, contents: data) else {
+        unlink(tmp)
+        throw TrainingError("cannot write \(path): \(String(cString: strerror(errno)))")
+    }
+    guard rename(tmp, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        unlink(tmp)
+        throw TrainingError("cannot rename \(tmp) to \(path): \(reason)")
+    }
 }
