@@ -14,7 +14,7 @@ public final class DivergenceMeter {
     /// transcript) teacher-forced through `model` on `encoderOutput`.
     public func addReference(id: String, model: WhisperModel, encoderOutput: [Float], text: String) throws {
         let tokens = try model.teacherSequence(text: text, options: options)
-        let logits = try model.decoder.forward(tokens, state: model.decoder.makeState(encoderOutput: encoderOutput))
+        let logits = try model.decoder.forward(tokens, state: try model.decoder.makeState(encoderOutput: encoderOutput))
         references[id] = (tokens, LogitDivergence.logSoftmax(logits, vocab: model.dims.nVocab))
     }
 
@@ -25,7 +25,7 @@ public final class DivergenceMeter {
         guard ref.logP.count == ref.tokens.count * model.dims.nVocab else {
             throw QuantizeError("model '\(name)' has a vocabulary of \(model.dims.nVocab), unlike the reference; KL needs the same one")
         }
-        let logits = try model.decoder.forward(ref.tokens, state: model.decoder.makeState(encoderOutput: encoderOutput))
+        let logits = try model.decoder.forward(ref.tokens, state: try model.decoder.makeState(encoderOutput: encoderOutput))
         let d = LogitDivergence.summed(reference: ref.logP, candidate: logits, vocab: model.dims.nVocab)
         totals[name, default: (0, 0)].kl += d.total
         totals[name, default: (0, 0)].positions += d.rows

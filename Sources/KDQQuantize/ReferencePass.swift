@@ -33,7 +33,7 @@ struct ReferencePass {
         let sequence = try model.greedySequence(encoderOutput: output, options: options)
         var decoderStates: [[Float]] = []
         let (state, logits) = try model.observingLinearInputs(observe) {
-            let state = model.decoder.makeState(encoderOutput: output)
+            let state = try model.decoder.makeState(encoderOutput: output)
             let logits = try model.decoder.forward(sequence, state: model.decoder.makeState(reusingCrossAttentionOf: state), hiddenStates: { _, x in
                 decoderStates.append(x)
             })

@@ -117,7 +117,7 @@ public final class SensitivityProfiler {
                     outputChange.merge(ErrorMetrics.compare(ref.encoderOutput, encoded))
                 }
                 let state = start != nil || Self.changesCrossAttention(name)
-                    ? model.decoder.makeState(encoderOutput: encoded)
+                    ? try model.decoder.makeState(encoderOutput: encoded)
                     : model.decoder.makeState(reusingCrossAttentionOf: ref.crossState)
                 let logits = try model.decoder.forward(ref.tokens, state: state, hiddenStates: { l, x in
                     decoderChanges[l].merge(ErrorMetrics.compare(ref.decoderHidden[l], x))

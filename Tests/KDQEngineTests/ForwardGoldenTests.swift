@@ -21,7 +21,7 @@ import KDQFormats
         print("random model: encoder max |diff| \(encError.maxAbs) (relative \(encError.relative))")
         #expect(encError.relative <= Self.tolerance)
 
-        let state = model.decoder.makeState(encoderOutput: try g.floats("encoder_out"))
+        let state = try model.decoder.makeState(encoderOutput: try g.floats("encoder_out"))
         let logits = try model.decoder.forward(try g.ints("tokens"), state: state)
         let logitError = relativeError(logits, try g.floats("logits"))
         print("random model: logits max |diff| \(logitError.maxAbs) (relative \(logitError.relative))")
@@ -43,7 +43,7 @@ import KDQFormats
             let encoded = try model.encoder.encode(try g.floats("mel"))
             let encError = relativeError(encoded, try g.floats("encoder_out"))
             let tokens = try g.ints("tokens")
-            let state = model.decoder.makeState(encoderOutput: try g.floats("encoder_out"))
+            let state = try model.decoder.makeState(encoderOutput: try g.floats("encoder_out"))
             let logits = try model.decoder.forward(Array(tokens.prefix(8)), state: state)
             let logitError = relativeError(logits, try g.floats("logits"))
             print("\(name) \(clip): max |diff| mel \(melError.maxAbs), encoder \(encError.maxAbs), logits \(logitError.maxAbs); relative \(melError.relative), \(encError.relative), \(logitError.relative) (tolerance \(Self.tolerance))")

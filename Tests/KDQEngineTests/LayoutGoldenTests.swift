@@ -24,7 +24,7 @@ import Testing
         let encError = relativeError(encoded, try g.floats("encoder_out"))
         print("\(name): encoder max |diff| \(encError.maxAbs) (relative \(encError.relative))")
         #expect(encError.relative <= Self.tolerance)
-        let logits = try model.decoder.forward(try g.ints("tokens"), state: model.decoder.makeState(encoderOutput: try g.floats("encoder_out")))
+        let logits = try model.decoder.forward(try g.ints("tokens"), state: try model.decoder.makeState(encoderOutput: try g.floats("encoder_out")))
         let logitError = relativeError(logits, try g.floats("logits"))
         print("\(name): logits max |diff| \(logitError.maxAbs) (relative \(logitError.relative))")
         #expect(logitError.relative <= Self.tolerance)

@@ -34,7 +34,7 @@ struct WindowDecoder {
         let filters = LogitFilters(tokenizer: tk, suppressTokens: options.suppressTokens ?? model.generation.suppressTokens,
                                    withTimestamps: options.timestamps, sampleBegin: prompt.count)
         let maxLength = min(model.dims.nTextCtx / 2, model.dims.nTextCtx - prompt.count)
-        let state = model.decoder.makeState(encoderOutput: encoderOutput)
+        let state = try model.decoder.makeState(encoderOutput: encoderOutput)
         return options.beamSize <= 1
             ? try greedy(prompt, state, filters, maxLength, endOfText: tk.endOfText)
             : try beam(prompt, state, filters, maxLength, endOfText: tk.endOfText)

@@ -37,8 +37,7 @@ public struct AudioEncoder {
             }
         }
         var h1 = [Float](repeating: 0, count: frames * s)
-        weights.linear(cols, frames, d.nMels * 3, try weights.pointer("encoder.conv1.weight"), s,
-                       bias: try weights.pointer("encoder.conv1.bias"), into: &h1)
+        try weights.linear(cols, frames, try weights.matrix("encoder.conv1.weight"), bias: try weights.pointer("encoder.conv1.bias"), into: &h1)
         Kernels.gelu(&h1, h1.count)
         // conv2, stride 2: rows [t, c·3 + k] = h1[2t + k − 1, c]
         var cols2 = [Float](repeating: 0, count: ctx * s * 3)
@@ -50,8 +49,7 @@ public struct AudioEncoder {
             }
         }
         var x = [Float](repeating: 0, count: ctx * s)
-        weights.linear(cols2, ctx, s * 3, try weights.pointer("encoder.conv2.weight"), s,
-                       bias: try weights.pointer("encoder.conv2.bias"), into: &x)
+        try weights.linear(cols2, ctx, try weights.matrix("encoder.conv2.weight"), bias: try weights.pointer("encoder.conv2.bias"), into: &x)
         Kernels.gelu(&x, x.count)
         let positions = try weights.pointer("encoder.positional_embedding")
         for i in 0..<x.count { x[i] += positions[i] }
@@ -69,8 +67,8 @@ public struct AudioEncoder {
         var x = x
         var scratch = BlockScratch(rows: ctx, width: s)
         for i in first..<blocks.count {
-            Residual.selfAttention(&x, ctx, s, heads: d.nAudioHead, blocks[i], weights, &scratch)
-            Residual.mlp(&x, ctx, s, blocks[i], weights, &scratch)
+            try Residual.selfAttention(&x, ctx, s, heads: d.nAudioHead, blocks[i], weights, &scratch)
+            try Residual.mlp(&x, ctx, s, blocks[i], weights, &scratch)
             hiddenStates?(i, x)
         }
         var out = [Float](repeating: 0, count: ctx * s)
@@ -97,22 +95,22 @@ struct BlockScratch {
 enum Residual {
     /// x += out(attention(ln(x))) over the rows themselves (the encoder's bidirectional case).
     static func selfAttention(_ x: inout [Float], _ rows: Int, _ d: Int, heads: Int, _ b: BlockWeights, _ weights: WhisperWeights,
-                              _ s: inout BlockScratch) {
+                              _ s: inout BlockScratch) throws {
         Kernels.layerNorm(x, rows, d, b.attentionNorm.0, b.attentionNorm.1, into: &s.normed)
-        weights.linear(s.normed, rows, d, b.attention.query, d, bias: b.attention.queryBias, into: &s.q)
-        weights.linear(s.normed, rows, d, b.attention.key, d, bias: nil, into: &s.k)
-        weights.linear(s.normed, rows, d, b.attention.value, d, bias: b.attention.valueBias, into: &s.v)
+        try weights.linear(s.normed, rows, b.attention.query, bias: b.attention.queryBias, into: &s.q)
+        try weights.linear(s.normed, rows, b.attention.key, bias: nil, into: &s.k)
+        try weights.linear(s.normed, rows, b.attention.value, bias: b.attention.valueBias, into: &s.v)
         Attention.attend(q: s.q, nq: rows, k: s.k, v: s.v, nk: rows, d: d, heads: heads, causalOffset: nil, into: &s.attended)
-        weights.linear(s.attended, rows, d, b.attention.out, d, bias: b.attention.outBias, into: &s.normed)
+        try weights.linear(s.attended, rows, b.attention.out, bias: b.attention.outBias, into: &s.normed)
         for i in 0..<(rows * d) { x[i] += s.normed[i] }
     }
 
     /// x += fc2(gelu(fc1(ln(x)))).
-    static func mlp(_ x: inout [Float], _ rows: Int, _ d: Int, _ b: BlockWeights, _ weights: WhisperWeights, _ s: inout BlockScratch) {
+    static func mlp(_ x: inout [Float], _ rows: Int, _ d: Int, _ b: BlockWeights, _ weights: WhisperWeights, _ s: inout BlockScratch) throws {
         Kernels.layerNorm(x, rows, d, b.mlpNorm.0, b.mlpNorm.1, into: &s.normed)
-        weights.linear(s.normed, rows, d, b.fc1, 4 * d, bias: b.fc1Bias, into: &s.hidden)
+        try weights.linear(s.normed, rows, b.fc1, bias: b.fc1Bias, into: &s.hidden)
         Kernels.gelu(&s.hidden, rows * 4 * d)
-        weights.linear(s.hidden, rows, 4 * d, b.fc2, d, bias: b.fc2Bias, into: &s.normed)
+        try weights.linear(s.hidden, rows, b.fc2, bias: b.fc2Bias, into: &s.normed)
         for i in 0..<(rows * d) { x[i] += s.normed[i] }
     }
 }

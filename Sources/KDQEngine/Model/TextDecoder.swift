@@ -43,14 +43,15 @@ public struct TextDecoder {
     }
 
     /// Computes the cross-attention keys and values of every block for `encoderOutput`.
-    public func makeState(encoderOutput: [Float]) -> State {
+    public func makeState(encoderOutput: [Float]) throws -> State {
         let d = weights.dims
         let n = encoderOutput.count / d.nTextState
         var keys: [[Float]] = [], values: [[Float]] = []
         for b in blocks {
             var k = [Float](repeating: 0, count: n * d.nTextState), v = k
-            weights.linear(encoderOutput, n, d.nTextState, b.cross!.key, d.nTextState, bias: nil, into: &k)
-            weights.linear(encoderOutput, n, d.nTextState, b.cross!.value, d.nTextState, bias: b.cross!.valueBias, into: &v)
+            guard let cross = b.cross else { throw EngineError(.model, "a decoder block has no cross-attention") }
+            try weights.linear(encoderOutput, n, cross.key, bias: nil, into: &k)
+            try weights.linear(encoderOutput, n, cross.value, bias: cross.valueBias, into: &v)
             keys.append(k)
             values.append(v)
         }
@@ -75,33 +76,34 @@ public struct TextDecoder {
         guard n > 0, offset + n <= state.capacity else {
             throw EngineError(.decoding, "\(offset + n) tokens exceed the text context of \(state.capacity)")
         }
-        let embedding = try weights.pointer("decoder.token_embedding.weight")
+        let embedding = try weights.matrix("decoder.token_embedding.weight")
         let positions = try weights.pointer("decoder.positional_embedding")
         var x = [Float](repeating: 0, count: n * w)
         for (i, t) in tokens.enumerated() {
             guard t >= 0 && t < d.nVocab else { throw EngineError(.decoding, "token \(t) is outside the vocabulary of \(d.nVocab)") }
-            for j in 0..<w { x[i * w + j] = embedding[t * w + j] + positions[(offset + i) * w + j] }
+            try x.withUnsafeMutableBufferPointer { try embedding.row(t, into: $0.baseAddress! + i * w) }
+            for j in 0..<w { x[i * w + j] += positions[(offset + i) * w + j] }
         }
         var s = BlockScratch(rows: n, width: w)
         let audioRows = state.crossKeys.first.map { $0.count / w } ?? 0
         for (l, b) in blocks.enumerated() {
             // Causal self-attention with the cache.
             Kernels.layerNorm(x, n, w, b.attentionNorm.0, b.attentionNorm.1, into: &s.normed)
-            weights.linear(s.normed, n, w, b.attention.query, w, bias: b.attention.queryBias, into: &s.q)
-            state.selfKeys[l].withUnsafeMutableBufferPointer { keys in
-                weights.linear(s.normed, n, w, b.attention.key, w, bias: nil, into: keys.baseAddress! + offset * w)
+            try weights.linear(s.normed, n, b.attention.query, bias: b.attention.queryBias, into: &s.q)
+            try state.selfKeys[l].withUnsafeMutableBufferPointer { keys in
+                try weights.linear(s.normed, n, b.attention.key, bias: nil, into: keys.baseAddress! + offset * w)
             }
-            state.selfValues[l].withUnsafeMutableBufferPointer { values in
-                weights.linear(s.normed, n, w, b.attention.value, w, bias: b.attention.valueBias, into: values.baseAddress! + offset * w)
+            try state.selfValues[l].withUnsafeMutableBufferPointer { values in
+                try weights.linear(s.normed, n, b.attention.value, bias: b.attention.valueBias, into: values.baseAddress! + offset * w)
             }
             Attention.attend(q: s.q, nq: n, k: state.selfKeys[l], v: state.selfValues[l], nk: offset + n, d: w, heads: d.nTextHead,
                              causalOffset: offset, into: &s.attended)
-            weights.linear(s.attended, n, w, b.attention.out, w, bias: b.attention.outBias, into: &s.normed)
+            try weights.linear(s.attended, n, b.attention.out, bias: b.attention.outBias, into: &s.normed)
             for i in 0..<(n * w) { x[i] += s.normed[i] }
             // Cross-attention over the encoder output.
-            let cross = b.cross!, crossNorm = b.crossNorm!
+            guard let cross = b.cross, let crossNorm = b.crossNorm else { throw EngineError(.model, "decoder block \(l) has no cross-attention") }
             Kernels.layerNorm(x, n, w, crossNorm.0, crossNorm.1, into: &s.normed)
-            weights.linear(s.normed, n, w, cross.query, w, bias: cross.queryBias, into: &s.q)
+            try weights.linear(s.normed, n, cross.query, bias: cross.queryBias, into: &s.q)
             var meanWeights = crossAttention == nil ? [] : [Float](repeating: 0, count: n * audioRows)
             let share = 1 / Float(d.nTextHead)
             Attention.attend(q: s.q, nq: n, k: state.crossKeys[l], v: state.crossValues[l], nk: audioRows, d: w, heads: d.nTextHead,
@@ -109,9 +111,9 @@ public struct TextDecoder {
                                  cblas_saxpy(Int32(n * audioRows), share, p, 1, &meanWeights, 1)
                              })
             crossAttention?(l, meanWeights)
-            weights.linear(s.attended, n, w, cross.out, w, bias: cross.outBias, into: &s.normed)
+            try weights.linear(s.attended, n, cross.out, bias: cross.outBias, into: &s.normed)
             for i in 0..<(n * w) { x[i] += s.normed[i] }
-            Residual.mlp(&x, n, w, b, weights, &s)
+            try Residual.mlp(&x, n, w, b, weights, &s)
             hiddenStates?(l, x)
         }
         state.length += n
@@ -121,7 +123,7 @@ public struct TextDecoder {
         let gamma = try weights.pointer("decoder.ln.weight"), beta = try weights.pointer("decoder.ln.bias")
         x.withUnsafeBufferPointer { xb in Kernels.layerNorm(xb.baseAddress! + first * w, rows, w, gamma, beta, into: &normed) }
         var logits = [Float](repeating: 0, count: rows * d.nVocab)
-        weights.linear(normed, rows, w, embedding, d.nVocab, bias: nil, into: &logits)
+        try weights.linear(normed, rows, embedding, bias: nil, into: &logits)
         return logits
     }
 }

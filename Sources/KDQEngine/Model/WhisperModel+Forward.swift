@@ -22,7 +22,7 @@ extension WhisperModel {
         var encoderHidden: [[Float]] = []
         let encoded = try encoder.encode(mel) { _, x in if keepHidden { encoderHidden.append(x) } }
         var decoderHidden: [[Float]] = [], crossAttention: [[Float]] = []
-        let state = decoder.makeState(encoderOutput: encoded)
+        let state = try decoder.makeState(encoderOutput: encoded)
         let logits = try decoder.forward(tokens, state: state, crossAttention: keepCrossAttention ? { _, a in crossAttention.append(a) } : nil,
                                          hiddenStates: { _, x in if keepHidden { decoderHidden.append(x) } })
         var result = ForwardResult(encoderHidden: encoderHidden, encoderOutput: encoded, decoderHidden: decoderHidden, logits: logits)

@@ -1,41 +1,64 @@
 import KDQFormats
 import KDQTensor
 
-/// A checkpoint's tensors decoded once to f32 for the engine (any encoding of the tensor
-/// core: f16, ggml blocks, int8 rows…), kept at stable addresses for BLAS.
+/// A checkpoint's tensors for the engine: weight matrices as `LinearWeight`s in their stored
+/// encoding (decoded tile by tile as they are used), everything else (biases, norms,
+/// positional embeddings) decoded once to f32 at stable addresses.
 public final class WhisperWeights: @unchecked Sendable {
     public let dims: ModelDims
-    private var storage: [String: UnsafeMutableBufferPointer<Float>] = [:]
-    private var names: [UnsafePointer<Float>: String] = [:]
+    private var vectors: [String: UnsafeMutableBufferPointer<Float>] = [:]
+    private var matrices: [String: LinearWeight] = [:]
     private let path: String
     /// Receives the input of every linear layer while set (see `WhisperModel.observingLinearInputs`).
     var linearInputObserver: LinearInputObserver?
 
-    public init(_ checkpoint: Checkpoint) throws {
+    /// `keepEncoded` false decodes every weight matrix to f32 at load (the engine before
+    /// encoded weights: more memory, no decoding while running).
+    public init(_ checkpoint: Checkpoint, keepEncoded: Bool = true) throws {
         dims = checkpoint.dims
         path = checkpoint.provenance.path
         for (name, t) in checkpoint.tensors {
+            if t.shape.count >= 2 && name.hasSuffix(".weight") {
+                do {
+                    // Convolutions stay f32: they are small, and their unfolded input is not a tile-friendly shape.
+                    matrices[name] = try LinearWeight(name: name, tensor: t, keepEncoded: keepEncoded && t.shape.count == 2)
+                } catch let e as EngineError {
+                    throw EngineError(e.code, e.message, path: path)
+                }
+                continue
+            }
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, t.elementCount))
-            storage[name] = buffer
-            names[UnsafePointer(buffer.baseAddress!)] = name
+            vectors[name] = buffer
             do { if t.elementCount > 0 { try t.decode(start: 0, count: t.elementCount, into: buffer.baseAddress!) } } catch {
                 throw EngineError(.model, "cannot decode tensor '\(name)': \(error)", path: path)
             }
         }
     }
 
-    deinit { for b in storage.values { b.deallocate() } }
+    deinit { for b in vectors.values { b.deallocate() } }
 
-    /// The values of `name`.
+    /// Bytes the weights hold in memory (stored encodings of the matrices, f32 of the rest).
+    public var residentBytes: Int {
+        matrices.values.reduce(0) { $0 + $1.residentBytes } + vectors.values.reduce(0) { $0 + $1.count * 4 }
+    }
+
+    /// The f32 values of `name` (a bias, norm or positional embedding).
     func pointer(_ name: String) throws -> UnsafePointer<Float> {
-        guard let b = storage[name] else { throw EngineError(.model, "tensor '\(name)' is missing", path: path) }
+        guard let b = vectors[name] else { throw EngineError(.model, "tensor '\(name)' is missing", path: path) }
         return UnsafePointer(b.baseAddress!)
     }
 
+    /// The weight matrix `name`.
+    func matrix(_ name: String) throws -> LinearWeight {
+        guard let m = matrices[name] else { throw EngineError(.model, "weight matrix '\(name)' is missing", path: path) }
+        return m
+    }
+
     /// Runs `body` with tensor `name` holding `values` in place of its own (every block sees
-    /// the change, as the pointers are stable), then restores the original values.
+    /// the change), then restores the original values.
     func withValues<T>(_ name: String, _ values: [Float], _ body: () throws -> T) throws -> T {
-        guard let b = storage[name] else { throw EngineError(.model, "tensor '\(name)' is missing", path: path) }
+        if let m = matrices[name] { return try m.withValues(values, body) }
+        guard let b = vectors[name] else { throw EngineError(.model, "tensor '\(name)' is missing", path: path) }
         guard values.count == b.count else {
             throw EngineError(.model, "replacement for '\(name)' has \(values.count) values, expected \(b.count)", path: path)
         }
@@ -45,17 +68,17 @@ public final class WhisperWeights: @unchecked Sendable {
         return try body()
     }
 
-    /// Y[m, n] = X[m, k] · Wᵀ (+ bias) with `w` one of these tensors, shown to the observer.
-    func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
-                bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
-        if let observer = linearInputObserver, let name = names[w] { observer(name, UnsafeBufferPointer(start: x, count: m * k), m) }
-        Kernels.linear(x, m, k, w, n, bias: bias, into: y)
+    /// Y[m, w.rows] = X[m, w.columns] · Wᵀ (+ bias), shown to the observer.
+    func linear(_ x: UnsafePointer<Float>, _ m: Int, _ w: LinearWeight, bias: UnsafePointer<Float>?,
+                into y: UnsafeMutablePointer<Float>) throws {
+        if let observer = linearInputObserver { observer(w.name, UnsafeBufferPointer(start: x, count: m * w.columns), m) }
+        try w.apply(x, m, bias: bias, into: y)
     }
 
     func attention(_ prefix: String) throws -> AttentionWeights {
-        AttentionWeights(query: try pointer(prefix + ".query.weight"), queryBias: try pointer(prefix + ".query.bias"),
-                         key: try pointer(prefix + ".key.weight"), value: try pointer(prefix + ".value.weight"),
-                         valueBias: try pointer(prefix + ".value.bias"), out: try pointer(prefix + ".out.weight"),
+        AttentionWeights(query: try matrix(prefix + ".query.weight"), queryBias: try pointer(prefix + ".query.bias"),
+                         key: try matrix(prefix + ".key.weight"), value: try matrix(prefix + ".value.weight"),
+                         valueBias: try pointer(prefix + ".value.bias"), out: try matrix(prefix + ".out.weight"),
                          outBias: try pointer(prefix + ".out.bias"))
     }
 
@@ -67,8 +90,8 @@ public final class WhisperWeights: @unchecked Sendable {
         BlockWeights(attentionNorm: try norm(prefix + ".attn_ln"), attention: try attention(prefix + ".attn"),
                      crossNorm: cross ? try norm(prefix + ".cross_attn_ln") : nil,
                      cross: cross ? try attention(prefix + ".cross_attn") : nil,
-                     mlpNorm: try norm(prefix + ".mlp_ln"), fc1: try pointer(prefix + ".mlp.0.weight"), fc1Bias: try pointer(prefix + ".mlp.0.bias"),
-                     fc2: try pointer(prefix + ".mlp.2.weight"), fc2Bias: try pointer(prefix + ".mlp.2.bias"))
+                     mlpNorm: try norm(prefix + ".mlp_ln"), fc1: try matrix(prefix + ".mlp.0.weight"), fc1Bias: try pointer(prefix + ".mlp.0.bias"),
+                     fc2: try matrix(prefix + ".mlp.2.weight"), fc2Bias: try pointer(prefix + ".mlp.2.bias"))
     }
 }
 
@@ -78,7 +101,8 @@ public typealias LinearInputObserver = (_ weight: String, _ input: UnsafeBufferP
 
 /// One attention module's weights (the key projection has no bias).
 struct AttentionWeights {
-    let query, queryBias, key, value, valueBias, out, outBias: UnsafePointer<Float>
+    let query: LinearWeight, queryBias: UnsafePointer<Float>, key: LinearWeight, value: LinearWeight
+    let valueBias: UnsafePointer<Float>, out: LinearWeight, outBias: UnsafePointer<Float>
 }
 
 /// One residual block's weights; decoder blocks add cross-attention.
@@ -88,5 +112,5 @@ struct BlockWeights {
     let crossNorm: (UnsafePointer<Float>, UnsafePointer<Float>)?
     let cross: AttentionWeights?
     let mlpNorm: (UnsafePointer<Float>, UnsafePointer<Float>)
-    let fc1, fc1Bias, fc2, fc2Bias: UnsafePointer<Float>
+    let fc1: LinearWeight, fc1Bias: UnsafePointer<Float>, fc2: LinearWeight, fc2Bias: UnsafePointer<Float>
 }

@@ -1,0 +1,178 @@
+import CBLAS
+import Dispatch
+import KDQTensor
+
+/// One weight matrix W (`rows × columns`, row-major) of a linear layer y = x·Wᵀ, kept as the
+/// checkpoint stores it: f32 values, or an encoded tensor (f16, bf16, ggml blocks, k-quants,
+/// int8 rows) that is decoded a tile of rows at a time into a small buffer as it is used. An
+/// encoded model therefore takes about its stored size in memory, not its f32 size, and every
+/// tensor runs in its own encoding (a guided archive runs exactly as planned).
+final class LinearWeight: @unchecked Sendable {
+    let name: String
+    let rows: Int, columns: Int
+    /// The stored tensor, decoded tile by tile (nil when the values are held as f32).
+    private let encoded: Tensor?
+    /// f32 values: a dense tensor's, or a replacement set by `withValues`.
+    private var values: UnsafeMutableBufferPointer<Float>?
+    /// Tiles start at multiples of this many rows, so that they start on a block boundary.
+    private let rowGroup: Int
+
+    /// Elements of a decoded tile for a matrix-vector product (stays in the core's L2 cache).
+    static let vectorTile = 1 << 14
+    /// Elements of a decoded tile for a matrix-matrix product (wide enough for BLAS to run at speed).
+    static let matrixTile = 1 << 21
+
+    /// `tensor` as a `rows × columns` matrix (its first dimension by the product of the
+    /// others); `keepEncoded` false decodes it to f32 once.
+    init(name: String, tensor: Tensor, keepEncoded: Bool) throws {
+        guard let first = tensor.shape.first, first > 0, tensor.elementCount % first == 0 else {
+            throw EngineError(.model, "tensor '\(name)' of shape \(tensor.shape) is not a matrix")
+        }
+        self.name = name
+        rows = first
+        columns = tensor.elementCount / first
+        let block = tensor.encoding.blockElements
+        rowGroup = block / Self.gcd(columns, block)
+        if keepEncoded && tensor.encoding != .f32 {
+            encoded = tensor
+        } else {
+            encoded = nil
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: tensor.elementCount)
+            do { try tensor.decode(start: 0, count: tensor.elementCount, into: buffer.baseAddress!) } catch {
+                buffer.deallocate()
+                throw EngineError(.model, "cannot decode tensor '\(name)': \(error)")
+            }
+            values = buffer
+        }
+    }
+
+    deinit { values?.deallocate() }
+
+    /// Bytes this weight holds in memory (its stored encoding, or f32 values).
+    var residentBytes: Int { values.map { $0.count * 4 } ?? encoded?.data.count ?? 0 }
+
+    private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+
+    /// Rows per tile of about `elements` values: a multiple of `rowGroup`, at least one group.
+    private func tileRows(_ elements: Int) -> Int {
+        max(rowGroup, (elements / max(1, columns)) / rowGroup * rowGroup)
+    }
+
+    /// Decodes rows `first ..< first + count` into `out` (`first` a multiple of `rowGroup`;
+    /// `count` one too, or reaching the last row).
+    private func decodeRows(_ first: Int, _ count: Int, into out: UnsafeMutablePointer<Float>) throws {
+        if let values {
+            out.update(from: values.baseAddress! + first * columns, count: count * columns)
+        } else if let encoded {
+            do { try encoded.decode(start: first * columns, count: count * columns, into: out) } catch {
+                throw EngineError(.model, "cannot decode rows \(first)..<\(first + count) of '\(name)': \(error)")
+            }
+        }
+    }
+
+    /// Row `r` of W into `out` (`columns` values): an embedding lookup.
+    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) throws {
+        guard (0..<rows).contains(r) else { throw EngineError(.model, "row \(r) is outside the \(rows) rows of '\(name)'") }
+        if let values {
+            out.update(from: values.baseAddress! + r * columns, count: columns)
+            return
+        }
+        let first = r / rowGroup * rowGroup, count = min(rowGroup, rows - first)
+        let group = UnsafeMutablePointer<Float>.allocate(capacity: count * columns)
+        defer { group.deallocate() }
+        try decodeRows(first, count, into: group)
+        out.update(from: group + (r - first) * columns, count: columns)
+    }
+
+    /// Y[m, rows] = X[m, columns] · Wᵀ (+ bias).
+    func apply(_ x: UnsafePointer<Float>, _ m: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) throws {
+        if let values {
+            Kernels.linear(x, m, columns, UnsafePointer(values.baseAddress!), rows, bias: bias, into: y)
+        } else if m == 1 {
+            try matrixVector(x, into: y)
+            if let bias { for c in 0..<rows { y[c] += bias[c] } }
+        } else {
+            try matrixMatrix(x, m, into: y)
+            if let bias {
+                for r in 0..<m {
+                    let row = y + r * rows
+                    for c in 0..<rows { row[c] += bias[c] }
+                }
+            }
+        }
+    }
+
+    /// y = W·x for one input row: tiles of rows decoded into a per-worker buffer and multiplied
+    /// there, the tiles shared among the cores.
+    private func matrixVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) throws {
+        let tile = tileRows(Self.vectorTile)
+        let tiles = (rows + tile - 1) / tile
+        let workers = min(tiles, rows * columns >= 1 << 16 ? Kernels.cores : 1)
+        let failure = FirstError()
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: tile * columns)
+            defer { buffer.deallocate() }
+            var t = w
+            while t < tiles && !failure.isSet {
+                let first = t * tile, count = min(tile, rows - first)
+                do { try decodeRows(first, count, into: buffer) } catch { failure.set(error); return }
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(columns), 1, buffer, Int32(columns), x, 1, 0, y + first, 1)
+                t += workers
+            }
+        }
+        try failure.rethrow()
+    }
+
+    /// Y = X·Wᵀ for many rows: W decoded a wide tile of rows at a time (in parallel), each tile
+    /// multiplied by BLAS into its columns of Y.
+    private func matrixMatrix(_ x: UnsafePointer<Float>, _ m: Int, into y: UnsafeMutablePointer<Float>) throws {
+        let tile = tileRows(Self.matrixTile)
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(rows, tile) * columns)
+        defer { buffer.deallocate() }
+        var first = 0
+        while first < rows {
+            let count = min(tile, rows - first)
+            let parts = min(Kernels.cores, (count + rowGroup - 1) / rowGroup)
+            let share = ((count + parts - 1) / parts + rowGroup - 1) / rowGroup * rowGroup
+            let failure = FirstError()
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let start = p * share, n = min(share, count - start)
+                guard n > 0 else { return }
+                do { try decodeRows(first + start, n, into: buffer + start * columns) } catch { failure.set(error) }
+            }
+            try failure.rethrow()
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(columns), 1, x, Int32(columns),
+                        buffer, Int32(columns), 0, y + first, Int32(rows))
+            first += count
+        }
+    }
+
+    /// Runs `body` with W holding `replacement` (f32, `rows × columns` values) instead of its
+    /// own, then restores it.
+    func withValues<T>(_ replacement: [Float], _ body: () throws -> T) throws -> T {
+        guard replacement.count == rows * columns else {
+            throw EngineError(.model, "replacement for '\(name)' has \(replacement.count) values, expected \(rows * columns)")
+        }
+        let saved = values
+        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: replacement.count)
+        _ = buffer.initialize(from: replacement)
+        values = buffer
+        defer {
+            values = saved
+            buffer.deallocate()
+        }
+        return try body()
+    }
+}
+
+/// The first error of concurrent work (later ones are dropped).
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLockLite()
+    private var error: Error?
+
+    var isSet: Bool { lock.withLock { error != nil } }
+
+    func set(_ e: Error) { lock.withLock { if error == nil { error = e } } }
+
+    func rethrow() throws { if let e = lock.withLock({ error }) { throw e } }
+}
