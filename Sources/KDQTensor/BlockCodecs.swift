@@ -1,8 +1,10 @@
 /// Dequantization of ggml's block layouts (ggml-common.h / ggml-quants.c), one block of 32 at a time.
 /// Each function reads one block at `b` and writes 32 floats to `y`.
 enum BlockCodecs {
+    /// The f16 at byte `offset` of `b`, through the lookup table (without F16C in the build,
+    /// a conversion is a call into compiler-rt).
     @inline(__always) static func half(_ b: UnsafeRawPointer, _ offset: Int) -> Float {
-        HalfPrecision.f16ToFloat(b.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        HalfPrecision.f16Lookup[Int(b.loadUnaligned(fromByteOffset: offset, as: UInt16.self))]
     }
 
     /// q4_0: f16 d, 16 bytes of nibbles; y = (q - 8) · d.

@@ -2,6 +2,12 @@
 public enum HalfPrecision {
     /// Every f16 bit pattern's exact f32 value: a 256 KiB table that turns decoding into one load.
     static let f16Table: [Float] = (0...0xFFFF).map { Float(Float16(bitPattern: UInt16($0))) }
+    /// `f16Table`'s storage, for lookups without bounds checks or array retains in hot loops.
+    static let f16Lookup: UnsafePointer<Float> = {
+        let table = UnsafeMutablePointer<Float>.allocate(capacity: 0x10000)
+        for i in 0..<0x10000 { table[i] = f16Table[i] }
+        return UnsafePointer(table)
+    }()
 
     /// The f32 value of an f16 bit pattern.
     @inlinable public static func f16ToFloat(_ bits: UInt16) -> Float { Float(Float16(bitPattern: bits)) }

@@ -12,12 +12,18 @@ enum KQuantCodecs {
     /// quants, f16 d, f16 dmin; y = d·scale·q − dmin·min.
     static func q2_K(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = BlockCodecs.half(b, 80), dmin = BlockCodecs.half(b, 82)
-        for k in 0..<16 {
-            let sc = b.load(fromByteOffset: k, as: UInt8.self)
-            let dl = d * Float(sc & 0x0F), ml = dmin * Float(sc >> 4)
-            for i in 16 * k..<16 * k + 16 {
-                let q = (b.load(fromByteOffset: 16 + quantByte(i), as: UInt8.self) >> crumbShift(i)) & 3
-                y[i] = dl * Float(q) - ml
+        // ggml's order: per half of 128 values, four 2-bit planes of 32 (two sub-blocks each).
+        for half in 0..<2 {
+            let q = b + 16 + 32 * half
+            for plane in 0..<4 {
+                let shift = UInt8(2 * plane)
+                for part in 0..<2 {
+                    let k = 8 * half + 2 * plane + part
+                    let sc = b.load(fromByteOffset: k, as: UInt8.self)
+                    let dl = d * Float(sc & 0x0F), ml = dmin * Float(sc >> 4)
+                    let out = y + 16 * k
+                    for l in 0..<16 { out[l] = dl * Float((q.load(fromByteOffset: 16 * part + l, as: UInt8.self) >> shift) & 3) - ml }
+                }
             }
         }
     }
@@ -26,12 +32,22 @@ enum KQuantCodecs {
     /// signed scales (offset 32), f16 d; y = d·scale·(q − 4·(1 − high bit)).
     static func q3_K(_ b: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
         let d = BlockCodecs.half(b, 108)
-        for k in 0..<16 {
-            let dl = d * Float(q3Scale(b + 96, k))
-            for i in 16 * k..<16 * k + 16 {
-                let q = Int32((b.load(fromByteOffset: 32 + quantByte(i), as: UInt8.self) >> crumbShift(i)) & 3)
-                let high = (b.load(fromByteOffset: i % 32, as: UInt8.self) >> UInt8(i / 32)) & 1
-                y[i] = dl * Float(q - (high != 0 ? 0 : 4))
+        // ggml's order: per half of 128 values, four 2-bit planes of 32 (two sub-blocks each);
+        // value 128·half + 32·plane + l has its high bit at bit 4·half + plane of byte l.
+        for half in 0..<2 {
+            let q = b + 32 + 32 * half
+            for plane in 0..<4 {
+                let shift = UInt8(2 * plane), bit = UInt8(4 * half + plane)
+                for part in 0..<2 {
+                    let k = 8 * half + 2 * plane + part
+                    let dl = d * Float(q3Scale(b + 96, k))
+                    let out = y + 16 * k
+                    for l in 16 * part..<16 * part + 16 {
+                        let low = Int32((q.load(fromByteOffset: l, as: UInt8.self) >> shift) & 3)
+                        let high = Int32((b.load(fromByteOffset: l, as: UInt8.self) >> bit) & 1)
+                        out[l - 16 * part] = dl * Float(low - 4 + 4 * high)
+                    }
+                }
             }
         }
     }

@@ -27,6 +27,24 @@ package enum Kernels {
         }
     }
 
+    /// Σ a[i]·b[i] over `n` values (two 8-wide accumulators).
+    @inline(__always) package static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var i = 0
+        while i + 16 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            acc1 += ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
+            i += 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < n {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+
     /// Layer norm over rows of width `n` (eps 1e-5, as openai-whisper); `mean` and `rstd`, when
     /// given, receive each row's mean and 1/σ (what training's backward needs).
     package static func layerNorm(_ x: UnsafePointer<Float>, _ rows: Int, _ n: Int, _ gamma: UnsafePointer<Float>, _ beta: UnsafePointer<Float>,

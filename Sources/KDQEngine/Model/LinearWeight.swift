@@ -116,7 +116,8 @@ final class LinearWeight: @unchecked Sendable {
             while t < tiles && !failure.isSet {
                 let first = t * tile, count = min(tile, rows - first)
                 do { try decodeRows(first, count, into: buffer) } catch { failure.set(error); return }
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(count), Int32(columns), 1, buffer, Int32(columns), x, 1, 0, y + first, 1)
+                // Not BLAS: OpenBLAS's own threads, started from both workers at once, contend badly.
+                for r in 0..<count { y[first + r] = Kernels.dot(buffer + r * columns, x, columns) }
                 t += workers
             }
         }
