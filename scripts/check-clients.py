@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Real clients load kdq's exports: the real tiny.en is imported into a .kdq (as it is, and
 quantized to q8_0 and q5_0 like whisper.cpp's quantizer), exported, and transcribes
-samples/jfk.wav in whisper.cpp (pywhispercpp) and faster-whisper; with --hf also in
+samples/jfk.wav in whisper.cpp (pywhispercpp) and faster-whisper; the OpenAI .pt export
+transcribes in kdq itself and, converted to ggml, in whisper.cpp; with --hf also in
 transformers (needs torch). `kdq quantize` archives go to whisper.cpp too: uniform q4_0 with the
 error-minimizing quantizer, and a guided plan at the size of uniform q5_0 (whisper.cpp takes one
 weight type, so the export re-encodes the plan's other tensors to its most common type and says
@@ -78,6 +79,23 @@ def main():
             same = text == reference
             ok &= same
             rows.append(("faster-whisper, kdq ct2 export (identical text required)", text, same))
+            # The OpenAI checkpoint: kdq reads back what it wrote (the tokenizer travels with
+            # kdq, as with openai-whisper), and whisper.cpp runs kdq's ggml conversion of it.
+            pt = os.path.join(work, "model.pt")
+            kdq(a.kdq, "export", archive, "--to", "pt", "-o", pt)
+            def kdq_text(model):
+                return subprocess.run([a.kdq, "transcribe", model, a.audio, "--language", "en"], check=True,
+                                      capture_output=True, text=True).stdout.strip()
+            text = kdq_text(pt)
+            same = text == kdq_text(a.model)
+            ok &= same
+            rows.append(("kdq, kdq pt export (kdq's text of the original required)", text, same))
+            pt_ggml = os.path.join(work, "from-pt.bin")
+            kdq(a.kdq, "export", pt, "--to", "ggml", "-o", pt_ggml)
+            text = whisper_cpp(pt_ggml, a.audio)
+            same = normalize(text) == normalize(reference)
+            ok &= same
+            rows.append(("whisper.cpp, kdq ggml export of the pt export", text, same))
             if a.hf:
                 hf = os.path.join(work, "hf")
                 kdq(a.kdq, "export", archive, "--to", "hf", "-o", hf)
