@@ -131,14 +131,17 @@ public final class DistillationJob {
     public var readsOwnEncoder: Bool { loop?.studentEncoderCache != nil }
 
     /// The quantized encodings `archive` gives the student's trainable decoder tensors (same
-    /// names and shapes required); empty is allowed when the plan changes the encoder.
+    /// names and shapes required): those that differ from the student's own, and every block
+    /// encoding even where the student has it already (a compressed archive continuing its
+    /// quantization-aware training through its own encodings). Empty is allowed when the plan
+    /// changes the encoder.
     static func encodings(_ planned: Checkpoint, for student: Checkpoint, path archive: String, encoderChanges: Bool) throws -> [String: Encoding] {
         var out: [String: Encoding] = [:]
         for (name, t) in planned.tensors where name.hasPrefix("decoder.") && t.encoding != .f32 {
             guard let own = student.tensor(named: name), own.shape == t.shape else {
                 throw TrainingError("--plan \(archive): tensor \(name) \(t.shape) is not one of the student's (another model's plan?)")
             }
-            if t.encoding != own.encoding { out[name] = t.encoding }
+            if t.encoding != own.encoding || (t.encoding != .f16 && t.encoding != .bf16) { out[name] = t.encoding }
         }
         guard !out.isEmpty || encoderChanges else { throw TrainingError("--plan \(archive) changes no tensor of the student") }
         return out

@@ -54,6 +54,20 @@ import Testing
         #expect(shared < 1e-12 && planned > 1e-8)
     }
 
+    /// A plan's decoder encodings: those it changes, and every block encoding the student has
+    /// already (a compressed archive continuing its quantization-aware training); a plan of
+    /// floats equal to the student's changes nothing and is refused.
+    @Test func aPlanTrainsThroughEveryBlockEncodingOfTheDecoder() throws {
+        let teacher = try Checkpoint.open(Loop.fixture)
+        var compressed = teacher
+        _ = try compressed.convertTensors { name, t in name.hasPrefix("decoder.blocks.0.") && t.shape.count == 2 ? .q4_0 : nil }
+        let fromTeacher = try DistillationJob.encodings(compressed, for: teacher, path: "c.kdq", encoderChanges: false)
+        let itself = try DistillationJob.encodings(compressed, for: compressed, path: "c.kdq", encoderChanges: false)
+        #expect(!fromTeacher.isEmpty && fromTeacher.values.allSatisfy { $0 == .q4_0 })
+        #expect(itself == fromTeacher, "the archive continues through its own encodings")
+        #expect(throws: TrainingError.self) { try DistillationJob.encodings(teacher, for: teacher, path: "t", encoderChanges: false) }
+    }
+
     @Test func plannedOutputsAreCachedPerEncoderWithTheLabels() throws {
         let teacher = try Checkpoint.open(Loop.fixture)
         var planned = teacher
