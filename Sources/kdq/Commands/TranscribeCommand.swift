@@ -81,10 +81,8 @@ struct TranscribeCommand: ParsableCommand {
             }
         }
         if output.json {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
             output.emit(.object(["model": .string(model), "load_seconds": .number(loadSeconds),
-                                 "peak_resident_bytes": .number(Int(usage.ru_maxrss) * 1024), "results": .array(results)]))
+                                 "peak_resident_bytes": .number(PeakMemory.bytes), "results": .array(results)]))
         }
         if failures > 0 { throw ExitCode(1) }
     }
