@@ -29,11 +29,13 @@ import Testing
     }
 
     /// No command exits 0 after writing a model its runtime cannot use: a checkpoint without a
-    /// vocabulary is not exported for whisper.cpp or faster-whisper.
-    @Test(arguments: ["ggml", "ct2"])
+    /// vocabulary is not exported for whisper.cpp or faster-whisper, nor as an OpenAI
+    /// checkpoint whose vocabulary size names no tokenizer openai-whisper has.
+    @Test(arguments: ["ggml", "ct2", "pt"])
     func exportWithoutVocabularyFailsAndWritesNothing(_ target: String) throws {
         let r = try KDQBinary.run(["export", f + "/tiny-random.pt", "--to", target, "-o", dir + "/novocab-" + target])
-        #expect(r.status != 0 && r.stderr.contains("carries no vocabulary"), "\(r.stderr)")
+        let reason = target == "pt" ? "no release's" : "carries no vocabulary"
+        #expect(r.status != 0 && r.stderr.contains(reason) && r.stderr.contains("nothing was written"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/novocab-" + target))
     }
 
