@@ -39,6 +39,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/novocab-" + target))
     }
 
+    /// The real models as OpenAI checkpoints written by kdq transcribe as the originals do (the
+    /// text openai-whisper gives: scripts/pt-dev-identity.py, 306/306 dev clips; release binary).
+    @Test(.enabled(if: KDQBinary.isRelease && FileManager.default.fileExists(atPath: KDQBinary.packageRoot + "/models/base/model.bin"),
+                   "needs scripts/fetch-models.sh and KDQ_BIN (a release kdq)"),
+          arguments: ["tiny.en", "base"])
+    func realModelsExportedToPTTranscribeAsTheOriginals(_ name: String) throws {
+        let model = KDQBinary.packageRoot + "/models/" + name, pt = dir + "/\(name).pt"
+        let jfk = KDQBinary.packageRoot + "/samples/jfk.wav"
+        #expect(try KDQBinary.run(["export", model, "--to", "pt", "-o", pt]).status == 0)
+        let original = try KDQBinary.run(["transcribe", model, jfk, "--language", "en"])
+        let exported = try KDQBinary.run(["transcribe", pt, jfk, "--language", "en"])
+        #expect(exported.status == 0 && original.status == 0, "\(exported.stderr)")
+        #expect(exported.stdout == original.stdout && exported.stdout.contains("ask not what your country can do for you"), "\(exported.stdout)")
+    }
+
     @Test func exportReportsConversions() throws {
         let r = try KDQBinary.run(["export", f + "/ct2-int8", "--to", "ggml", "-o", dir + "/int8.bin"])
         #expect(r.status == 0)
