@@ -12,16 +12,14 @@ public final class WhisperWeights: @unchecked Sendable {
     /// Receives the input of every linear layer while set (see `WhisperModel.observingLinearInputs`).
     var linearInputObserver: LinearInputObserver?
 
-    /// `keepEncoded` false decodes every weight matrix to f32 at load (the engine before
-    /// encoded weights: more memory, no decoding while running).
-    public init(_ checkpoint: Checkpoint, keepEncoded: Bool = true) throws {
+    public init(_ checkpoint: Checkpoint) throws {
         dims = checkpoint.dims
         path = checkpoint.provenance.path
         for (name, t) in checkpoint.tensors {
             if t.shape.count >= 2 && name.hasSuffix(".weight") {
                 do {
                     // Convolutions stay f32: they are small, and their unfolded input is not a tile-friendly shape.
-                    matrices[name] = try LinearWeight(name: name, tensor: t, keepEncoded: keepEncoded && t.shape.count == 2)
+                    matrices[name] = try LinearWeight(name: name, tensor: t, keepEncoded: t.shape.count == 2)
                 } catch let e as EngineError {
                     throw EngineError(e.code, e.message, path: path)
                 }
@@ -36,11 +34,6 @@ public final class WhisperWeights: @unchecked Sendable {
     }
 
     deinit { for b in vectors.values { b.deallocate() } }
-
-    /// Bytes the weights hold in memory (stored encodings of the matrices, f32 of the rest).
-    public var residentBytes: Int {
-        matrices.values.reduce(0) { $0 + $1.residentBytes } + vectors.values.reduce(0) { $0 + $1.count * 4 }
-    }
 
     /// The f32 values of `name` (a bias, norm or positional embedding).
     func pointer(_ name: String) throws -> UnsafePointer<Float> {
