@@ -184,13 +184,16 @@ public final class DistillationTrainer {
         // Backward.
         let encoderTrains = studentAudio != nil && student.entries.contains { $0.isTrainable && $0.name.hasPrefix("encoder.") }
         let dEncoder = FloatBuffer(encoderTrains ? studentEncoded.count : 0)
-        try studentEncoded.withUnsafeBufferPointer { e in
-            try studentDecoder.backward(student, studentPass, batch, encoder: e.baseAddress!, dOutput: dOutput.pointer,
-                                        dHidden: dHidden.mapValues { UnsafePointer($0.pointer) },
-                                        dEncoder: encoderTrains ? dEncoder.pointer : nil)
-        }
-        if encoderTrains, let studentAudio {
-            try studentEncoder.backward(student, studentAudio, dOutput: dEncoder.pointer)
+        // The buffers stay alive until the backward passes that read their pointers are done.
+        try withExtendedLifetime((dOutput, dHidden, dEncoder)) {
+            try studentEncoded.withUnsafeBufferPointer { e in
+                try studentDecoder.backward(student, studentPass, batch, encoder: e.baseAddress!, dOutput: dOutput.pointer,
+                                            dHidden: dHidden.mapValues { UnsafePointer($0.pointer) },
+                                            dEncoder: encoderTrains ? dEncoder.pointer : nil)
+            }
+            if encoderTrains, let studentAudio {
+                try studentEncoder.backward(student, studentAudio, dOutput: dEncoder.pointer)
+            }
         }
         return loss
     }
@@ -209,14 +212,18 @@ public final class DistillationTrainer {
         let ws = student.dims.nTextState, wt = teacher!.dims.nTextState
         var cost = [[Double]](repeating: [Double](repeating: 0, count: teacherLayers), count: studentLayers.count)
         for (a, i) in studentLayers.enumerated() {
-            let mapped = HiddenStateLoss.mapped(s.hiddenState(i), width: ws, positions: positions, adapter: try adapter(i),
-                                                teacherWidth: wt).mapped.pointer
-            for j in 0..<teacherLayers {
-                var sum: Double = 0
-                for (k, r) in positions.enumerated() {
-                    for c in 0..<wt { let d = Double(mapped[k * wt + c] - t.hiddenState(j)[r * wt + c]); sum += d * d }
+            // The buffer itself is kept (not only its pointer): it frees its memory when released.
+            let buffer = HiddenStateLoss.mapped(s.hiddenState(i), width: ws, positions: positions, adapter: try adapter(i),
+                                                teacherWidth: wt).mapped
+            withExtendedLifetime(buffer) {
+                let mapped = buffer.pointer
+                for j in 0..<teacherLayers {
+                    var sum: Double = 0
+                    for (k, r) in positions.enumerated() {
+                        for c in 0..<wt { let d = Double(mapped[k * wt + c] - t.hiddenState(j)[r * wt + c]); sum += d * d }
+                    }
+                    cost[a][j] = sum
                 }
-                cost[a][j] = sum
             }
         }
         let chosen = Self.increasingAssignment(cost)
