@@ -29,6 +29,10 @@ def word_error_rate(reference, hypothesis):
 def kdq(binary, *args):
     subprocess.run([binary, *args], check=True, stdout=subprocess.DEVNULL)
 
+def kdq_transcribe(binary, model, audio):
+    return subprocess.run([binary, "transcribe", model, audio, "--language", "en"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
 def whisper_cpp(model, audio):
     from pywhispercpp.model import Model
     m = Model(model, n_threads=2, print_realtime=False, print_progress=False, redirect_whispercpp_logs_to=None)
@@ -61,7 +65,7 @@ def main():
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="kdq-clients-")
     reference = faster_whisper(a.model, a.audio)
-    rows, ok = [("faster-whisper, original CTranslate2 model", reference, True)], True
+    rows = [("faster-whisper, original CTranslate2 model", reference, True)]
     for dtype in ["keep", "q8_0", "q5_0"]:
         archive = os.path.join(work, f"{dtype}.kdq")
         kdq(a.kdq, "import", a.model, "-o", archive, "--dtype", dtype)
@@ -70,38 +74,30 @@ def main():
         kdq(a.kdq, "export", archive, "--to", "ggml", "-o", ggml)
         text = whisper_cpp(ggml, a.audio)
         same = normalize(text) == normalize(reference)
-        ok &= same
         rows.append((f"whisper.cpp, kdq ggml export ({'f16' if dtype == 'keep' else dtype})", text, same))
         if dtype == "keep":
             ct2 = os.path.join(work, "ct2")
             kdq(a.kdq, "export", archive, "--to", "ct2", "-o", ct2)
             text = faster_whisper(ct2, a.audio)
             same = text == reference
-            ok &= same
             rows.append(("faster-whisper, kdq ct2 export (identical text required)", text, same))
             # The OpenAI checkpoint: kdq reads back what it wrote (the tokenizer travels with
             # kdq, as with openai-whisper), and whisper.cpp runs kdq's ggml conversion of it.
             pt = os.path.join(work, "model.pt")
             kdq(a.kdq, "export", archive, "--to", "pt", "-o", pt)
-            def kdq_text(model):
-                return subprocess.run([a.kdq, "transcribe", model, a.audio, "--language", "en"], check=True,
-                                      capture_output=True, text=True).stdout.strip()
-            text = kdq_text(pt)
-            same = text == kdq_text(a.model)
-            ok &= same
+            text = kdq_transcribe(a.kdq, pt, a.audio)
+            same = text == kdq_transcribe(a.kdq, a.model, a.audio)
             rows.append(("kdq, kdq pt export (kdq's text of the original required)", text, same))
             pt_ggml = os.path.join(work, "from-pt.bin")
             kdq(a.kdq, "export", pt, "--to", "ggml", "-o", pt_ggml)
             text = whisper_cpp(pt_ggml, a.audio)
             same = normalize(text) == normalize(reference)
-            ok &= same
             rows.append(("whisper.cpp, kdq ggml export of the pt export", text, same))
             if a.hf:
                 hf = os.path.join(work, "hf")
                 kdq(a.kdq, "export", archive, "--to", "hf", "-o", hf)
                 text = transformers_hf(hf, a.audio)
                 same = normalize(text) == normalize(reference)
-                ok &= same
                 rows.append(("transformers, kdq hf export", text, same))
     calibration = os.path.join(os.path.dirname(a.audio), "calibration.jsonl")
     quantized = [("uniform q4_0, search quantizer", ["--uniform", "q4_0", "--quantizer", "search"]),
@@ -114,10 +110,10 @@ def main():
         text = whisper_cpp(ggml, a.audio)
         wer = word_error_rate(reference, text)
         close = wer <= 0.25  # 4-5 bits per weight change a few words; the check is that it loads and transcribes
-        ok &= close
         rows.append((f"whisper.cpp, kdq quantize ({label}), ggml export, WER {100 * wer:.0f}% vs the reference", text, close))
     for name, text, same in rows:
         print(f"{'ok  ' if same else 'FAIL'} {name}: {text.strip()}")
+    ok = all(same for _, _, same in rows)
     print("all clients agree" if ok else "a client disagrees")
     sys.exit(0 if ok else 1)
 

@@ -141,7 +141,7 @@ public final class DistillationJob {
             guard let own = student.tensor(named: name), own.shape == t.shape else {
                 throw TrainingError("--plan \(archive): tensor \(name) \(t.shape) is not one of the student's (another model's plan?)")
             }
-            if t.encoding != own.encoding || (t.encoding != .f16 && t.encoding != .bf16) { out[name] = t.encoding }
+            if t.encoding != own.encoding || t.encoding.isQuantized { out[name] = t.encoding }
         }
         guard !out.isEmpty || encoderChanges else { throw TrainingError("--plan \(archive) changes no tensor of the student") }
         return out

@@ -19,11 +19,14 @@ package enum Kernels {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
                         0, y, Int32(n))
         }
-        if let bias {
-            for r in 0..<m {
-                let row = y + r * n
-                for c in 0..<n { row[c] += bias[c] }
-            }
+        if let bias { addBias(bias, to: y, m, n) }
+    }
+
+    /// Y[r, c] += bias[c] for every one of the `m` rows of width `n`.
+    package static func addBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ m: Int, _ n: Int) {
+        for r in 0..<m {
+            let row = y + r * n
+            for c in 0..<n { row[c] += bias[c] }
         }
     }
 

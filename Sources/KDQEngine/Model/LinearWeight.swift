@@ -88,18 +88,10 @@ final class LinearWeight: @unchecked Sendable {
     func apply(_ x: UnsafePointer<Float>, _ m: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) throws {
         if let values {
             Kernels.linear(x, m, columns, UnsafePointer(values.baseAddress!), rows, bias: bias, into: y)
-        } else if m == 1 {
-            try matrixVector(x, into: y)
-            if let bias { for c in 0..<rows { y[c] += bias[c] } }
-        } else {
-            try matrixMatrix(x, m, into: y)
-            if let bias {
-                for r in 0..<m {
-                    let row = y + r * rows
-                    for c in 0..<rows { row[c] += bias[c] }
-                }
-            }
+            return
         }
+        if m == 1 { try matrixVector(x, into: y) } else { try matrixMatrix(x, m, into: y) }
+        if let bias { Kernels.addBias(bias, to: y, m, rows) }
     }
 
     /// y = W·x for one input row: tiles of rows decoded into a per-worker buffer and multiplied
