@@ -1,11 +1,13 @@
 import CBLAS
+import CKernels
 import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The dense building blocks, on row-major f32 buffers: GEMM through OpenBLAS, and the
-/// element-wise steps (layer norm, GELU, softmax) spread over the cores.
+/// element-wise steps (layer norm, GELU, softmax) spread over the cores, GELU and softmax in
+/// `CKernels` (AVX2 + FMA where the CPU has them, portable C otherwise, chosen at run time).
 package enum Kernels {
     /// The cores BLAS uses outside the per-head attention.
     package static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
@@ -67,12 +69,12 @@ package enum Kernels {
         }
     }
 
-    /// GELU with erf, in place.
+    /// GELU with erf, in place (erf to 1.5e-7; `kdq_gelu`).
     package static func gelu(_ x: UnsafeMutablePointer<Float>, _ count: Int) {
         let chunk = 1 << 14
         parallelRows((count + chunk - 1) / chunk) { c in
-            let end = min(count, (c + 1) * chunk)
-            for i in (c * chunk)..<end { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
+            let start = c * chunk
+            kdq_gelu(x + start, min(chunk, count - start))
         }
     }
 
@@ -83,15 +85,9 @@ package enum Kernels {
     }
 
     /// Softmax of the first `count` entries of a row of `width` (the sum in double, as the
-    /// reference's accuracy needs); the rest become 0.
+    /// reference's accuracy needs; `kdq_softmax`); the rest become 0.
     @inline(__always) package static func softmax(_ row: UnsafeMutablePointer<Float>, count v: Int, width: Int) {
-        var m = -Float.infinity
-        for i in 0..<v { m = max(m, row[i]) }
-        var sum: Double = 0
-        for i in 0..<v { let e = expf(row[i] - m); row[i] = e; sum += Double(e) }
-        let inv = Float(1 / sum)
-        for i in 0..<v { row[i] *= inv }
-        for i in v..<width { row[i] = 0 }
+        kdq_softmax(row, Int32(v), Int32(width))
     }
 
     /// Runs `body` for every row, in parallel when there are enough rows.

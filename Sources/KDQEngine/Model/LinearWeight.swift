@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Dispatch
 import KDQTensor
 
@@ -94,9 +95,40 @@ final class LinearWeight: @unchecked Sendable {
         if let bias { Kernels.addBias(bias, to: y, m, rows) }
     }
 
-    /// y = W·x for one input row: tiles of rows decoded into a per-worker buffer and multiplied
-    /// there, the tiles shared among the cores.
+    /// A product of one stored row with f32 values that decodes as it reads (`CKernels`), for
+    /// the encodings that have one and rows that are whole blocks.
+    private typealias RowDot = (UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float
+
+    private static func rowDot(_ e: Encoding) -> RowDot? {
+        switch e {
+        case .f16: return { kdq_dot_f16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
+        case .bf16: return { kdq_dot_bf16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
+        case .q8_0: return { kdq_dot_q8_0($0, $1, $2) }
+        case .q5_1: return { kdq_dot_q5_1($0, $1, $2) }
+        case .q5_0: return { kdq_dot_q5_0($0, $1, $2) }
+        case .q4_1: return { kdq_dot_q4_1($0, $1, $2) }
+        case .q4_0: return { kdq_dot_q4_0($0, $1, $2) }
+        default: return nil
+        }
+    }
+
+    /// y = W·x for one input row: rows multiplied straight from their stored bytes where the
+    /// encoding has a fused product, else tiles of rows decoded into a per-worker buffer and
+    /// multiplied there; the rows shared among the cores.
     private func matrixVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) throws {
+        if let encoded, rowGroup == 1, let dot = Self.rowDot(encoded.encoding), let base = encoded.data.bytes.baseAddress {
+            let stride = columns / encoded.encoding.blockElements * encoded.encoding.blockBytes
+            let chunk = 64, chunks = (rows + chunk - 1) / chunk
+            let workers = min(chunks, rows * columns >= 1 << 16 ? Kernels.cores : 1)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var c = w
+                while c < chunks {
+                    for r in (c * chunk)..<min(rows, (c + 1) * chunk) { y[r] = dot(base + r * stride, x, columns) }
+                    c += workers
+                }
+            }
+            return
+        }
         let tile = tileRows(Self.vectorTile)
         let tiles = (rows + tile - 1) / tile
         let workers = min(tiles, rows * columns >= 1 << 16 ? Kernels.cores : 1)

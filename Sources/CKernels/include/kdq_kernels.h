@@ -1,0 +1,51 @@
+#ifndef KDQ_KERNELS_H
+#define KDQ_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* kdq's hot inner loops with a run-time choice of instruction set: an AVX2 + FMA + F16C path
+   where the CPU has all three, a portable C path everywhere else. Both paths compute the same
+   functions with the same polynomial approximations; they differ only in rounding order. */
+
+/* One path's kernels (the functions below, without the dispatch). */
+typedef struct {
+    const char *name;
+    void (*softmax)(float *row, int count, int width);
+    void (*gelu)(float *x, size_t n);
+    float (*dot_f16)(const uint16_t *w, const float *x, size_t n);
+    float (*dot_bf16)(const uint16_t *w, const float *x, size_t n);
+    float (*dot_q8_0)(const void *w, const float *x, size_t n);
+    float (*dot_q5_1)(const void *w, const float *x, size_t n);
+    float (*dot_q5_0)(const void *w, const float *x, size_t n);
+    float (*dot_q4_1)(const void *w, const float *x, size_t n);
+    float (*dot_q4_0)(const void *w, const float *x, size_t n);
+} kdq_kernel_table;
+
+/* Whether the CPU has AVX2, FMA and F16C. */
+int kdq_kernels_cpu_has_avx2(void);
+/* The portable path's table (avx2 = 0), or the AVX2 one (avx2 = 1; NULL where the CPU or the
+   build lacks it). */
+const kdq_kernel_table *kdq_kernel_path(int avx2);
+/* The table the functions below use: AVX2 where the CPU has it, unless the environment variable
+   KDQ_PORTABLE_KERNELS is set to anything but "0" when it is first asked for. */
+const kdq_kernel_table *kdq_kernels(void);
+
+/* Softmax of the first `count` values of `row` in place (the sum in double), the rest of
+   `width` set to 0. exp is a degree-6 polynomial after range reduction (about 1 ulp). */
+void kdq_softmax(float *row, int count, int width);
+/* GELU with erf (Abramowitz and Stegun 7.1.26, |error| <= 1.5e-7), in place over `n` values. */
+void kdq_gelu(float *x, size_t n);
+
+/* Dot products of one stored row of `n` weights with `n` f32 activations, decoding the weights
+   as they are read: f16, bf16, and ggml's q8_0, q5_1, q5_0, q4_1, q4_0 blocks (n a multiple of
+   32 for the blocks). */
+float kdq_dot_f16(const uint16_t *w, const float *x, size_t n);
+float kdq_dot_bf16(const uint16_t *w, const float *x, size_t n);
+float kdq_dot_q8_0(const void *w, const float *x, size_t n);
+float kdq_dot_q5_1(const void *w, const float *x, size_t n);
+float kdq_dot_q5_0(const void *w, const float *x, size_t n);
+float kdq_dot_q4_1(const void *w, const float *x, size_t n);
+float kdq_dot_q4_0(const void *w, const float *x, size_t n);
+
+#endif

@@ -1,0 +1,346 @@
+#include "kdq_kernels.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define KDQ_X86 1
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+#endif
+
+/* ---- CPU features ------------------------------------------------------------------------ */
+
+int kdq_kernels_cpu_has_avx2(void) {
+#ifdef KDQ_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+#else
+    return 0;
+#endif
+}
+
+/* ---- shared scalar pieces ---------------------------------------------------------------- */
+
+/* exp: x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two for exactness), a degree-6 polynomial
+   for e^r, then 2^n built in the exponent bits. Below -87.34 (under FLT_MIN) it is 0; above 88
+   it is clamped (callers only pass values <= 0). */
+static const float exp_low = -87.33654f, exp_high = 88.0f;
+static const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+static const float exp_c[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
+static inline float exp_scalar(float x) {
+    if (!(x >= exp_low)) return x != x ? x : 0.0f;
+    if (x > exp_high) x = exp_high;
+    float n = floorf(x * log2e + 0.5f);
+    float r = x - n * ln2_hi - n * ln2_lo;
+    float y = exp_c[0];
+    for (int i = 1; i < 6; i++) y = y * r + exp_c[i];
+    y = y * r * r + r + 1.0f;
+    uint32_t bits = (uint32_t)((int)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return y * scale;
+}
+
+/* 1 + erf(x/√2) through erfc of |x|/√2 (A&S 7.1.26), which keeps the negative side exact of
+   cancellation. */
+static const float erf_p = 0.3275911f;
+static const float erf_a[5] = {0.254829592f, -0.284496736f, 1.421413741f, -1.453152027f, 1.061405429f};
+
+static inline float gelu_scalar(float v) {
+    float z = fabsf(v) * 0.70710678118654752f;
+    float t = 1.0f / (1.0f + erf_p * z);
+    float poly = erf_a[4];
+    for (int i = 3; i >= 0; i--) poly = poly * t + erf_a[i];
+    float q = poly * t * exp_scalar(-z * z);
+    return 0.5f * v * (v < 0 ? q : 2.0f - q);
+}
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu, bits;
+    if (exponent == 0) {
+        float f = (float)mantissa * 0x1p-24f;
+        memcpy(&bits, &f, 4);
+        bits |= sign;
+    } else if (exponent == 31) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    }
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+static inline float bf16_to_float(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+static inline uint16_t load_u16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t load_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* ggml's block layouts: the quantized value of element j (0..31) of a block. */
+static inline int q4_value(const uint8_t *qs, int j) { return j < 16 ? (qs[j] & 0x0F) : (qs[j - 16] >> 4); }
+static inline int q5_value(const uint8_t *qs, uint32_t qh, int j) { return q4_value(qs, j) | (int)(((qh >> j) & 1u) << 4); }
+
+/* ---- portable path ----------------------------------------------------------------------- */
+
+static void softmax_portable(float *row, int count, int width) {
+    float m = -INFINITY;
+    for (int i = 0; i < count; i++) m = row[i] > m ? row[i] : m;
+    double sum = 0;
+    for (int i = 0; i < count; i++) {
+        float e = exp_scalar(row[i] - m);
+        row[i] = e;
+        sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < count; i++) row[i] *= inv;
+    for (int i = count; i < width; i++) row[i] = 0;
+}
+
+static void gelu_portable(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = gelu_scalar(x[i]);
+}
+
+static float dot_f16_portable(const uint16_t *w, const float *x, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += half_to_float(w[i]) * x[i];
+    return s;
+}
+
+static float dot_bf16_portable(const uint16_t *w, const float *x, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += bf16_to_float(w[i]) * x[i];
+    return s;
+}
+
+/* Blocks of 32: `bytes` per block, scale d at 0, offset m at 2 (`has_min`), high bits at
+   `qh_at` (or -1), nibbles or bytes at `qs_at`. */
+static float dot_blocks_portable(const uint8_t *w, const float *x, size_t n, int bytes, int has_min, int qh_at, int qs_at,
+                                 int bias, int eight_bit) {
+    float total = 0;
+    for (size_t b = 0; b < n / 32; b++, w += bytes, x += 32) {
+        const uint8_t *qs = w + qs_at;
+        uint32_t qh = qh_at >= 0 ? load_u32(w + qh_at) : 0;
+        float qx = 0, sx = 0;
+        for (int j = 0; j < 32; j++) {
+            int q = eight_bit ? (int)(int8_t)qs[j] : (qh_at >= 0 ? q5_value(qs, qh, j) : q4_value(qs, j));
+            qx += (float)(q - bias) * x[j];
+            sx += x[j];
+        }
+        total += half_to_float(load_u16(w)) * qx + (has_min ? half_to_float(load_u16(w + 2)) * sx : 0);
+    }
+    return total;
+}
+
+/* ---- AVX2 + FMA + F16C path -------------------------------------------------------------- */
+
+#ifdef KDQ_X86
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline __m256 exp8(__m256 x) {
+    __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(exp_low), _CMP_LT_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(exp_low)), _mm256_set1_ps(exp_high));
+    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(log2e), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_hi), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ln2_lo), r);
+    __m256 y = _mm256_set1_ps(exp_c[0]);
+    for (int i = 1; i < 6; i++) y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(exp_c[i]));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
+}
+
+AVX2 static void softmax_avx2(float *row, int count, int width) {
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= count; i += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(row + i));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    float m = _mm_cvtss_f32(h);
+    for (; i < count; i++) m = row[i] > m ? row[i] : m;
+    __m256 mm = _mm256_set1_ps(m);
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    for (i = 0; i + 8 <= count; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + i), mm));
+        _mm256_storeu_ps(row + i, e);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
+    double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; i < count; i++) {
+        float e = exp_scalar(row[i] - m);
+        row[i] = e;
+        sum += e;
+    }
+    float inv = (float)(1.0 / sum);
+    __m256 inv8 = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= count; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inv8));
+    for (; i < count; i++) row[i] *= inv;
+    for (i = count; i < width; i++) row[i] = 0;
+}
+
+AVX2 static void gelu_avx2(float *x, size_t n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), two = _mm256_set1_ps(2.0f), one = _mm256_set1_ps(1.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 z = _mm256_mul_ps(_mm256_andnot_ps(sign, v), _mm256_set1_ps(0.70710678118654752f));
+        __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(erf_p), z, one));
+        __m256 poly = _mm256_set1_ps(erf_a[4]);
+        for (int k = 3; k >= 0; k--) poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(erf_a[k]));
+        __m256 q = _mm256_mul_ps(_mm256_mul_ps(poly, t), exp8(_mm256_xor_ps(_mm256_mul_ps(z, z), sign)));
+        __m256 negative = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+        __m256 onePlusErf = _mm256_blendv_ps(_mm256_sub_ps(two, q), q, negative);
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), onePlusErf));
+    }
+    for (; i < n; i++) x[i] = gelu_scalar(x[i]);
+}
+
+AVX2 static float dot_f16_avx2(const uint16_t *w, const float *x, size_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 16))), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 24))), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
+    float s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += half_to_float(w[i]) * x[i];
+    return s;
+}
+
+AVX2 static float dot_bf16_avx2(const uint16_t *w, const float *x, size_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i lo = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + i))), 16);
+        __m256i hi = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + i + 8))), 16);
+        a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(lo), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(hi), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    float s = hsum8(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) s += bf16_to_float(w[i]) * x[i];
+    return s;
+}
+
+AVX2 static inline float half_avx2(const uint8_t *p) { return _cvtsh_ss(load_u16(p)); }
+
+AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, size_t n) {
+    __m256 total = _mm256_setzero_ps();
+    for (size_t b = 0; b < n / 32; b++, w += 34, x += 32) {
+        const uint8_t *qs = w + 2;
+        __m256 acc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qs))), _mm256_loadu_ps(x));
+        for (int g = 1; g < 4; g++) {
+            __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * g))));
+            acc = _mm256_fmadd_ps(q, _mm256_loadu_ps(x + 8 * g), acc);
+        }
+        total = _mm256_fmadd_ps(_mm256_set1_ps(half_avx2(w)), acc, total);
+    }
+    return hsum8(total);
+}
+
+/* The 8 quantized values of elements 8g ... 8g+7 of a 4- or 5-bit block, as floats (minus `bias`). */
+AVX2 static inline __m256 nibbles8(const uint8_t *qs, uint32_t qh, int five, int g, __m256i bias) {
+    __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * (g & 1))));
+    if (g >= 2) q = _mm256_srli_epi32(q, 4);
+    q = _mm256_and_si256(q, _mm256_set1_epi32(0x0F));
+    if (five) {
+        __m256i bits = _mm256_srlv_epi32(_mm256_set1_epi32((int)(qh >> (8 * g))), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        q = _mm256_or_si256(q, _mm256_slli_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(1)), 4));
+    }
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(q, bias));
+}
+
+AVX2 static float dot_blocks_avx2(const uint8_t *w, const float *x, size_t n, int bytes, int has_min, int qh_at, int qs_at, int bias) {
+    __m256 total = _mm256_setzero_ps(), offsets = _mm256_setzero_ps();
+    const __m256i bias8 = _mm256_set1_epi32(bias);
+    for (size_t b = 0; b < n / 32; b++, w += bytes, x += 32) {
+        const uint8_t *qs = w + qs_at;
+        uint32_t qh = qh_at >= 0 ? load_u32(w + qh_at) : 0;
+        __m256 acc = _mm256_setzero_ps(), sx = _mm256_setzero_ps();
+        for (int g = 0; g < 4; g++) {
+            __m256 xv = _mm256_loadu_ps(x + 8 * g);
+            acc = _mm256_fmadd_ps(nibbles8(qs, qh, qh_at >= 0, g, bias8), xv, acc);
+            if (has_min) sx = _mm256_add_ps(sx, xv);
+        }
+        total = _mm256_fmadd_ps(_mm256_set1_ps(half_avx2(w)), acc, total);
+        if (has_min) offsets = _mm256_fmadd_ps(_mm256_set1_ps(half_avx2(w + 2)), sx, offsets);
+    }
+    return hsum8(_mm256_add_ps(total, offsets));
+}
+#endif
+
+/* ---- the two tables and the dispatch ----------------------------------------------------- */
+
+static float dot_q8_0_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 34, 0, -1, 2, 0, 1); }
+static float dot_q5_1_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 24, 1, 4, 8, 0, 0); }
+static float dot_q5_0_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 22, 0, 2, 6, 16, 0); }
+static float dot_q4_1_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 20, 1, -1, 4, 0, 0); }
+static float dot_q4_0_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 18, 0, -1, 2, 8, 0); }
+
+static const kdq_kernel_table portable = {
+    "portable", softmax_portable, gelu_portable, dot_f16_portable, dot_bf16_portable, dot_q8_0_portable,
+    dot_q5_1_portable, dot_q5_0_portable, dot_q4_1_portable, dot_q4_0_portable,
+};
+
+#ifdef KDQ_X86
+static float dot_q8_0_avx2_entry(const void *w, const float *x, size_t n) { return dot_q8_0_avx2(w, x, n); }
+static float dot_q5_1_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 24, 1, 4, 8, 0); }
+static float dot_q5_0_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 22, 0, 2, 6, 16); }
+static float dot_q4_1_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 20, 1, -1, 4, 0); }
+static float dot_q4_0_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 18, 0, -1, 2, 8); }
+
+static const kdq_kernel_table avx2 = {
+    "avx2", softmax_avx2, gelu_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2_entry,
+    dot_q5_1_avx2, dot_q5_0_avx2, dot_q4_1_avx2, dot_q4_0_avx2,
+};
+#endif
+
+const kdq_kernel_table *kdq_kernel_path(int wantAVX2) {
+    if (!wantAVX2) return &portable;
+#ifdef KDQ_X86
+    if (kdq_kernels_cpu_has_avx2()) return &avx2;
+#endif
+    return NULL;
+}
+
+static _Atomic(const kdq_kernel_table *) chosen = NULL;
+
+const kdq_kernel_table *kdq_kernels(void) {
+    const kdq_kernel_table *t = atomic_load_explicit(&chosen, memory_order_acquire);
+    if (!t) {
+        const char *forced = getenv("KDQ_PORTABLE_KERNELS");
+        t = (forced && strcmp(forced, "0") != 0) ? &portable : kdq_kernel_path(1);
+        if (!t) t = &portable;
+        atomic_store_explicit(&chosen, t, memory_order_release);
+    }
+    return t;
+}
+
+void kdq_softmax(float *row, int count, int width) { kdq_kernels()->softmax(row, count, width); }
+void kdq_gelu(float *x, size_t n) { kdq_kernels()->gelu(x, n); }
+float kdq_dot_f16(const uint16_t *w, const float *x, size_t n) { return kdq_kernels()->dot_f16(w, x, n); }
+float kdq_dot_bf16(const uint16_t *w, const float *x, size_t n) { return kdq_kernels()->dot_bf16(w, x, n); }
+float kdq_dot_q8_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q8_0(w, x, n); }
+float kdq_dot_q5_1(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q5_1(w, x, n); }
+float kdq_dot_q5_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q5_0(w, x, n); }
+float kdq_dot_q4_1(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q4_1(w, x, n); }
+float kdq_dot_q4_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q4_0(w, x, n); }

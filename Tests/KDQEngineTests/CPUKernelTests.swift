@@ -1,0 +1,114 @@
+import CKernels
+import Foundation
+import KDQTensor
+import Testing
+
+/// `CKernels` on both of its paths (portable C, and AVX2 + FMA + F16C where this CPU has them):
+/// softmax and GELU against double-precision references, and every fused dot product against
+/// the same row decoded by KDQTensor and summed in double.
+@Suite struct CPUKernelTests {
+    /// The paths this machine can run (the AVX2 one only where the CPU has it).
+    static var paths: [kdq_kernel_table] {
+        [kdq_kernel_path(0), kdq_kernel_path(1)].compactMap { $0?.pointee }
+    }
+
+    static func name(_ t: kdq_kernel_table) -> String { String(cString: t.name) }
+
+    static func random(_ count: Int, seed: UInt64, scale: Double) -> [Float] {
+        var g = SplitMix64(seed: seed)
+        return (0..<count).map { _ in Float((Double(g.next() % 2_000_001) / 1_000_000 - 1) * scale) }
+    }
+
+    @Test func theDispatchUsesAVX2ExactlyWhenTheCPUHasIt() throws {
+        let chosen = try #require(kdq_kernels())
+        let hasAVX2 = kdq_kernels_cpu_has_avx2() != 0
+        #expect((kdq_kernel_path(1) != nil) == hasAVX2)
+        let forced = ProcessInfo.processInfo.environment["KDQ_PORTABLE_KERNELS"].map { $0 != "0" } ?? false
+        #expect(Self.name(chosen.pointee) == (hasAVX2 && !forced ? "avx2" : "portable"))
+        print("kernel path in use: \(Self.name(chosen.pointee)); CPU has AVX2+FMA+F16C: \(hasAVX2)")
+    }
+
+    @Test func softmaxMatchesADoubleReferenceOnBothPaths() throws {
+        // 1,500 keys as in the encoder, a causal count that leaves a masked tail, and a short row.
+        for (count, width) in [(1_500, 1_500), (37, 64), (5, 5)] {
+            let row = Self.random(width, seed: UInt64(count), scale: 30)
+            // The reference starts from the same float differences x − max the kernels compute
+            // (their rounding alone is 2e-6 relative at |x| = 30), then works in double.
+            let m = row[..<count].max() ?? 0
+            let exps = row[..<count].map { Foundation.exp(Double($0 - m)) }
+            let sum = exps.reduce(0, +)
+            for t in Self.paths {
+                var out = row
+                t.softmax(&out, Int32(count), Int32(width))
+                var worst = 0.0
+                for i in 0..<count { worst = max(worst, abs(Double(out[i]) - exps[i] / sum) / max(exps[i] / sum, 1e-30)) }
+                print("softmax \(Self.name(t)) \(count)/\(width): max relative difference \(worst)")
+                #expect(worst < 1e-6, "\(Self.name(t)): \(worst)")
+                #expect(out[count...].allSatisfy { $0 == 0 }, "the masked tail is zero")
+            }
+        }
+    }
+
+    @Test func softmaxGivesZeroForValuesBelowFloatRange() throws {
+        for t in Self.paths {
+            var row: [Float] = [0, -200, -.infinity, -87.5, 1]
+            t.softmax(&row, 5, 5)
+            #expect(row[1] == 0 && row[2] == 0 && row[3] == 0, "\(Self.name(t)): \(row)")
+            #expect(abs(row[0] + row[4] - 1) < 1e-6)
+        }
+    }
+
+    @Test func geluMatchesErfOnBothPaths() throws {
+        let x = Self.random(10_003, seed: 11, scale: 8) + [0, -0.0, 1e-6, -1e-6, 12, -12, 40, -40]
+        for t in Self.paths {
+            var out = x
+            t.gelu(&out, out.count)
+            var worst = 0.0
+            for (v, y) in zip(x, out) {
+                let reference = 0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot()))
+                worst = max(worst, abs(Double(y) - reference) / max(1, abs(Double(v))))
+            }
+            print("gelu \(Self.name(t)): max difference \(worst) (relative to max(1, |x|))")
+            #expect(worst < 4e-7, "\(Self.name(t)): \(worst)")
+        }
+    }
+
+    /// Each path's fused product for `e`, or nil.
+    static func dot(_ t: kdq_kernel_table, _ e: Encoding) -> ((UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float)? {
+        switch e {
+        case .f16: return { t.dot_f16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
+        case .bf16: return { t.dot_bf16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
+        case .q8_0: return { t.dot_q8_0($0, $1, $2) }
+        case .q5_1: return { t.dot_q5_1($0, $1, $2) }
+        case .q5_0: return { t.dot_q5_0($0, $1, $2) }
+        case .q4_1: return { t.dot_q4_1($0, $1, $2) }
+        case .q4_0: return { t.dot_q4_0($0, $1, $2) }
+        default: return nil
+        }
+    }
+
+    @Test(arguments: [Encoding.f16, .bf16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0])
+    func fusedDotMatchesTheDecodedRowOnBothPaths(_ e: Encoding) throws {
+        // 3 rows of 1,056 (33 blocks: not a multiple of the 4-way unrolling), or of 1,067 values
+        // for the element encodings (their 8-wide and scalar tails).
+        let columns = e.blockElements == 1 ? 1_067 : 1_056, rows = 3
+        let tensor = try Tensor(shape: [rows, columns], floats: Self.random(rows * columns, seed: 5, scale: 2)).converted(to: e)
+        var decoded = [Float](repeating: 0, count: rows * columns)
+        try decoded.withUnsafeMutableBufferPointer { try tensor.decode(start: 0, count: rows * columns, into: $0.baseAddress!) }
+        let x = Self.random(columns, seed: 9, scale: 1)
+        let stride = columns / e.blockElements * e.blockBytes
+        let base = try #require(tensor.data.bytes.baseAddress)
+        for t in Self.paths {
+            let dot = try #require(Self.dot(t, e))
+            var worst = 0.0
+            for r in 0..<rows {
+                let reference = (0..<columns).reduce(0.0) { $0 + Double(decoded[r * columns + $1]) * Double(x[$1]) }
+                let magnitude = (0..<columns).reduce(0.0) { $0 + abs(Double(decoded[r * columns + $1]) * Double(x[$1])) }
+                let got = x.withUnsafeBufferPointer { Double(dot(base + r * stride, $0.baseAddress!, columns)) }
+                worst = max(worst, abs(got - reference) / magnitude)
+            }
+            print("\(e.rawValue) dot \(Self.name(t)): max difference \(worst) (relative to Σ|w·x|)")
+            #expect(worst < 1e-6, "\(e.rawValue) \(Self.name(t)): \(worst)")
+        }
+    }
+}
