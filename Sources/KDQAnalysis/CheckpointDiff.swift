@@ -56,7 +56,7 @@ public struct CheckpointDiff: Sendable {
         onlyInB = b.map(\.name).filter { include($0) && !namesA.contains($0) }
 
         var results = [TensorDiff?](repeating: nil, count: pairs.count)
-        var failure: Error?
+        let failure = FirstError()
         let lock = NSLockLite()
         var done = 0
         results.withUnsafeMutableBufferPointer { out in
@@ -69,7 +69,7 @@ public struct CheckpointDiff: Sendable {
                     out[i] = TensorDiff(name: name, shapeA: ta.shape, shapeB: tb.shape, encodingA: ta.encoding,
                                         encodingB: tb.encoding, metrics: metrics)
                 } catch {
-                    lock.withLock { failure = failure ?? error }
+                    failure.set(error)
                 }
                 lock.withLock {
                     done += 1
@@ -77,7 +77,7 @@ public struct CheckpointDiff: Sendable {
                 }
             }
         }
-        if let failure { throw failure }
+        try failure.rethrow()
         tensors = results.compactMap { $0 }
 
         var order: [String] = []

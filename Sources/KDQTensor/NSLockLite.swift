@@ -16,3 +16,21 @@ public final class NSLockLite: @unchecked Sendable {
         return try body()
     }
 }
+
+/// The first error of concurrent work (later ones are dropped), for parallel loops that cannot
+/// throw out of their body.
+public final class FirstError: @unchecked Sendable {
+    private let lock = NSLockLite()
+    private var error: Error?
+
+    public init() {}
+
+    /// Whether an error was recorded (workers stop early when it is).
+    public var isSet: Bool { lock.withLock { error != nil } }
+
+    /// Records `e` unless an earlier error was.
+    public func set(_ e: Error) { lock.withLock { if error == nil { error = e } } }
+
+    /// Throws the recorded error, if any.
+    public func rethrow() throws { if let e = lock.withLock({ error }) { throw e } }
+}

@@ -80,8 +80,7 @@ extension Tensor {
         let blocks = elementCount / blockElements
         let perChunk = (1 << 16) / blockElements
         let chunks = (blocks + perChunk - 1) / perChunk
-        var failure: Error?
-        let lock = NSLockLite()
+        let failure = FirstError()
         let data = Storage(count: blocks * blockBytes) { out in
             guard let base = out.baseAddress else { return }
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
@@ -89,13 +88,13 @@ extension Tensor {
                 let buffer = UnsafeMutablePointer<Float>.allocate(capacity: n * blockElements)
                 defer { buffer.deallocate() }
                 do { try decode(start: first * blockElements, count: n * blockElements, into: buffer) } catch {
-                    lock.withLock { failure = failure ?? error }
+                    failure.set(error)
                     return
                 }
                 for b in 0..<n { encode(buffer + b * blockElements, base + (first + b) * blockBytes, (first + b) * blockElements) }
             }
         }
-        if let failure { throw failure }
+        try failure.rethrow()
         return data
     }
 }

@@ -189,15 +189,3 @@ final class LinearWeight: @unchecked Sendable {
         return try body()
     }
 }
-
-/// The first error of concurrent work (later ones are dropped).
-final class FirstError: @unchecked Sendable {
-    private let lock = NSLockLite()
-    private var error: Error?
-
-    var isSet: Bool { lock.withLock { error != nil } }
-
-    func set(_ e: Error) { lock.withLock { if error == nil { error = e } } }
-
-    func rethrow() throws { if let e = lock.withLock({ error }) { throw e } }
-}
