@@ -1,6 +1,7 @@
 #include "kdq_kernels.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,15 @@ static const float exp_c[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e
 static inline float exp_scalar(float x) {
     if (!(x >= exp_low)) return x != x ? x : 0.0f;
     if (x > exp_high) x = exp_high;
-    float n = floorf(x * log2e + 0.5f);
+    float t = x * log2e + 0.5f;
+    int whole = (int)t;  /* floor without a libm call (SSE2 has no rounding instruction) */
+    whole -= (float)whole > t;
+    float n = (float)whole;
     float r = x - n * ln2_hi - n * ln2_lo;
     float y = exp_c[0];
     for (int i = 1; i < 6; i++) y = y * r + exp_c[i];
     y = y * r * r + r + 1.0f;
-    uint32_t bits = (uint32_t)((int)n + 127) << 23;
+    uint32_t bits = (uint32_t)(whole + 127) << 23;
     float scale;
     memcpy(&scale, &bits, 4);
     return y * scale;
@@ -109,10 +113,41 @@ static void gelu_portable(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = gelu_scalar(x[i]);
 }
 
+static void attend_one_portable(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale,
+                                float *scores, float *out) {
+    for (int i = 0; i < valid; i++) {
+        const float *ki = k + (size_t)i * stride;
+        float s = 0;
+        for (int j = 0; j < dh; j++) s += q[j] * ki[j];
+        scores[i] = scale * s;
+    }
+    softmax_portable(scores, valid, valid);
+    for (int j = 0; j < dh; j++) out[j] = 0;
+    for (int i = 0; i < valid; i++) {
+        const float *vi = v + (size_t)i * stride;
+        for (int j = 0; j < dh; j++) out[j] += scores[i] * vi[j];
+    }
+}
+
+/* Every f16 value as f32 (256 KiB), filled once: the portable path's conversion. */
+static float f16_table[65536];
+static pthread_once_t f16_table_once = PTHREAD_ONCE_INIT;
+static void fill_f16_table(void) {
+    for (uint32_t h = 0; h < 65536; h++) f16_table[h] = half_to_float((uint16_t)h);
+}
+
 static float dot_f16_portable(const uint16_t *w, const float *x, size_t n) {
-    float s = 0;
-    for (size_t i = 0; i < n; i++) s += half_to_float(w[i]) * x[i];
-    return s;
+    pthread_once(&f16_table_once, fill_f16_table);
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += f16_table[w[i]] * x[i];
+        s1 += f16_table[w[i + 1]] * x[i + 1];
+        s2 += f16_table[w[i + 2]] * x[i + 2];
+        s3 += f16_table[w[i + 3]] * x[i + 3];
+    }
+    for (; i < n; i++) s0 += f16_table[w[i]] * x[i];
+    return (s0 + s1) + (s2 + s3);
 }
 
 static float dot_bf16_portable(const uint16_t *w, const float *x, size_t n) {
@@ -212,6 +247,30 @@ AVX2 static void gelu_avx2(float *x, size_t n) {
     for (; i < n; i++) x[i] = gelu_scalar(x[i]);
 }
 
+/* dh a multiple of 8 (Whisper's heads are 64 wide); other widths take the portable path. */
+AVX2 static void attend_one_avx2(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale,
+                                 float *scores, float *out) {
+    if (dh % 8 != 0 || dh > 256) { attend_one_portable(q, k, v, valid, stride, dh, scale, scores, out); return; }
+    int lanes = dh / 8;
+    __m256 qv[32];
+    for (int g = 0; g < lanes; g++) qv[g] = _mm256_loadu_ps(q + 8 * g);
+    for (int i = 0; i < valid; i++) {
+        const float *ki = k + (size_t)i * stride;
+        __m256 acc = _mm256_mul_ps(qv[0], _mm256_loadu_ps(ki));
+        for (int g = 1; g < lanes; g++) acc = _mm256_fmadd_ps(qv[g], _mm256_loadu_ps(ki + 8 * g), acc);
+        scores[i] = scale * hsum8(acc);
+    }
+    softmax_avx2(scores, valid, valid);
+    __m256 ov[32];
+    for (int g = 0; g < lanes; g++) ov[g] = _mm256_setzero_ps();
+    for (int i = 0; i < valid; i++) {
+        const float *vi = v + (size_t)i * stride;
+        __m256 p = _mm256_set1_ps(scores[i]);
+        for (int g = 0; g < lanes; g++) ov[g] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vi + 8 * g), ov[g]);
+    }
+    for (int g = 0; g < lanes; g++) _mm256_storeu_ps(out + 8 * g, ov[g]);
+}
+
 AVX2 static float dot_f16_avx2(const uint16_t *w, const float *x, size_t n) {
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     size_t i = 0;
@@ -297,7 +356,7 @@ static float dot_q4_1_portable(const void *w, const float *x, size_t n) { return
 static float dot_q4_0_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 18, 0, -1, 2, 8, 0); }
 
 static const kdq_kernel_table portable = {
-    "portable", softmax_portable, gelu_portable, dot_f16_portable, dot_bf16_portable, dot_q8_0_portable,
+    "portable", softmax_portable, gelu_portable, attend_one_portable, dot_f16_portable, dot_bf16_portable, dot_q8_0_portable,
     dot_q5_1_portable, dot_q5_0_portable, dot_q4_1_portable, dot_q4_0_portable,
 };
 
@@ -309,7 +368,7 @@ static float dot_q4_1_avx2(const void *w, const float *x, size_t n) { return dot
 static float dot_q4_0_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 18, 0, -1, 2, 8); }
 
 static const kdq_kernel_table avx2 = {
-    "avx2", softmax_avx2, gelu_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2_entry,
+    "avx2", softmax_avx2, gelu_avx2, attend_one_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2_entry,
     dot_q5_1_avx2, dot_q5_0_avx2, dot_q4_1_avx2, dot_q4_0_avx2,
 };
 #endif
@@ -337,6 +396,9 @@ const kdq_kernel_table *kdq_kernels(void) {
 
 void kdq_softmax(float *row, int count, int width) { kdq_kernels()->softmax(row, count, width); }
 void kdq_gelu(float *x, size_t n) { kdq_kernels()->gelu(x, n); }
+void kdq_attend_one(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out) {
+    kdq_kernels()->attend_one(q, k, v, valid, stride, dh, scale, scores, out);
+}
 float kdq_dot_f16(const uint16_t *w, const float *x, size_t n) { return kdq_kernels()->dot_f16(w, x, n); }
 float kdq_dot_bf16(const uint16_t *w, const float *x, size_t n) { return kdq_kernels()->dot_bf16(w, x, n); }
 float kdq_dot_q8_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q8_0(w, x, n); }

@@ -4,7 +4,7 @@ import KDQTensor
 import Testing
 
 /// `CKernels` on both of its paths (portable C, and AVX2 + FMA + F16C where this CPU has them):
-/// softmax and GELU against double-precision references, and every fused dot product against
+/// softmax, GELU and one-query attention against double-precision references, and every fused dot product against
 /// the same row decoded by KDQTensor and summed in double.
 @Suite struct CPUKernelTests {
     /// The paths this machine can run (the AVX2 one only where the CPU has it).
@@ -70,6 +70,29 @@ import Testing
             }
             print("gelu \(Self.name(t)): max difference \(worst) (relative to max(1, |x|))")
             #expect(worst < 4e-7, "\(Self.name(t)): \(worst)")
+        }
+    }
+
+    @Test func oneQueryAttentionMatchesADoubleReferenceOnBothPaths() throws {
+        // 3 heads of 64 in rows of 192 (the head at offset 64), 37 keys of which 30 are valid (causal).
+        let heads = 3, dh = 64, d = heads * dh, keys = 37, valid = 30, head = 1
+        let q = Self.random(d, seed: 21, scale: 1), k = Self.random(keys * d, seed: 22, scale: 1), v = Self.random(keys * d, seed: 23, scale: 1)
+        let scale = 1 / Float(dh).squareRoot()
+        var logits = (0..<valid).map { i in (0..<dh).reduce(0.0) { $0 + Double(q[head * dh + $1]) * Double(k[i * d + head * dh + $1]) } * Double(scale) }
+        let m = logits.max() ?? 0
+        logits = logits.map { Foundation.exp($0 - m) }
+        let sum = logits.reduce(0, +)
+        let expected = (0..<dh).map { j in (0..<valid).reduce(0.0) { $0 + logits[$1] / sum * Double(v[$1 * d + head * dh + j]) } }
+        for t in Self.paths {
+            var scores = [Float](repeating: 0, count: keys), out = [Float](repeating: 0, count: dh)
+            q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                t.attend_one(qp.baseAddress! + head * dh, kp.baseAddress! + head * dh, vp.baseAddress! + head * dh, Int32(valid), Int32(d),
+                             Int32(dh), scale, &scores, &out)
+            } } }
+            let worst = zip(out, expected).map { abs(Double($0) - $1) }.max() ?? 0
+            let weightError = (0..<valid).map { abs(Double(scores[$0]) - logits[$0] / sum) }.max() ?? 0
+            print("attend_one \(Self.name(t)): max difference \(worst) (values), \(weightError) (weights)")
+            #expect(worst < 1e-6 && weightError < 1e-6, "\(Self.name(t)): \(worst), \(weightError)")
         }
     }
 

@@ -13,6 +13,7 @@ typedef struct {
     const char *name;
     void (*softmax)(float *row, int count, int width);
     void (*gelu)(float *x, size_t n);
+    void (*attend_one)(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out);
     float (*dot_f16)(const uint16_t *w, const float *x, size_t n);
     float (*dot_bf16)(const uint16_t *w, const float *x, size_t n);
     float (*dot_q8_0)(const void *w, const float *x, size_t n);
@@ -36,6 +37,10 @@ const kdq_kernel_table *kdq_kernels(void);
 void kdq_softmax(float *row, int count, int width);
 /* GELU with erf (Abramowitz and Stegun 7.1.26, |error| <= 1.5e-7), in place over `n` values. */
 void kdq_gelu(float *x, size_t n);
+
+/* One head of one query's attention (a decoding step): scores[i] = scale·q·k_i for the `valid`
+   keys (rows `stride` floats apart, `dh` values each), their softmax, and out = Σ scores[i]·v_i. */
+void kdq_attend_one(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out);
 
 /* Dot products of one stored row of `n` weights with `n` f32 activations, decoding the weights
    as they are read: f16, bf16, and ggml's q8_0, q5_1, q5_0, q4_1, q4_0 blocks (n a multiple of

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Dispatch
 
 /// Multi-head attention of `nq` queries over `nk` keys/values (rows of width `d`, `heads`
@@ -11,30 +12,47 @@ enum Attention {
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
         if nq == 1 {
-            // One query (a decoding step): matrix-vector products per head.
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: nk)
-            defer { scores.deallocate() }
-            for h in 0..<heads {
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(nk), Int32(dh), scale, k + h * dh, Int32(d), q + h * dh, 1, 0, scores, 1)
-                Kernels.softmax(scores, count: min(nk, (causalOffset ?? nk) + 1), width: nk)
-                weights?(h, scores)
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(nk), Int32(dh), 1, v + h * dh, Int32(d), scores, 1, 0, out + h * dh, 1)
+            // One query (a decoding step): each head in one fused pass (`kdq_attend_one`:
+            // scores, softmax, weighted values), the heads shared among the cores. No BLAS call:
+            // OpenBLAS's threads, woken for a product this small, would spin against the
+            // engine's own workers. With `weights` (read in head order) the heads run in turn.
+            let valid = min(nk, (causalOffset ?? nk) + 1)
+            let workers = weights == nil ? min(heads, Kernels.cores) : 1
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: nk)
+                defer { scores.deallocate() }
+                (scores + valid).initialize(repeating: 0, count: nk - valid)
+                var h = w
+                while h < heads {
+                    kdq_attend_one(q + h * dh, k + h * dh, v + h * dh, Int32(valid), Int32(d), Int32(dh), scale, scores, out + h * dh)
+                    weights?(h, scores)
+                    h += workers
+                }
             }
             return
         }
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)
+        // Queries a block of rows at a time, so that a block's scores (256 × 1,500 in the
+        // encoder: 1.5 MB) stay in cache through the scores GEMM, the softmax and the values
+        // GEMM instead of making four passes over memory per head; `weights` sees whole heads.
+        let block = weights == nil ? min(nq, 256) : nq
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * nk)
         defer { scores.deallocate() }
         for h in 0..<heads {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(dh), scale,
-                        q + h * dh, Int32(d), k + h * dh, Int32(d), 0, scores, Int32(nk))
-            if let offset = causalOffset {
-                Kernels.softmaxRows(scores, nq, nk) { offset + $0 + 1 }
-            } else {
-                Kernels.softmaxRows(scores, nq, nk)
+            var first = 0
+            while first < nq {
+                let rows = min(block, nq - first)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(nk), Int32(dh), scale,
+                            q + first * d + h * dh, Int32(d), k + h * dh, Int32(d), 0, scores, Int32(nk))
+                if let offset = causalOffset {
+                    Kernels.softmaxRows(scores, rows, nk) { offset + first + $0 + 1 }
+                } else {
+                    Kernels.softmaxRows(scores, rows, nk)
+                }
+                weights?(h, scores)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dh), Int32(nk), 1,
+                            scores, Int32(nk), v + h * dh, Int32(d), 0, out + first * d + h * dh, Int32(d))
+                first += rows
             }
-            weights?(h, scores)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(dh), Int32(nk), 1,
-                        scores, Int32(nk), v + h * dh, Int32(d), 0, out + h * dh, Int32(d))
         }
     }
 }
