@@ -95,37 +95,92 @@ static inline int q5_value(const uint8_t *qs, uint32_t qh, int j) { return q4_va
 
 /* ---- portable path ----------------------------------------------------------------------- */
 
+/* Four-lane vectors of the compiler's generic vector extension: SSE2 on baseline x86-64, NEON
+   on ARM — the portable path's SIMD, where the compiler would not vectorize a float sum itself. */
+typedef float f4 __attribute__((vector_size(16)));
+static inline f4 load4(const float *p) { f4 v; memcpy(&v, p, 16); return v; }
+static inline void store4(float *p, f4 v) { memcpy(p, &v, 16); }
+static inline float sum4(f4 v) { return (v[0] + v[1]) + (v[2] + v[3]); }
+typedef int32_t i4 __attribute__((vector_size(16)));
+static inline f4 splat4(float a) { f4 v = {a, a, a, a}; return v; }
+/* Lanes of `a` where `mask` (all ones or zeros per lane) is set, of `b` elsewhere. */
+static inline f4 select4(i4 mask, f4 a, f4 b) { return (f4)(((i4)a & mask) | ((i4)b & ~mask)); }
+
+/* exp_scalar on four lanes. */
+static inline f4 exp4(f4 x) {
+    i4 under = x < splat4(exp_low);
+    x = select4(under, splat4(exp_low), x);
+    x = select4(x > splat4(exp_high), splat4(exp_high), x);
+    f4 t = x * splat4(log2e) + splat4(0.5f);
+    i4 whole = __builtin_convertvector(t, i4);
+    whole += __builtin_convertvector(whole, f4) > t;  /* a true comparison is -1: floor */
+    f4 n = __builtin_convertvector(whole, f4);
+    f4 r = x - n * splat4(ln2_hi) - n * splat4(ln2_lo);
+    f4 y = splat4(exp_c[0]);
+    for (int k = 1; k < 6; k++) y = y * r + splat4(exp_c[k]);
+    y = y * r * r + r + splat4(1.0f);
+    f4 scale = (f4)((whole + 127) << 23);
+    return (f4)((i4)(y * scale) & ~under);
+}
+
 static void softmax_portable(float *row, int count, int width) {
     float m = -INFINITY;
     for (int i = 0; i < count; i++) m = row[i] > m ? row[i] : m;
     double sum = 0;
-    for (int i = 0; i < count; i++) {
+    int i = 0;
+    for (; i + 4 <= count; i += 4) {
+        f4 e = exp4(load4(row + i) - splat4(m));
+        store4(row + i, e);
+        sum += (double)e[0] + (double)e[1] + (double)e[2] + (double)e[3];
+    }
+    for (; i < count; i++) {
         float e = exp_scalar(row[i] - m);
         row[i] = e;
         sum += e;
     }
     float inv = (float)(1.0 / sum);
-    for (int i = 0; i < count; i++) row[i] *= inv;
-    for (int i = count; i < width; i++) row[i] = 0;
+    for (i = 0; i < count; i++) row[i] *= inv;
+    for (i = count; i < width; i++) row[i] = 0;
 }
 
 static void gelu_portable(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = gelu_scalar(x[i]);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f4 v = load4(x + i);
+        i4 negative = v < splat4(0);
+        f4 z = select4(negative, -v, v) * splat4(0.70710678118654752f);
+        f4 t = splat4(1.0f) / (splat4(1.0f) + splat4(erf_p) * z);
+        f4 poly = splat4(erf_a[4]);
+        for (int k = 3; k >= 0; k--) poly = poly * t + splat4(erf_a[k]);
+        f4 q = poly * t * exp4(-(z * z));
+        store4(x + i, splat4(0.5f) * v * select4(negative, q, splat4(2.0f) - q));
+    }
+    for (; i < n; i++) x[i] = gelu_scalar(x[i]);
+}
+
+static float dot_portable(const float *a, const float *b, int n) {
+    f4 acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc0 += load4(a + i) * load4(b + i);
+        acc1 += load4(a + i + 4) * load4(b + i + 4);
+    }
+    float s = sum4(acc0 + acc1);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
 }
 
 static void attend_one_portable(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale,
                                 float *scores, float *out) {
-    for (int i = 0; i < valid; i++) {
-        const float *ki = k + (size_t)i * stride;
-        float s = 0;
-        for (int j = 0; j < dh; j++) s += q[j] * ki[j];
-        scores[i] = scale * s;
-    }
+    for (int i = 0; i < valid; i++) scores[i] = scale * dot_portable(q, k + (size_t)i * stride, dh);
     softmax_portable(scores, valid, valid);
     for (int j = 0; j < dh; j++) out[j] = 0;
     for (int i = 0; i < valid; i++) {
         const float *vi = v + (size_t)i * stride;
-        for (int j = 0; j < dh; j++) out[j] += scores[i] * vi[j];
+        f4 p = {scores[i], scores[i], scores[i], scores[i]};
+        int j = 0;
+        for (; j + 4 <= dh; j += 4) store4(out + j, load4(out + j) + p * load4(vi + j));
+        for (; j < dh; j++) out[j] += scores[i] * vi[j];
     }
 }
 
@@ -138,21 +193,28 @@ static void fill_f16_table(void) {
 
 static float dot_f16_portable(const uint16_t *w, const float *x, size_t n) {
     pthread_once(&f16_table_once, fill_f16_table);
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    f4 acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0};
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += f16_table[w[i]] * x[i];
-        s1 += f16_table[w[i + 1]] * x[i + 1];
-        s2 += f16_table[w[i + 2]] * x[i + 2];
-        s3 += f16_table[w[i + 3]] * x[i + 3];
+    for (; i + 8 <= n; i += 8) {
+        f4 w0 = {f16_table[w[i]], f16_table[w[i + 1]], f16_table[w[i + 2]], f16_table[w[i + 3]]};
+        f4 w1 = {f16_table[w[i + 4]], f16_table[w[i + 5]], f16_table[w[i + 6]], f16_table[w[i + 7]]};
+        acc0 += w0 * load4(x + i);
+        acc1 += w1 * load4(x + i + 4);
     }
-    for (; i < n; i++) s0 += f16_table[w[i]] * x[i];
-    return (s0 + s1) + (s2 + s3);
+    float s = sum4(acc0 + acc1);
+    for (; i < n; i++) s += f16_table[w[i]] * x[i];
+    return s;
 }
 
 static float dot_bf16_portable(const uint16_t *w, const float *x, size_t n) {
-    float s = 0;
-    for (size_t i = 0; i < n; i++) s += bf16_to_float(w[i]) * x[i];
+    f4 acc = {0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f4 wv = {bf16_to_float(w[i]), bf16_to_float(w[i + 1]), bf16_to_float(w[i + 2]), bf16_to_float(w[i + 3])};
+        acc += wv * load4(x + i);
+    }
+    float s = sum4(acc);
+    for (; i < n; i++) s += bf16_to_float(w[i]) * x[i];
     return s;
 }
 
@@ -161,14 +223,19 @@ static float dot_bf16_portable(const uint16_t *w, const float *x, size_t n) {
 static float dot_blocks_portable(const uint8_t *w, const float *x, size_t n, int bytes, int has_min, int qh_at, int qs_at,
                                  int bias, int eight_bit) {
     float total = 0;
+    float q[32];
     for (size_t b = 0; b < n / 32; b++, w += bytes, x += 32) {
         const uint8_t *qs = w + qs_at;
         uint32_t qh = qh_at >= 0 ? load_u32(w + qh_at) : 0;
-        float qx = 0, sx = 0;
         for (int j = 0; j < 32; j++) {
-            int q = eight_bit ? (int)(int8_t)qs[j] : (qh_at >= 0 ? q5_value(qs, qh, j) : q4_value(qs, j));
-            qx += (float)(q - bias) * x[j];
-            sx += x[j];
+            int value = eight_bit ? (int)(int8_t)qs[j] : (qh_at >= 0 ? q5_value(qs, qh, j) : q4_value(qs, j));
+            q[j] = (float)(value - bias);
+        }
+        float qx = dot_portable(q, x, 32);
+        float sx = 0;
+        if (has_min) {
+            f4 acc = load4(x) + load4(x + 4) + load4(x + 8) + load4(x + 12) + load4(x + 16) + load4(x + 20) + load4(x + 24) + load4(x + 28);
+            sx = sum4(acc);
         }
         total += half_to_float(load_u16(w)) * qx + (has_min ? half_to_float(load_u16(w + 2)) * sx : 0);
     }
