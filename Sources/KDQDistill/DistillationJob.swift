@@ -91,29 +91,45 @@ public final class DistillationJob {
         if request.settings.objective.beta > 0, studentCheckpoint.dims.nTextState != teacherCheckpoint.dims.nTextState {
             throw TrainingError("the hidden-state term (--beta) compares residual streams of one width; the student's is \(studentCheckpoint.dims.nTextState), the teacher's \(teacherCheckpoint.dims.nTextState): use --beta 0")
         }
-        let embeddings = request.settings.trainEmbeddings
-        let student = try ParameterStore(studentCheckpoint) { name in
+        let embeddings = request.settings.trainEmbeddings, encoder = request.settings.trainEncoder
+        if let plan = request.plan { planned = try Checkpoint.open(plan) }
+        if encoder { try Self.checkEncoderTrains(student: studentCheckpoint.dims, teacher: teacherCheckpoint.dims) }
+        // A trained encoder runs in every step: its frozen tensors start from the plan's values.
+        let source = encoder ? try Self.frozenEncoderAsPlanned(studentCheckpoint, planned) : studentCheckpoint
+        let student = try ParameterStore(source) { name in
             name.hasPrefix("decoder.blocks.") || name.hasPrefix("decoder.ln.")
                 || (embeddings && (name == "decoder.token_embedding.weight" || name == "decoder.positional_embedding"))
+                || (encoder && Self.isTrainableEncoderTensor(name))
         }
         let teacher = try ParameterStore(dims: teacherCheckpoint.dims, tensors: teacherCheckpoint.tensors.filter { $0.name.hasPrefix("decoder.") }) { _ in false }
         let s = request.settings
         let trainer = try DistillationTrainer(student: student, teacher: teacher, objective: s.objective, layerMap: layerMap,
                                               optimizer: AdamW(weightDecay: s.weightDecay), maxGradientNorm: s.maxGradientNorm)
         trainer.dynamicMatching = s.dynamicMatching
-        if let plan = request.plan { planned = try Checkpoint.open(plan) }
         // What the student's decoder reads: its planned (quantized) encoder, or its own.
         let encoderSource = planned ?? studentCheckpoint
         let ownEncoder = StudentEncoderOutputs.differs(encoderSource, from: teacherCheckpoint)
         if let planned {
             let encodings = try Self.encodings(planned, for: studentCheckpoint, path: request.plan ?? "the plan",
-                                               encoderChanges: StudentEncoderOutputs.differs(planned, from: studentCheckpoint))
+                                               encoderChanges: StudentEncoderOutputs.differs(planned, from: studentCheckpoint),
+                                               encoderTrains: encoder)
             try trainer.quantizationAware(encodings.isEmpty ? nil : encodings)
         }
         let loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
                                         padding: try teacherModel.tokenizer().endOfText,
                                         checkpointPath: request.workDirectory + "/training.checkpoint")
-        if ownEncoder {
+        if encoder {
+            // The student encodes each clip's window in every step; the frozen convolutions,
+            // positions and any untrained tensor read the plan's bytes as the rest do.
+            let audio = Dictionary(uniqueKeysWithValues: manifest.clips.map { ($0.id, $0.audio) })
+            let model = teacherModel
+            let window: (String) throws -> [Float] = { id in
+                guard let path = audio[id] else { throw TrainingError("clip \(id) is not in \(self.request.data)") }
+                return try model.melWindow(Array(try AudioLoader.load(path).prefix(LogMelSpectrogram.windowSamples)))
+            }
+            loop.melWindow = window
+            melWindow = window
+        } else if ownEncoder {
             let own = try ClipCache(directory: StudentEncoderOutputs.directory(encoderSource, under: request.workDirectory))
             try StudentEncoderOutputs.prepare(train + validation, manifest: manifest, model: try WhisperModel(encoderSource), labels: cache,
                                               labelValues: loop.encoderValues, into: own, progress: encoding)
@@ -126,18 +142,63 @@ public final class DistillationJob {
         }
     }
 
-    /// Whether the student's decoder trains on its own (pretrained or planned) encoder's outputs
-    /// rather than the teacher's.
-    public var readsOwnEncoder: Bool { loop?.studentEncoderCache != nil }
+    /// What the student's decoder attends to while it trains.
+    public enum EncoderOutputs: String, Sendable {
+        /// The teacher's encoder outputs (the student shares the teacher's frozen encoder).
+        case teacher
+        /// Its own frozen encoder's outputs (pretrained, or quantized by the plan), cached.
+        case own
+        /// Its own encoder, trained with it on each clip's mel window (`--train-encoder`).
+        case trained
+    }
 
-    /// The quantized encodings `archive` gives the student's trainable decoder tensors (same
-    /// names and shapes required): those that differ from the student's own, and every block
+    /// What the student's decoder attends to while it trains.
+    public var encoderOutputs: EncoderOutputs { melWindow != nil ? .trained : loop?.studentEncoderCache != nil ? .own : .teacher }
+
+    /// Whether the student's decoder reads another encoder's outputs than the teacher's.
+    public var readsOwnEncoder: Bool { encoderOutputs != .teacher }
+
+    /// A clip's log-mel window when the student's encoder trains (nil otherwise).
+    var melWindow: ((String) throws -> [Float])?
+
+    /// The encoder tensors `--train-encoder` trains: the blocks and the final norm (the
+    /// convolutions and the sinusoidal positions stay as they are).
+    static func isTrainableEncoderTensor(_ name: String) -> Bool {
+        name.hasPrefix("encoder.blocks.") || name.hasPrefix("encoder.ln_post.")
+    }
+
+    /// `student` with the encoder tensors `--train-encoder` leaves frozen (convolutions,
+    /// positions) taken from `planned`, so that training reads the values it ships.
+    static func frozenEncoderAsPlanned(_ student: Checkpoint, _ planned: Checkpoint?) throws -> Checkpoint {
+        guard let planned else { return student }
+        var tensors: [String: Tensor] = [:]
+        for (name, t) in student.tensors {
+            if name.hasPrefix("encoder."), !isTrainableEncoderTensor(name), let p = planned.tensor(named: name), p.shape == t.shape {
+                tensors[name] = p
+            } else {
+                tensors[name] = t
+            }
+        }
+        return try Checkpoint(dims: student.dims, tensors: tensors, tokenizer: student.tokenizer, melFilters: student.melFilters,
+                              generation: student.generation, provenance: student.provenance)
+    }
+
+    /// The student's encoder must take the teacher's windows (same mel bins and frames).
+    static func checkEncoderTrains(student s: ModelDims, teacher t: ModelDims) throws {
+        guard s.nMels == t.nMels, s.nAudioCtx == t.nAudioCtx else {
+            throw TrainingError("--train-encoder needs the teacher's audio windows: the student takes \(s.nMels) mel bins × \(2 * s.nAudioCtx) frames, the teacher \(t.nMels) × \(2 * t.nAudioCtx)")
+        }
+    }
+
+    /// The quantized encodings `archive` gives the student's trainable decoder tensors (and,
+    /// with `encoderTrains`, its trainable encoder tensors; same names and shapes required): those that differ from the student's own, and every block
     /// encoding even where the student has it already (a compressed archive continuing its
     /// quantization-aware training through its own encodings). Empty is allowed when the plan
     /// changes the encoder.
-    static func encodings(_ planned: Checkpoint, for student: Checkpoint, path archive: String, encoderChanges: Bool) throws -> [String: Encoding] {
+    static func encodings(_ planned: Checkpoint, for student: Checkpoint, path archive: String, encoderChanges: Bool,
+                          encoderTrains: Bool = false) throws -> [String: Encoding] {
         var out: [String: Encoding] = [:]
-        for (name, t) in planned.tensors where name.hasPrefix("decoder.") && t.encoding != .f32 {
+        for (name, t) in planned.tensors where (name.hasPrefix("decoder.") || (encoderTrains && isTrainableEncoderTensor(name))) && t.encoding != .f32 {
             guard let own = student.tensor(named: name), own.shape == t.shape else {
                 throw TrainingError("--plan \(archive): tensor \(name) \(t.shape) is not one of the student's (another model's plan?)")
             }
@@ -159,7 +220,8 @@ public final class DistillationJob {
             func text(_ tokens: [Int]) -> String {
                 normalize(tokenizer.decode(tokens.dropFirst(clip.promptLength).filter { $0 != tokenizer.endOfText }))
             }
-            let heard = try model.greedySequence(encoderOutput: clip.encoderOutput, options: request.options)
+            let encoded = try melWindow.map { try model.encoder.encode($0(clip.id)) } ?? clip.encoderOutput
+            let heard = try model.greedySequence(encoderOutput: encoded, options: request.options)
             total = total + EditCounts.words(reference: text(clip.tokens), hypothesis: text(heard))
         }
         return total.rate
@@ -227,7 +289,7 @@ public final class DistillationJob {
             "quantization_aware": planned == nil ? .null : .object([
                 "plan": .string(request.plan ?? ""),
                 "encodings": .object(JSONObject((loop.trainer.fakeQuantization?.plan ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value.rawValue)) }))]),
-            "student_encoder_outputs": .string(readsOwnEncoder ? "own" : "teacher"),
+            "student_encoder_outputs": .string(encoderOutputs.rawValue),
             "data": .object(["manifest": .string(request.data), "sha256": .string(dataHash), "clips": .number(request.clips.limit.map { min($0, manifest.clips.count) } ?? manifest.clips.count),
                              "dropped": .number(dropped.count), "training_clips": .number(loop.trainIDs.count),
                              "validation_clips": .number(loop.validationIDs.count)]),

@@ -26,6 +26,9 @@ public final class DistillationLoop {
     /// The student's own (quantized) encoder outputs of every clip, when they differ from the
     /// teacher's (`StudentEncoderOutputs`); nil: both decoders attend to the teacher's.
     public var studentEncoderCache: ClipCache?
+    /// A clip's log-mel window, when the student's encoder trains: the student then encodes
+    /// it in every step (the teacher's cached output stays what its decoder reads).
+    public var melWindow: ((String) throws -> [Float])?
 
     /// Loss after every step, and validation loss after every epoch.
     public private(set) var trainingCurve: [LossPoint] = []
@@ -76,6 +79,9 @@ public final class DistillationLoop {
     func load(_ ids: [String]) throws -> (TokenBatch, DistillationTrainer.Audio) {
         let taught = try clips(ids)
         let batch = try TokenBatch(taught, padding: padding)
+        if let melWindow {
+            return (batch, .melWithTeacherOutput(mel: try ids.flatMap { try melWindow($0) }, teacher: taught.flatMap(\.encoderOutput)))
+        }
         guard studentEncoderCache != nil else { return (batch, .encoded(taught.flatMap(\.encoderOutput))) }
         return (batch, .encodedEach(student: try clips(ids, own: true).flatMap(\.encoderOutput), teacher: taught.flatMap(\.encoderOutput)))
     }

@@ -18,6 +18,9 @@ public struct DistillationSettings: Sendable, Equatable {
     public var patience = 2
     /// Whether the token and positional embeddings train too (else only the blocks and final norm).
     public var trainEmbeddings = false
+    /// Whether the student's encoder blocks and final norm train too (through their planned
+    /// encodings under QAT), on log-mel windows of the clips; the convolutions stay frozen.
+    public var trainEncoder = false
     /// Re-choose the hidden-state layer map every step (the paper's guided matching).
     public var dynamicMatching = false
 
@@ -29,7 +32,7 @@ public struct DistillationSettings: Sendable, Equatable {
             "warmup_steps": .number(warmupSteps), "weight_decay": .number(weightDecay), "max_gradient_norm": .number(maxGradientNorm),
             "alpha": .number(objective.alpha), "beta": .number(objective.beta), "temperature": .number(objective.temperature),
             "normalize_hidden": .bool(objective.normalizeHidden), "seed": .number(Double(seed)), "patience": .number(patience),
-            "train_embeddings": .bool(trainEmbeddings), "layer_matching": .string(dynamicMatching ? "dynamic" : "fixed"), "schedule": .string("linear warm-up, cosine decay to 0"),
+            "train_embeddings": .bool(trainEmbeddings), "train_encoder": .bool(trainEncoder), "layer_matching": .string(dynamicMatching ? "dynamic" : "fixed"), "schedule": .string("linear warm-up, cosine decay to 0"),
         ])
     }
 }

@@ -22,7 +22,7 @@ public enum RecipeExport {
             throw TrainingError("--export-recipe: the plan gives \(unsupported.count) tensors encodings train_student.py does not reproduce (\(name): \(e.rawValue)); it covers \(recipeEncodings.sorted().map(\.rawValue).joined(separator: ", ")) — plan without the k-quants (kdq quantize --candidates)")
         }
         if loop.studentEncoderCache != nil {
-            throw TrainingError("--export-recipe: train_student.py trains the decoder over the teacher's encoder outputs; this student reads its own encoder's (a pretrained student, or a plan that quantizes the encoder), which the recipe does not reproduce")
+            throw TrainingError("--export-recipe: train_student.py trains the decoder over the teacher's encoder outputs; this student reads its own encoder's (a pretrained student, a plan that quantizes the encoder, or --train-encoder), which the recipe does not reproduce")
         }
         if let existing = try? fm.contentsOfDirectory(atPath: directory), !existing.isEmpty {
             throw TrainingError("--export-recipe \(directory): the directory is not empty")

@@ -19,6 +19,10 @@ public final class DistillationTrainer {
         /// Log-mel windows (batch · n_mels · 2·n_audio_ctx): each model runs its own encoder, and the
         /// student's trains where it has trainable tensors.
         case mel([Float])
+        /// Log-mel windows the student's encoder runs (and trains on, through its encodings
+        /// under QAT), and the teacher's encoder output for the same windows (cached: the
+        /// teacher's encoder is frozen).
+        case melWithTeacherOutput(mel: [Float], teacher: [Float])
     }
 
     /// The result of one step.
@@ -141,6 +145,15 @@ public final class DistillationTrainer {
             } else {
                 teacherEncoded = []
             }
+        case .melWithTeacherOutput(let mel, let t):
+            let expected = teacher.map { batch.batch * $0.dims.nAudioCtx * $0.dims.nAudioState } ?? t.count
+            guard t.count == expected else {
+                throw TrainingError("the teacher's encoder output has \(t.count) values, expected \(expected) for a batch of \(batch.batch)")
+            }
+            let a = try studentEncoder.forward(student, mel: mel, batch: batch.batch)
+            studentEncoded = a.resultArray
+            studentAudio = a
+            teacherEncoded = t
         }
         // Teacher (no gradients) and student forward passes.
         let teacherPass = try teacher.map { t in

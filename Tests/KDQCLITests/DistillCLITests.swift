@@ -89,6 +89,34 @@ import Testing
         #expect(try KDQBinary.run(["transcribe", dir + "/d.kdq", KDQBinary.packageRoot + "/samples/jfk.wav"]).status == 0)
     }
 
+    /// --train-encoder: the encoder's blocks train through the plan's encodings on the clips'
+    /// mel windows (release binary): the archive keeps the plan's q8_0 for them, with new values.
+    @Test(.enabled(if: DistillCLITests.realModels && KDQBinary.isRelease,
+                   "needs scripts/fetch-models.sh and KDQ_BIN (a release kdq)"))
+    func theEncoderTrainsThroughItsPlannedEncodings() throws {
+        let dir = KDQBinary.scratchDirectory("train-encoder")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tiny = KDQBinary.packageRoot + "/models/tiny.en"
+        #expect(try KDQBinary.run(["quantize", tiny, "-o", dir + "/q8.kdq", "--uniform", "q8_0"]).status == 0)
+        let manifest = dir + "/m.jsonl"
+        let lines = (0..<4).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let r = try KDQBinary.run(["distill", tiny, tiny, "--plan", dir + "/q8.kdq", "--data", manifest, "-o", dir + "/d.kdq",
+                                   "--validation", "1", "--epochs", "1", "--batch", "3", "--warmup", "1", "--train-encoder", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let record = try JSONValue.parse(r.stdout)
+        #expect(record["student_encoder_outputs"]?.stringValue == "trained", "\(r.stdout)")
+        let name = "encoder.blocks.0.mlp.0.weight"
+        func tensor(_ path: String) throws -> JSONValue? {
+            let out = try KDQBinary.run(["inspect", path, "--stats", "--filter", name, "--json"])
+            return try JSONValue.parse(out.stdout)["tensors"]?.arrayValue?.first
+        }
+        let before = try tensor(dir + "/q8.kdq"), after = try tensor(dir + "/d.kdq")
+        #expect(after?["encoding"]?.stringValue == "q8_0")
+        #expect(after?["stats"] != nil && after?["stats"] != before?["stats"], "the trained encoder's values changed")
+        #expect(try KDQBinary.run(["transcribe", dir + "/d.kdq", KDQBinary.packageRoot + "/samples/jfk.wav"]).status == 0)
+    }
+
     /// --export-recipe writes the run for transformers + accelerate: both models in Hugging
     /// Face format, every labelled clip with its split, the recipe with kdq's first-batch loss
     /// and the epochs' clip order, and the script (release binary: labelling with a debug

@@ -68,6 +68,30 @@ import Testing
         #expect(throws: TrainingError.self) { try DistillationJob.encodings(teacher, for: teacher, path: "t", encoderChanges: false) }
     }
 
+    /// `--train-encoder`: the plan's encodings of the encoder blocks are trained through; the
+    /// frozen encoder tensors (convolutions, positions) start from the plan's values.
+    @Test func aTrainedEncoderTrainsThroughThePlansEncoderBlocks() throws {
+        let teacher = try Checkpoint.open(Loop.fixture)
+        var planned = teacher
+        _ = try planned.convertTensors { name, t in
+            (name.hasPrefix("encoder.blocks.") || name == "encoder.positional_embedding") && t.shape.count == 2 ? .q8_0 : nil
+        }
+        let frozen = try DistillationJob.encodings(planned, for: teacher, path: "p.kdq", encoderChanges: true)
+        let trained = try DistillationJob.encodings(planned, for: teacher, path: "p.kdq", encoderChanges: true, encoderTrains: true)
+        #expect(frozen.isEmpty)
+        #expect(!trained.isEmpty && trained.keys.allSatisfy { $0.hasPrefix("encoder.blocks.") } && trained.values.allSatisfy { $0 == .q8_0 })
+        let start = try DistillationJob.frozenEncoderAsPlanned(teacher, planned)
+        #expect(start.tensor(named: "encoder.positional_embedding")?.encoding == .q8_0, "frozen: the plan's")
+        #expect(start.tensor(named: "encoder.blocks.0.mlp.0.weight")?.encoding == teacher.tensor(named: "encoder.blocks.0.mlp.0.weight")?.encoding,
+                "trained: the student's own masters")
+        let d = teacher.dims
+        let otherMels = ModelDims(nMels: 128, nAudioCtx: d.nAudioCtx, nAudioState: d.nAudioState, nAudioHead: d.nAudioHead,
+                                  nAudioLayer: d.nAudioLayer, nVocab: d.nVocab, nTextCtx: d.nTextCtx, nTextState: d.nTextState,
+                                  nTextHead: d.nTextHead, nTextLayer: d.nTextLayer)
+        #expect(throws: TrainingError.self) { try DistillationJob.checkEncoderTrains(student: otherMels, teacher: d) }
+        try DistillationJob.checkEncoderTrains(student: d, teacher: d)
+    }
+
     @Test func plannedOutputsAreCachedPerEncoderWithTheLabels() throws {
         let teacher = try Checkpoint.open(Loop.fixture)
         var planned = teacher

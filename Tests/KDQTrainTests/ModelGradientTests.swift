@@ -67,4 +67,24 @@ import Testing
         #expect(names.count == 5 + 2 * 15 + 2 + 1)
         try check(trainer, .mel(mel), sequences: 1, names: names)
     }
+
+    /// `--train-encoder`'s input (the student's windows and the teacher's cached encoder
+    /// output) gives exactly the step the teacher's own encoder run on the same windows gives.
+    @Test func aCachedTeacherOutputGivesTheSameStepAsTheTeachersEncoder() throws {
+        let trainable: (String) -> Bool = { $0.hasPrefix("encoder.blocks.") || $0.hasPrefix("decoder.blocks.") }
+        let live = try Self.makeTrainer(trainable: trainable), cached = try Self.makeTrainer(trainable: trainable)
+        let mel = randomValues(80 * 3000, seed: 26)
+        let teacher = try #require(cached.teacher)
+        let teacherOutput = try EncoderGraph(dims: teacher.dims).forward(teacher, mel: mel, batch: 1).resultArray
+        let batch = try Self.batch(1)
+        let a = try live.computeGradients(batch, audio: .mel(mel))
+        let b = try cached.computeGradients(batch, audio: .melWithTeacherOutput(mel: mel, teacher: teacherOutput))
+        #expect(a.total == b.total && a.kl == b.kl && a.hidden == b.hidden)
+        for e in live.student.entries where e.isTrainable {
+            #expect(try live.student.gradientArray(e.name) == cached.student.gradientArray(e.name), "\(e.name)")
+        }
+        #expect(throws: TrainingError.self) {
+            try cached.evaluate(batch, audio: .melWithTeacherOutput(mel: mel, teacher: Array(teacherOutput.dropLast())))
+        }
+    }
 }

@@ -98,14 +98,18 @@ struct DistillCommand: ParsableCommand {
         if outputOptions.json {
             outputOptions.emit(.object(["output": .string(output), "steps": .number(loop.step), "seconds": .number(seconds),
                                         "dropped_clips": .number(job.dropped.count),
-                                        "student_encoder_outputs": .string(job.readsOwnEncoder ? "own" : "teacher"),
+                                        "student_encoder_outputs": .string(job.encoderOutputs.rawValue),
                                         "validation_kl": last.map { .number($0.loss.kl) } ?? .null,
                                         "validation_wer": last?.wer.map { .number($0) } ?? .null,
                                         "training_loss": loop.trainingCurve.last.map { .number($0.loss.total) } ?? .null]))
             return
         }
-        print("\(output): \(loop.step) steps in \(Format.fixed(seconds, 0)) s, \(job.dropped.count) clips dropped"
-              + (job.readsOwnEncoder ? ", on its own encoder's outputs" : "")
+        let encoder = switch job.encoderOutputs {
+        case .teacher: ""
+        case .own: ", on its own encoder's outputs"
+        case .trained: ", its encoder trained with it"
+        }
+        print("\(output): \(loop.step) steps in \(Format.fixed(seconds, 0)) s, \(job.dropped.count) clips dropped" + encoder
               + (last.map { ", validation KL \(Format.fixed($0.loss.kl, 4))" + ($0.wer.map { ", WER \(Format.fixed(100 * $0, 1))%" } ?? "") + " after epoch \($0.epoch + 1)" } ?? ""))
     }
 }
