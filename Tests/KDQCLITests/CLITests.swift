@@ -28,6 +28,15 @@ enum KDQBinary {
     }
 
     /// A new empty folder under the system's temporary directory.
+    /// A manifest in `dir` of `count` unlabelled copies of samples/jfk.wav (ids jfk0, jfk1, …):
+    /// training data the teacher labels the same each time. Returns its path.
+    static func sampleManifest(in dir: String, count: Int) throws -> String {
+        let path = dir + "/data.jsonl"
+        let lines = (0..<count).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(packageRoot)/samples/jfk.wav\"}" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     static func scratchDirectory(_ label: String) -> String {
         let d = NSTemporaryDirectory() + "kdq-\(label)-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)

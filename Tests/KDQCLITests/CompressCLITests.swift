@@ -8,15 +8,6 @@ import Testing
     static let release = KDQBinary.isRelease
     var calibration: String { KDQBinary.packageRoot + "/samples/calibration.jsonl" }
 
-    /// A manifest of `count` clips without text (the sample clip, cut differently is not needed:
-    /// the teacher labels each copy the same).
-    func manifest(_ dir: String, count: Int) throws -> String {
-        let path = dir + "/data.jsonl"
-        let lines = (0..<count).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test func help() throws {
         let r = try KDQBinary.run(["compress", "--help"])
         #expect(r.status == 0 && r.stdout.contains("--target-mb") && r.stdout.contains("--depths") && r.stdout.contains("--probe-steps"))
@@ -36,7 +27,7 @@ import Testing
     func aDepthTheTeacherDoesNotExceedIsRequired() throws {
         let dir = KDQBinary.scratchDirectory("compress-depth")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "20", "--data", try manifest(dir, count: 4),
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "20", "--data", try KDQBinary.sampleManifest(in: dir, count: 4),
                                    "--calibration", calibration, "--depths", "2,5"])
         #expect(r.status != 0 && r.stderr.contains("at most the teacher's 4 decoder blocks"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/c.kdq"))
@@ -48,7 +39,7 @@ import Testing
     func aBudgetNoStudentReachesIsRefusedAtOnce() throws {
         let dir = KDQBinary.scratchDirectory("compress-small")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "12", "--data", try manifest(dir, count: 4),
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "12", "--data", try KDQBinary.sampleManifest(in: dir, count: 4),
                                    "--calibration", calibration, "--depths", "1,2"])
         #expect(r.status != 0 && r.stderr.contains("no student fits 12.0 MB") && r.stderr.contains("1 decoder blocks")
                 && r.stderr.contains("2 decoder blocks") && r.stderr.contains("smallest reachable size"), "\(r.stderr)")
@@ -62,7 +53,7 @@ import Testing
     func compressesToTheBudgetAndRecordsTheChoice() throws {
         let dir = KDQBinary.scratchDirectory("compress")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "24", "--data", try manifest(dir, count: 10),
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "24", "--data", try KDQBinary.sampleManifest(in: dir, count: 10),
                                    "--calibration", calibration, "--calibration-count", "1", "--depths", "2,4", "--validation", "2",
                                    "--selection-clips", "2", "--probe-steps", "2", "--epochs", "1", "--batch", "4", "--json"])
         #expect(r.status == 0, "\(r.stderr)")

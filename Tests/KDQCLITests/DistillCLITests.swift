@@ -79,9 +79,7 @@ import Testing
         #expect(try KDQBinary.run(["quantize", tiny, "-o", dir + "/q4.kdq", "--uniform", "q4_0"]).status == 0)
         let made = try KDQBinary.run(["student", tiny, "--student", dir + "/q4.kdq", "-o", dir + "/s.kdq", "--json"])
         #expect(made.status == 0, "\(made.stderr)")
-        let manifest = dir + "/m.jsonl"
-        let lines = (0..<4).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let manifest = try KDQBinary.sampleManifest(in: dir, count: 4)
         let r = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", manifest, "-o", dir + "/d.kdq", "--validation", "1",
                                    "--epochs", "1", "--batch", "3", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -98,9 +96,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let tiny = KDQBinary.packageRoot + "/models/tiny.en"
         #expect(try KDQBinary.run(["quantize", tiny, "-o", dir + "/q8.kdq", "--uniform", "q8_0"]).status == 0)
-        let manifest = dir + "/m.jsonl"
-        let lines = (0..<4).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let manifest = try KDQBinary.sampleManifest(in: dir, count: 4)
         let r = try KDQBinary.run(["distill", tiny, tiny, "--plan", dir + "/q8.kdq", "--data", manifest, "-o", dir + "/d.kdq",
                                    "--validation", "1", "--epochs", "1", "--batch", "3", "--warmup", "1", "--train-encoder", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -126,9 +122,7 @@ import Testing
     func exportedRecipeHoldsTheModelsClipsObjectiveAndScript() throws {
         let dir = KDQBinary.scratchDirectory("recipe")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let manifest = dir + "/m.jsonl"
-        let lines = (0..<6).map { "{\"id\": \"jfk\($0)\", \"audio\": \"\(KDQBinary.packageRoot)/samples/jfk.wav\"}" }
-        try (lines.joined(separator: "\n") + "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        let manifest = try KDQBinary.sampleManifest(in: dir, count: 6)
         let tiny = KDQBinary.packageRoot + "/models/tiny.en"
         #expect(try KDQBinary.run(["student", tiny, "-o", dir + "/s.kdq", "--decoder-layers", "2", "--select", "0,3"]).status == 0)
         let r = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", manifest, "--export-recipe", dir + "/recipe", "--validation", "2",
