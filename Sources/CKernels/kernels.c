@@ -218,6 +218,19 @@ static float dot_bf16_portable(const uint16_t *w, const float *x, size_t n) {
     return s;
 }
 
+static void decode_f16_portable(const uint16_t *w, float *out, size_t n) {
+    pthread_once(&f16_table_once, fill_f16_table);
+    for (size_t i = 0; i < n; i++) out[i] = f16_table[w[i]];
+}
+
+static void decode_q8_0_portable(const void *w, float *out, size_t n) {
+    const uint8_t *b = w;
+    for (size_t k = 0; k < n / 32; k++, b += 34, out += 32) {
+        float d = half_to_float(load_u16(b));
+        for (int j = 0; j < 32; j++) out[j] = (float)(int8_t)b[2 + j] * d;
+    }
+}
+
 /* Blocks of 32: `bytes` per block, scale d at 0, offset m at 2 (`has_min`), high bits at
    `qh_at` (or -1), nibbles or bytes at `qs_at`. */
 static float dot_blocks_portable(const uint8_t *w, const float *x, size_t n, int bytes, int has_min, int qh_at, int qs_at,
@@ -383,6 +396,23 @@ AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, size_t n) {
     return hsum8(total);
 }
 
+AVX2 static void decode_f16_avx2(const uint16_t *w, float *out, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))));
+    for (; i < n; i++) out[i] = half_to_float(w[i]);
+}
+
+AVX2 static void decode_q8_0_avx2(const void *w, float *out, size_t n) {
+    const uint8_t *b = w;
+    for (size_t k = 0; k < n / 32; k++, b += 34, out += 32) {
+        __m256 d = _mm256_set1_ps(half_avx2(b));
+        for (int g = 0; g < 4; g++) {
+            __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b + 2 + 8 * g))));
+            _mm256_storeu_ps(out + 8 * g, _mm256_mul_ps(q, d));
+        }
+    }
+}
+
 /* The 8 quantized values of elements 8g ... 8g+7 of a 4- or 5-bit block, as floats (minus `bias`). */
 AVX2 static inline __m256 nibbles8(const uint8_t *qs, uint32_t qh, int five, int g, __m256i bias) {
     __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * (g & 1))));
@@ -424,7 +454,7 @@ static float dot_q4_0_portable(const void *w, const float *x, size_t n) { return
 
 static const kdq_kernel_table portable = {
     "portable", softmax_portable, gelu_portable, attend_one_portable, dot_f16_portable, dot_bf16_portable, dot_q8_0_portable,
-    dot_q5_1_portable, dot_q5_0_portable, dot_q4_1_portable, dot_q4_0_portable,
+    dot_q5_1_portable, dot_q5_0_portable, dot_q4_1_portable, dot_q4_0_portable, decode_f16_portable, decode_q8_0_portable,
 };
 
 #ifdef KDQ_X86
@@ -436,7 +466,7 @@ static float dot_q4_0_avx2(const void *w, const float *x, size_t n) { return dot
 
 static const kdq_kernel_table avx2 = {
     "avx2", softmax_avx2, gelu_avx2, attend_one_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2_entry,
-    dot_q5_1_avx2, dot_q5_0_avx2, dot_q4_1_avx2, dot_q4_0_avx2,
+    dot_q5_1_avx2, dot_q5_0_avx2, dot_q4_1_avx2, dot_q4_0_avx2, decode_f16_avx2, decode_q8_0_avx2,
 };
 #endif
 
@@ -473,3 +503,5 @@ float kdq_dot_q5_1(const void *w, const float *x, size_t n) { return kdq_kernels
 float kdq_dot_q5_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q5_0(w, x, n); }
 float kdq_dot_q4_1(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q4_1(w, x, n); }
 float kdq_dot_q4_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q4_0(w, x, n); }
+void kdq_decode_f16(const uint16_t *w, float *out, size_t n) { kdq_kernels()->decode_f16(w, out, n); }
+void kdq_decode_q8_0(const void *w, float *out, size_t n) { kdq_kernels()->decode_q8_0(w, out, n); }

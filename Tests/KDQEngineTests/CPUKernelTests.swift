@@ -96,6 +96,20 @@ import Testing
         }
     }
 
+    @Test(arguments: [Encoding.f16, .q8_0])
+    func rowDecodingEqualsKDQTensorsOnBothPaths(_ e: Encoding) throws {
+        let n = 32 * 33 + (e == .f16 ? 5 : 0)
+        let tensor = try Tensor(shape: [n], floats: Self.random(n, seed: 31, scale: 3)).converted(to: e)
+        var expected = [Float](repeating: 0, count: n)
+        try expected.withUnsafeMutableBufferPointer { try tensor.decode(start: 0, count: n, into: $0.baseAddress!) }
+        let base = try #require(tensor.data.bytes.baseAddress)
+        for t in Self.paths {
+            var out = [Float](repeating: .nan, count: n)
+            if e == .f16 { t.decode_f16(base.assumingMemoryBound(to: UInt16.self), &out, n) } else { t.decode_q8_0(base, &out, n) }
+            #expect(out == expected, "\(e.rawValue) \(Self.name(t)): bit for bit the values KDQTensor decodes")
+        }
+    }
+
     /// Each path's fused product for `e`, or nil.
     static func dot(_ t: kdq_kernel_table, _ e: Encoding) -> ((UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float)? {
         switch e {

@@ -21,6 +21,8 @@ typedef struct {
     float (*dot_q5_0)(const void *w, const float *x, size_t n);
     float (*dot_q4_1)(const void *w, const float *x, size_t n);
     float (*dot_q4_0)(const void *w, const float *x, size_t n);
+    void (*decode_f16)(const uint16_t *w, float *out, size_t n);
+    void (*decode_q8_0)(const void *w, float *out, size_t n);
 } kdq_kernel_table;
 
 /* Whether the CPU has AVX2, FMA and F16C. */
@@ -52,5 +54,10 @@ float kdq_dot_q5_1(const void *w, const float *x, size_t n);
 float kdq_dot_q5_0(const void *w, const float *x, size_t n);
 float kdq_dot_q4_1(const void *w, const float *x, size_t n);
 float kdq_dot_q4_0(const void *w, const float *x, size_t n);
+
+/* Rows decoded to f32 for the GEMM tiles: `n` f16 values, or `n` values (a multiple of 32) of
+   q8_0 blocks; the same values KDQTensor's decoders give. */
+void kdq_decode_f16(const uint16_t *w, float *out, size_t n);
+void kdq_decode_q8_0(const void *w, float *out, size_t n);
 
 #endif

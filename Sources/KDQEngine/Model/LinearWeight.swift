@@ -65,7 +65,18 @@ final class LinearWeight: @unchecked Sendable {
         if let values {
             out.update(from: values.baseAddress! + first * columns, count: count * columns)
         } else if let encoded {
-            do { try encoded.decode(start: first * columns, count: count * columns, into: out) } catch {
+            let start = first * columns, n = count * columns
+            if let base = encoded.data.bytes.baseAddress, start + n <= encoded.elementCount {
+                // The encodings the encoder's matrices usually have, decoded by `CKernels` (F16C).
+                switch encoded.encoding {
+                case .f16:
+                    return kdq_decode_f16((base + 2 * start).assumingMemoryBound(to: UInt16.self), out, n)
+                case .q8_0 where start % 32 == 0 && n % 32 == 0:
+                    return kdq_decode_q8_0(base + start / 32 * 34, out, n)
+                default: break
+                }
+            }
+            do { try encoded.decode(start: start, count: n, into: out) } catch {
                 throw EngineError(.model, "cannot decode rows \(first)..<\(first + count) of '\(name)': \(error)")
             }
         }
