@@ -382,8 +382,9 @@ AVX2 static float dot_bf16_avx2(const uint16_t *w, const float *x, size_t n) {
 
 AVX2 static inline float half_avx2(const uint8_t *p) { return _cvtsh_ss(load_u16(p)); }
 
-AVX2 static float dot_q8_0_avx2(const uint8_t *w, const float *x, size_t n) {
+AVX2 static float dot_q8_0_avx2(const void *blocks, const float *x, size_t n) {
     __m256 total = _mm256_setzero_ps();
+    const uint8_t *w = blocks;
     for (size_t b = 0; b < n / 32; b++, w += 34, x += 32) {
         const uint8_t *qs = w + 2;
         __m256 acc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qs))), _mm256_loadu_ps(x));
@@ -458,14 +459,13 @@ static const kdq_kernel_table portable = {
 };
 
 #ifdef KDQ_X86
-static float dot_q8_0_avx2_entry(const void *w, const float *x, size_t n) { return dot_q8_0_avx2(w, x, n); }
 static float dot_q5_1_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 24, 1, 4, 8, 0); }
 static float dot_q5_0_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 22, 0, 2, 6, 16); }
 static float dot_q4_1_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 20, 1, -1, 4, 0); }
 static float dot_q4_0_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 18, 0, -1, 2, 8); }
 
 static const kdq_kernel_table avx2 = {
-    "avx2", softmax_avx2, gelu_avx2, attend_one_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2_entry,
+    "avx2", softmax_avx2, gelu_avx2, attend_one_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2,
     dot_q5_1_avx2, dot_q5_0_avx2, dot_q4_1_avx2, dot_q4_0_avx2, decode_f16_avx2, decode_q8_0_avx2,
 };
 #endif
@@ -496,12 +496,5 @@ void kdq_gelu(float *x, size_t n) { kdq_kernels()->gelu(x, n); }
 void kdq_attend_one(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out) {
     kdq_kernels()->attend_one(q, k, v, valid, stride, dh, scale, scores, out);
 }
-float kdq_dot_f16(const uint16_t *w, const float *x, size_t n) { return kdq_kernels()->dot_f16(w, x, n); }
-float kdq_dot_bf16(const uint16_t *w, const float *x, size_t n) { return kdq_kernels()->dot_bf16(w, x, n); }
-float kdq_dot_q8_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q8_0(w, x, n); }
-float kdq_dot_q5_1(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q5_1(w, x, n); }
-float kdq_dot_q5_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q5_0(w, x, n); }
-float kdq_dot_q4_1(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q4_1(w, x, n); }
-float kdq_dot_q4_0(const void *w, const float *x, size_t n) { return kdq_kernels()->dot_q4_0(w, x, n); }
 void kdq_decode_f16(const uint16_t *w, float *out, size_t n) { kdq_kernels()->decode_f16(w, out, n); }
 void kdq_decode_q8_0(const void *w, float *out, size_t n) { kdq_kernels()->decode_q8_0(w, out, n); }

@@ -122,13 +122,11 @@ public final class DistillationJob {
             // The student encodes each clip's window in every step; the frozen convolutions,
             // positions and any untrained tensor read the plan's bytes as the rest do.
             let audio = Dictionary(uniqueKeysWithValues: manifest.clips.map { ($0.id, $0.audio) })
-            let model = teacherModel
-            let window: (String) throws -> [Float] = { id in
-                guard let path = audio[id] else { throw TrainingError("clip \(id) is not in \(self.request.data)") }
-                return try model.melWindow(Array(try AudioLoader.load(path).prefix(LogMelSpectrogram.windowSamples)))
+            let model = teacherModel, data = request.data
+            loop.melWindow = { id in
+                guard let path = audio[id] else { throw TrainingError("clip \(id) is not in \(data)") }
+                return try model.melWindow(ofFile: path)
             }
-            loop.melWindow = window
-            melWindow = window
         } else if ownEncoder {
             let own = try ClipCache(directory: StudentEncoderOutputs.directory(encoderSource, under: request.workDirectory))
             try StudentEncoderOutputs.prepare(train + validation, manifest: manifest, model: try WhisperModel(encoderSource), labels: cache,
@@ -153,13 +151,12 @@ public final class DistillationJob {
     }
 
     /// What the student's decoder attends to while it trains.
-    public var encoderOutputs: EncoderOutputs { melWindow != nil ? .trained : loop?.studentEncoderCache != nil ? .own : .teacher }
+    public var encoderOutputs: EncoderOutputs {
+        loop?.melWindow != nil ? .trained : loop?.studentEncoderCache != nil ? .own : .teacher
+    }
 
     /// Whether the student's decoder reads another encoder's outputs than the teacher's.
     public var readsOwnEncoder: Bool { encoderOutputs != .teacher }
-
-    /// A clip's log-mel window when the student's encoder trains (nil otherwise).
-    var melWindow: ((String) throws -> [Float])?
 
     /// The encoder tensors `--train-encoder` trains: the blocks and the final norm (the
     /// convolutions and the sinusoidal positions stay as they are).
@@ -220,7 +217,7 @@ public final class DistillationJob {
             func text(_ tokens: [Int]) -> String {
                 normalize(tokenizer.decode(tokens.dropFirst(clip.promptLength).filter { $0 != tokenizer.endOfText }))
             }
-            let encoded = try melWindow.map { try model.encoder.encode($0(clip.id)) } ?? clip.encoderOutput
+            let encoded = try loop?.melWindow.map { try model.encoder.encode($0(clip.id)) } ?? clip.encoderOutput
             let heard = try model.greedySequence(encoderOutput: encoded, options: request.options)
             total = total + EditCounts.words(reference: text(clip.tokens), hypothesis: text(heard))
         }

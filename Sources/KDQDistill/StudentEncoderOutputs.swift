@@ -46,8 +46,7 @@ public enum StudentEncoderOutputs {
             guard let label = try labels.load(id, encoderValues: labelValues), let path = audio[id] else {
                 throw TrainingError("clip \(id) is missing from \(labels.directory) or the manifest")
             }
-            let samples = Array(try AudioLoader.load(path).prefix(LogMelSpectrogram.windowSamples))
-            let encoded = try model.encoder.encode(model.melWindow(samples))
+            let encoded = try model.encoder.encode(model.melWindow(ofFile: path))
             try cache.store(TaughtClip(id: id, encoderOutput: encoded, tokens: label.tokens, promptLength: label.promptLength))
         }
         progress(ids.count, ids.count)

@@ -2,6 +2,7 @@ import CKernels
 import Foundation
 import KDQTensor
 import Testing
+@testable import KDQEngine
 
 /// `CKernels` on both of its paths (portable C, and AVX2 + FMA + F16C where this CPU has them):
 /// softmax, GELU and one-query attention against double-precision references, and every fused dot product against
@@ -110,20 +111,6 @@ import Testing
         }
     }
 
-    /// Each path's fused product for `e`, or nil.
-    static func dot(_ t: kdq_kernel_table, _ e: Encoding) -> ((UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float)? {
-        switch e {
-        case .f16: return { t.dot_f16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
-        case .bf16: return { t.dot_bf16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
-        case .q8_0: return { t.dot_q8_0($0, $1, $2) }
-        case .q5_1: return { t.dot_q5_1($0, $1, $2) }
-        case .q5_0: return { t.dot_q5_0($0, $1, $2) }
-        case .q4_1: return { t.dot_q4_1($0, $1, $2) }
-        case .q4_0: return { t.dot_q4_0($0, $1, $2) }
-        default: return nil
-        }
-    }
-
     @Test(arguments: [Encoding.f16, .bf16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0])
     func fusedDotMatchesTheDecodedRowOnBothPaths(_ e: Encoding) throws {
         // 3 rows of 1,056 (33 blocks: not a multiple of the 4-way unrolling), or of 1,067 values
@@ -136,7 +123,7 @@ import Testing
         let stride = columns / e.blockElements * e.blockBytes
         let base = try #require(tensor.data.bytes.baseAddress)
         for t in Self.paths {
-            let dot = try #require(Self.dot(t, e))
+            let dot = try #require(LinearWeight.rowDot(e, in: t))
             var worst = 0.0
             for r in 0..<rows {
                 let reference = (0..<columns).reduce(0.0) { $0 + Double(decoded[r * columns + $1]) * Double(x[$1]) }

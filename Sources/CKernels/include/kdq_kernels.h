@@ -14,6 +14,9 @@ typedef struct {
     void (*softmax)(float *row, int count, int width);
     void (*gelu)(float *x, size_t n);
     void (*attend_one)(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out);
+    /* Dot products of one stored row of `n` weights with `n` f32 activations, decoding the
+       weights as they are read: f16, bf16, and ggml's q8_0, q5_1, q5_0, q4_1, q4_0 blocks (n a
+       multiple of 32 for the blocks). */
     float (*dot_f16)(const uint16_t *w, const float *x, size_t n);
     float (*dot_bf16)(const uint16_t *w, const float *x, size_t n);
     float (*dot_q8_0)(const void *w, const float *x, size_t n);
@@ -30,8 +33,9 @@ int kdq_kernels_cpu_has_avx2(void);
 /* The portable path's table (avx2 = 0), or the AVX2 one (avx2 = 1; NULL where the CPU or the
    build lacks it). */
 const kdq_kernel_table *kdq_kernel_path(int avx2);
-/* The table the functions below use: AVX2 where the CPU has it, unless the environment variable
-   KDQ_PORTABLE_KERNELS is set to anything but "0" when it is first asked for. */
+/* The table the functions below (and the engine's row products) use: AVX2 where the CPU has
+   it, unless the environment variable KDQ_PORTABLE_KERNELS is set to anything but "0" when it
+   is first asked for. */
 const kdq_kernel_table *kdq_kernels(void);
 
 /* Softmax of the first `count` values of `row` in place (the sum in double), the rest of
@@ -43,17 +47,6 @@ void kdq_gelu(float *x, size_t n);
 /* One head of one query's attention (a decoding step): scores[i] = scale·q·k_i for the `valid`
    keys (rows `stride` floats apart, `dh` values each), their softmax, and out = Σ scores[i]·v_i. */
 void kdq_attend_one(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out);
-
-/* Dot products of one stored row of `n` weights with `n` f32 activations, decoding the weights
-   as they are read: f16, bf16, and ggml's q8_0, q5_1, q5_0, q4_1, q4_0 blocks (n a multiple of
-   32 for the blocks). */
-float kdq_dot_f16(const uint16_t *w, const float *x, size_t n);
-float kdq_dot_bf16(const uint16_t *w, const float *x, size_t n);
-float kdq_dot_q8_0(const void *w, const float *x, size_t n);
-float kdq_dot_q5_1(const void *w, const float *x, size_t n);
-float kdq_dot_q5_0(const void *w, const float *x, size_t n);
-float kdq_dot_q4_1(const void *w, const float *x, size_t n);
-float kdq_dot_q4_0(const void *w, const float *x, size_t n);
 
 /* Rows decoded to f32 for the GEMM tiles: `n` f16 values, or `n` values (a multiple of 32) of
    q8_0 blocks; the same values KDQTensor's decoders give. */

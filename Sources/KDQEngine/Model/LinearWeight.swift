@@ -108,17 +108,18 @@ final class LinearWeight: @unchecked Sendable {
 
     /// A product of one stored row with f32 values that decodes as it reads (`CKernels`), for
     /// the encodings that have one and rows that are whole blocks.
-    private typealias RowDot = (UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float
+    typealias RowDot = (UnsafeRawPointer, UnsafePointer<Float>, Int) -> Float
 
-    private static func rowDot(_ e: Encoding) -> RowDot? {
+    /// `table`'s row product for encoding `e` (nil: decode tiles instead).
+    static func rowDot(_ e: Encoding, in table: kdq_kernel_table) -> RowDot? {
         switch e {
-        case .f16: return { kdq_dot_f16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
-        case .bf16: return { kdq_dot_bf16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
-        case .q8_0: return { kdq_dot_q8_0($0, $1, $2) }
-        case .q5_1: return { kdq_dot_q5_1($0, $1, $2) }
-        case .q5_0: return { kdq_dot_q5_0($0, $1, $2) }
-        case .q4_1: return { kdq_dot_q4_1($0, $1, $2) }
-        case .q4_0: return { kdq_dot_q4_0($0, $1, $2) }
+        case .f16: return { table.dot_f16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
+        case .bf16: return { table.dot_bf16($0.assumingMemoryBound(to: UInt16.self), $1, $2) }
+        case .q8_0: return { table.dot_q8_0($0, $1, $2) }
+        case .q5_1: return { table.dot_q5_1($0, $1, $2) }
+        case .q5_0: return { table.dot_q5_0($0, $1, $2) }
+        case .q4_1: return { table.dot_q4_1($0, $1, $2) }
+        case .q4_0: return { table.dot_q4_0($0, $1, $2) }
         default: return nil
         }
     }
@@ -127,7 +128,8 @@ final class LinearWeight: @unchecked Sendable {
     /// encoding has a fused product, else tiles of rows decoded into a per-worker buffer and
     /// multiplied there; the rows shared among the cores.
     private func matrixVector(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) throws {
-        if let encoded, rowGroup == 1, let dot = Self.rowDot(encoded.encoding), let base = encoded.data.bytes.baseAddress {
+        if let encoded, rowGroup == 1, let dot = Self.rowDot(encoded.encoding, in: kdq_kernels().pointee),
+           let base = encoded.data.bytes.baseAddress {
             let stride = columns / encoded.encoding.blockElements * encoded.encoding.blockBytes
             let chunk = 64, chunks = (rows + chunk - 1) / chunk
             let workers = min(chunks, rows * columns >= 1 << 16 ? Kernels.cores : 1)

@@ -54,6 +54,11 @@ extension WhisperModel {
         return try WindowDecoder(model: self, options: options).prompt(tk) + body + [tk.endOfText]
     }
 
+    /// `melWindow` of the audio file at `path` (its first 30 seconds).
+    public func melWindow(ofFile path: String) throws -> [Float] {
+        melWindow(try AudioLoader.load(path))
+    }
+
     /// The 30-second log-mel window openai-whisper decodes for a clip of at most 30 s (the
     /// audio padded with silence), as `n_mels × 3000`.
     public func melWindow(_ samples: [Float]) -> [Float] {
