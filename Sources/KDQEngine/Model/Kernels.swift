@@ -12,16 +12,26 @@ package enum Kernels {
     /// The cores BLAS uses outside the per-head attention.
     package static let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
-    /// Y[m, n] = X[m, k] · W[n, k]ᵀ (+ bias[n]): a linear layer on `m` rows.
+    /// Y[m, n] = X[m, k] · W[n, k]ᵀ (+ bias[n]): a linear layer on `m` rows. With a bias, Y
+    /// starts as the bias in every row and BLAS adds the product to it (β = 1), which saves
+    /// BLAS's pass that zeroes Y and a second pass that adds the bias.
     package static func linear(_ x: UnsafePointer<Float>, _ m: Int, _ k: Int, _ w: UnsafePointer<Float>, _ n: Int,
                        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        let beta = startWithBias(bias, in: y, m, n)
         if m == 1 {  // one row (a decoding step): a matrix-vector product, no packing of W
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, 0, y, 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, w, Int32(k), x, 1, beta, y, 1)
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, x, Int32(k), w, Int32(k),
-                        0, y, Int32(n))
+                        beta, y, Int32(n))
         }
-        if let bias { addBias(bias, to: y, m, n) }
+    }
+
+    /// Copies `bias` into each of the `m` rows of width `n` of `y` and returns the β with which a
+    /// BLAS product must then be added to `y` (1; 0 with no bias, when `y` is left as it is).
+    package static func startWithBias(_ bias: UnsafePointer<Float>?, in y: UnsafeMutablePointer<Float>, _ m: Int, _ n: Int) -> Float {
+        guard let bias else { return 0 }
+        for r in 0..<m { (y + r * n).update(from: bias, count: n) }
+        return 1
     }
 
     /// Y[r, c] += bias[c] for every one of the `m` rows of width `n`.

@@ -102,8 +102,12 @@ final class LinearWeight: @unchecked Sendable {
             Kernels.linear(x, m, columns, UnsafePointer(values.baseAddress!), rows, bias: bias, into: y)
             return
         }
-        if m == 1 { try matrixVector(x, into: y) } else { try matrixMatrix(x, m, into: y) }
-        if let bias { Kernels.addBias(bias, to: y, m, rows) }
+        if m == 1 {
+            try matrixVector(x, into: y)
+            if let bias { Kernels.addBias(bias, to: y, 1, rows) }
+        } else {
+            try matrixMatrix(x, m, bias: bias, into: y)
+        }
     }
 
     /// A product of one stored row with f32 values that decodes as it reads (`CKernels`), for
@@ -161,9 +165,10 @@ final class LinearWeight: @unchecked Sendable {
         try failure.rethrow()
     }
 
-    /// Y = X·Wᵀ for many rows: W decoded a wide tile of rows at a time (in parallel), each tile
-    /// multiplied by BLAS into its columns of Y.
-    private func matrixMatrix(_ x: UnsafePointer<Float>, _ m: Int, into y: UnsafeMutablePointer<Float>) throws {
+    /// Y = X·Wᵀ (+ bias) for many rows: W decoded a wide tile of rows at a time (in parallel),
+    /// each tile's product added by BLAS to its columns of Y (which start as the bias).
+    private func matrixMatrix(_ x: UnsafePointer<Float>, _ m: Int, bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) throws {
+        let beta = Kernels.startWithBias(bias, in: y, m, rows)
         let tile = tileRows(Self.matrixTile)
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(rows, tile) * columns)
         defer { buffer.deallocate() }
@@ -180,7 +185,7 @@ final class LinearWeight: @unchecked Sendable {
             }
             try failure.rethrow()
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(count), Int32(columns), 1, x, Int32(columns),
-                        buffer, Int32(columns), 0, y + first, Int32(rows))
+                        buffer, Int32(columns), beta, y + first, Int32(rows))
             first += count
         }
     }
