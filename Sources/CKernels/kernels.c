@@ -123,7 +123,7 @@ static inline f4 exp4(f4 x) {
     return (f4)((i4)(y * scale) & ~under);
 }
 
-static void softmax_portable(float *row, int count, int width) {
+static double softmax_exp_portable(float *row, int count, int width) {
     float m = -INFINITY;
     for (int i = 0; i < count; i++) m = row[i] > m ? row[i] : m;
     double sum = 0;
@@ -138,9 +138,13 @@ static void softmax_portable(float *row, int count, int width) {
         row[i] = e;
         sum += e;
     }
-    float inv = (float)(1.0 / sum);
-    for (i = 0; i < count; i++) row[i] *= inv;
     for (i = count; i < width; i++) row[i] = 0;
+    return sum;
+}
+
+static void softmax_portable(float *row, int count, int width) {
+    float inv = (float)(1.0 / softmax_exp_portable(row, count, width));
+    for (int i = 0; i < count; i++) row[i] *= inv;
 }
 
 static void gelu_portable(float *x, size_t n) {
@@ -278,7 +282,7 @@ AVX2 static inline __m256 exp8(__m256 x) {
     return _mm256_andnot_ps(under, _mm256_mul_ps(y, _mm256_castsi256_ps(e)));
 }
 
-AVX2 static void softmax_avx2(float *row, int count, int width) {
+AVX2 static double softmax_exp_avx2(float *row, int count, int width) {
     __m256 m8 = _mm256_set1_ps(-INFINITY);
     int i = 0;
     for (; i + 8 <= count; i += 8) m8 = _mm256_max_ps(m8, _mm256_loadu_ps(row + i));
@@ -303,11 +307,16 @@ AVX2 static void softmax_avx2(float *row, int count, int width) {
         row[i] = e;
         sum += e;
     }
-    float inv = (float)(1.0 / sum);
-    __m256 inv8 = _mm256_set1_ps(inv);
-    for (i = 0; i + 8 <= count; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inv8));
-    for (; i < count; i++) row[i] *= inv;
     for (i = count; i < width; i++) row[i] = 0;
+    return sum;
+}
+
+AVX2 static void softmax_avx2(float *row, int count, int width) {
+    float inv = (float)(1.0 / softmax_exp_avx2(row, count, width));
+    __m256 inv8 = _mm256_set1_ps(inv);
+    int i = 0;
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(row + i, _mm256_mul_ps(_mm256_loadu_ps(row + i), inv8));
+    for (; i < count; i++) row[i] *= inv;
 }
 
 AVX2 static void gelu_avx2(float *x, size_t n) {
@@ -454,7 +463,7 @@ static float dot_q4_1_portable(const void *w, const float *x, size_t n) { return
 static float dot_q4_0_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 18, 0, -1, 2, 8, 0); }
 
 static const kdq_kernel_table portable = {
-    "portable", softmax_portable, gelu_portable, attend_one_portable, dot_f16_portable, dot_bf16_portable, dot_q8_0_portable,
+    "portable", softmax_portable, softmax_exp_portable, gelu_portable, attend_one_portable, dot_f16_portable, dot_bf16_portable, dot_q8_0_portable,
     dot_q5_1_portable, dot_q5_0_portable, dot_q4_1_portable, dot_q4_0_portable, decode_f16_portable, decode_q8_0_portable,
 };
 
@@ -465,7 +474,7 @@ static float dot_q4_1_avx2(const void *w, const float *x, size_t n) { return dot
 static float dot_q4_0_avx2(const void *w, const float *x, size_t n) { return dot_blocks_avx2(w, x, n, 18, 0, -1, 2, 8); }
 
 static const kdq_kernel_table avx2 = {
-    "avx2", softmax_avx2, gelu_avx2, attend_one_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2,
+    "avx2", softmax_avx2, softmax_exp_avx2, gelu_avx2, attend_one_avx2, dot_f16_avx2, dot_bf16_avx2, dot_q8_0_avx2,
     dot_q5_1_avx2, dot_q5_0_avx2, dot_q4_1_avx2, dot_q4_0_avx2, decode_f16_avx2, decode_q8_0_avx2,
 };
 #endif
@@ -492,6 +501,7 @@ const kdq_kernel_table *kdq_kernels(void) {
 }
 
 void kdq_softmax(float *row, int count, int width) { kdq_kernels()->softmax(row, count, width); }
+double kdq_softmax_exp(float *row, int count, int width) { return kdq_kernels()->softmax_exp(row, count, width); }
 void kdq_gelu(float *x, size_t n) { kdq_kernels()->gelu(x, n); }
 void kdq_attend_one(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out) {
     kdq_kernels()->attend_one(q, k, v, valid, stride, dh, scale, scores, out);

@@ -50,6 +50,26 @@ import Testing
         }
     }
 
+    @Test func unnormalizedSoftmaxGivesTheExponentialsAndTheirSumOnBothPaths() throws {
+        for (count, width) in [(1_500, 1_500), (37, 64), (5, 5)] {
+            let row = Self.random(width, seed: UInt64(count) + 7, scale: 30)
+            let m = row[..<count].max() ?? 0
+            let exps = row[..<count].map { Foundation.exp(Double($0 - m)) }
+            let sum = exps.reduce(0, +)
+            for t in Self.paths {
+                var out = row
+                let got = t.softmax_exp(&out, Int32(count), Int32(width))
+                var worst = 0.0
+                for i in 0..<count { worst = max(worst, abs(Double(out[i]) - exps[i]) / max(exps[i], 1e-30)) }
+                let sumError = abs(got - sum) / sum
+                print("softmax_exp \(Self.name(t)) \(count)/\(width): max relative difference \(worst), sum \(sumError)")
+                #expect(worst < 1e-6, "\(Self.name(t)): \(worst)")
+                #expect(sumError < 1e-6, "\(Self.name(t)): sum \(got) against \(sum)")
+                #expect(out[count...].allSatisfy { $0 == 0 }, "the masked tail is zero")
+            }
+        }
+    }
+
     @Test func softmaxGivesZeroForValuesBelowFloatRange() throws {
         for t in Self.paths {
             var row: [Float] = [0, -200, -.infinity, -87.5, 1]

@@ -12,6 +12,7 @@
 typedef struct {
     const char *name;
     void (*softmax)(float *row, int count, int width);
+    double (*softmax_exp)(float *row, int count, int width);
     void (*gelu)(float *x, size_t n);
     void (*attend_one)(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out);
     /* Dot products of one stored row of `n` weights with `n` f32 activations, decoding the
@@ -41,6 +42,10 @@ const kdq_kernel_table *kdq_kernels(void);
 /* Softmax of the first `count` values of `row` in place (the sum in double), the rest of
    `width` set to 0. exp is a degree-6 polynomial after range reduction (about 1 ulp). */
 void kdq_softmax(float *row, int count, int width);
+/* Softmax without its last pass: row[i] = exp(row[i] - max) for the first `count` values, the
+   rest of `width` set to 0; returns their sum (in double). A caller that multiplies the row by
+   a matrix next can divide the (narrower) product by the sum instead. */
+double kdq_softmax_exp(float *row, int count, int width);
 /* GELU with erf (Abramowitz and Stegun 7.1.26, |error| <= 1.5e-7), in place over `n` values. */
 void kdq_gelu(float *x, size_t n);
 

@@ -34,25 +34,41 @@ enum Attention {
         // Queries a block of rows at a time, so that a block's scores (256 × 1,500 in the
         // encoder: 1.5 MB) stay in cache through the scores GEMM, the softmax and the values
         // GEMM instead of making four passes over memory per head; `weights` sees whole heads.
+        // The softmax skips its last pass over the scores: the values GEMM multiplies
+        // exp(s - max), and its rows (64 wide, not 1,500) are divided by the sums.
         let block = weights == nil ? min(nq, 256) : nq
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: block * nk)
-        defer { scores.deallocate() }
+        let inverseSums = UnsafeMutablePointer<Float>.allocate(capacity: block)
+        defer {
+            scores.deallocate()
+            inverseSums.deallocate()
+        }
         for h in 0..<heads {
             var first = 0
             while first < nq {
                 let rows = min(block, nq - first)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(nk), Int32(dh), scale,
                             q + first * d + h * dh, Int32(d), k + h * dh, Int32(d), 0, scores, Int32(nk))
-                if let offset = causalOffset {
-                    Kernels.softmaxRows(scores, rows, nk) { offset + first + $0 + 1 }
-                } else {
-                    Kernels.softmaxRows(scores, rows, nk)
-                }
-                weights?(h, scores)
+                let valid: (Int) -> Int = causalOffset.map { offset in { offset + first + $0 + 1 } } ?? { _ in Int.max }
+                Kernels.unnormalizedSoftmaxRows(scores, rows, nk, inverseSums: inverseSums, valid: valid)
+                let headOut = out + first * d + h * dh
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(dh), Int32(nk), 1,
-                            scores, Int32(nk), v + h * dh, Int32(d), 0, out + first * d + h * dh, Int32(d))
+                            scores, Int32(nk), v + h * dh, Int32(d), 0, headOut, Int32(d))
+                scaleRows(headOut, rows, width: dh, stride: d, by: inverseSums)
+                if let weights {
+                    scaleRows(scores, rows, width: nk, stride: nk, by: inverseSums)
+                    weights(h, scores)
+                }
                 first += rows
             }
+        }
+    }
+
+    /// Multiplies row r (`width` values, rows `stride` apart) by `factors[r]`.
+    private static func scaleRows(_ x: UnsafeMutablePointer<Float>, _ rows: Int, width: Int, stride: Int, by factors: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            let row = x + r * stride, f = factors[r]
+            for c in 0..<width { row[c] *= f }
         }
     }
 }

@@ -94,6 +94,14 @@ package enum Kernels {
         parallelRows(rows) { r in softmax(x + r * n, count: min(n, valid(r)), width: n) }
     }
 
+    /// The softmax of each row without its normalization: row r becomes exp(x - max) over its
+    /// first `valid(r)` entries (the rest 0) and `inverseSums[r]` 1 / their sum, by which the
+    /// caller scales what it computes from the row (`kdq_softmax_exp`).
+    package static func unnormalizedSoftmaxRows(_ x: UnsafeMutablePointer<Float>, _ rows: Int, _ n: Int,
+                                                inverseSums: UnsafeMutablePointer<Float>, valid: (Int) -> Int = { _ in Int.max }) {
+        parallelRows(rows) { r in inverseSums[r] = Float(1 / kdq_softmax_exp(x + r * n, Int32(min(n, valid(r))), Int32(n))) }
+    }
+
     /// Softmax of the first `count` entries of a row of `width` (the sum in double, as the
     /// reference's accuracy needs; `kdq_softmax`); the rest become 0.
     @inline(__always) package static func softmax(_ row: UnsafeMutablePointer<Float>, count v: Int, width: Int) {
