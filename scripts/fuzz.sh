@@ -61,6 +61,14 @@ if [ ! -f "$bin" ] || [ -n "$(find Tests/Fuzz "$out/obj" \( -name '*.swift' -o -
 fi
 targets=()
 if [ "$target" = all ]; then for d in Tests/Fuzz/corpus/*/; do targets+=("$(basename "$d")"); done; else targets=("$target"); fi
+# Each fuzzing process writes its inputs into a scratch directory named by its pid (in /dev/shm
+# where there is one); remove those of processes that have ended.
+clean_scratch() {
+  for d in /dev/shm/kdq-fuzz-* "${TMPDIR:-/tmp}"/kdq-fuzz-*; do
+    [ -d "$d" ] || continue
+    kill -0 "${d##*-}" 2>/dev/null || rm -rf "$d"
+  done
+}
 status=0
 for t in "${targets[@]}"; do
   corpus="$out/corpus/$t"
@@ -75,6 +83,10 @@ for t in "${targets[@]}"; do
   KDQ_FUZZ_TARGET="$t" KDQ_FUZZ_FIXTURES="$PWD/Tests/KDQFormatsTests/Fixtures" "$bin" "${inputs[@]}" "${limits[@]}" \
     -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix="$out/crashes/$t-" \
     -print_final_stats=1 2>"$out/$t.log" || { status=1; tail -30 "$out/$t.log" >&2; }
-  echo "$t $(grep -E "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}') executions, corpus $(ls "$corpus" | wc -l) inputs"
+  clean_scratch
+  runs=$(grep -E "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}')
+  echo "$t ${runs:-0} executions, corpus $(ls "$corpus" | wc -l) inputs"
+  # The running tally behind docs/reliability.md's table (date, target, executions, seconds).
+  [ "$seconds" = 0 ] || printf '%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${runs:-0}" "$seconds" >> "$out/executions.tsv"
 done
 exit $status

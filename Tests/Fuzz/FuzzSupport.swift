@@ -2,18 +2,29 @@ import Foundation
 import KDQFormats
 
 /// A private scratch directory per fuzzing process, where each input is written as a file of
-/// the name the parser under test expects.
+/// the name the parser under test expects: in memory (/dev/shm) where the system has it, since
+/// every execution writes one.
 enum FuzzScratch {
     static let directory: String = {
-        let d = NSTemporaryDirectory() + "kdq-fuzz-\(getpid())"
+        let root = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm/" : NSTemporaryDirectory()
+        let d = root + "kdq-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }()
 
-    /// Writes `data` to `name` in the scratch directory and returns its path.
+    /// Writes `data` to `name` in the scratch directory (in place, one write: no temporary file
+    /// and rename per execution) and returns its path.
     static func write(_ data: UnsafeRawBufferPointer, as name: String) -> String {
         let path = directory + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(data))
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { return path }
+        var offset = 0
+        while offset < data.count, let base = data.baseAddress {
+            let n = Foundation.write(fd, base + offset, data.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
+        close(fd)
         return path
     }
 
