@@ -123,6 +123,18 @@ static inline f4 exp4(f4 x) {
     return (f4)((i4)(y * scale) & ~under);
 }
 
+/* The scalar end of a softmax row: exp(row[i] - m) for i from `from` to `count` added to `sum`,
+   the rest of `width` set to 0. */
+static double softmax_exp_tail(float *row, int from, int count, int width, float m, double sum) {
+    for (int i = from; i < count; i++) {
+        float e = exp_scalar(row[i] - m);
+        row[i] = e;
+        sum += e;
+    }
+    for (int i = count; i < width; i++) row[i] = 0;
+    return sum;
+}
+
 static double softmax_exp_portable(float *row, int count, int width) {
     float m = -INFINITY;
     for (int i = 0; i < count; i++) m = row[i] > m ? row[i] : m;
@@ -133,13 +145,7 @@ static double softmax_exp_portable(float *row, int count, int width) {
         store4(row + i, e);
         sum += (double)e[0] + (double)e[1] + (double)e[2] + (double)e[3];
     }
-    for (; i < count; i++) {
-        float e = exp_scalar(row[i] - m);
-        row[i] = e;
-        sum += e;
-    }
-    for (i = count; i < width; i++) row[i] = 0;
-    return sum;
+    return softmax_exp_tail(row, i, count, width, m, sum);
 }
 
 static void softmax_portable(float *row, int count, int width) {
@@ -302,13 +308,7 @@ AVX2 static double softmax_exp_avx2(float *row, int count, int width) {
     double lanes[4];
     _mm256_storeu_pd(lanes, _mm256_add_pd(s0, s1));
     double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    for (; i < count; i++) {
-        float e = exp_scalar(row[i] - m);
-        row[i] = e;
-        sum += e;
-    }
-    for (i = count; i < width; i++) row[i] = 0;
-    return sum;
+    return softmax_exp_tail(row, i, count, width, m, sum);
 }
 
 AVX2 static void softmax_avx2(float *row, int count, int width) {
