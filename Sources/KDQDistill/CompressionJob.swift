@@ -126,9 +126,9 @@ public final class CompressionJob {
         public let archiveBytes: Int
         public let writeOptions: KDQWriteOptions
         public let steps: Int
-        /// Whether the student's decoder trained on its own quantized encoder's outputs
-        /// (the plan re-encodes the encoder) rather than the teacher's.
-        public let trainedOnPlannedEncoder: Bool
+        /// What the student's decoder attended to while it trained: the teacher's encoder
+        /// outputs, its own planned encoder's (cached), or its own encoder trained with it.
+        public let encoderOutputs: DistillationJob.EncoderOutputs
         public let trainingSeconds: Double
         public let seconds: [(phase: String, seconds: Double)]
     }
@@ -299,7 +299,7 @@ public final class CompressionJob {
         return Result(checkpoint: result, candidates: candidates, chosen: chosen, unreachable: unreachable, plan: plan,
                       check: check,
                       archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step,
-                      trainedOnPlannedEncoder: job.readsOwnEncoder, trainingSeconds: trainingSeconds, seconds: seconds)
+                      encoderOutputs: job.encoderOutputs, trainingSeconds: trainingSeconds, seconds: seconds)
     }
 
     func noStudentFits(_ unreachable: [LeftOut]) -> TrainingError {

@@ -155,9 +155,6 @@ public final class DistillationJob {
         loop?.melWindow != nil ? .trained : loop?.studentEncoderCache != nil ? .own : .teacher
     }
 
-    /// Whether the student's decoder reads another encoder's outputs than the teacher's.
-    public var readsOwnEncoder: Bool { encoderOutputs != .teacher }
-
     /// The encoder tensors `--train-encoder` trains: the blocks and the final norm (the
     /// convolutions and the sinusoidal positions stay as they are).
     static func isTrainableEncoderTensor(_ name: String) -> Bool {

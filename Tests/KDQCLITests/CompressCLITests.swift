@@ -66,7 +66,7 @@ import Testing
         let probeSteps = (report["candidates"]?.arrayValue ?? []).map { ($0["decoder_layers"]?.arrayValue?.count, $0["probe_steps"]?.intValue) }
         #expect(probeSteps.allSatisfy { $0.1 == ($0.0 == 4 ? 0 : 2) }, "\(probeSteps)")
         #expect(report["unreachable"]?.arrayValue?.isEmpty == true, "\(r.stdout.prefix(600))")
-        #expect(report["decoder_trained_on"]?.stringValue == "the planned encoder's outputs", "\(r.stdout.prefix(600))")
+        #expect(report["student_encoder_outputs"]?.stringValue == "own", "\(r.stdout.prefix(600))")
         #expect(try KDQBinary.run(["verify", dir + "/c.kdq"]).status == 0)
         let plan = try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan", "--json"])
         let manifest = try JSONValue.parse(plan.stdout)

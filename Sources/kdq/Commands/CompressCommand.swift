@@ -116,7 +116,7 @@ struct CompressCommand: ParsableCommand {
                 "unreachable": .array(result.unreachable.map(\.json)),
                 "decoder_layers": .array(result.candidates[result.chosen].decoderLayers.map { .number($0) }),
                 "bits_per_weight": .number(result.plan.bitsPerWeight),
-                "decoder_trained_on": .string(result.trainedOnPlannedEncoder ? "the planned encoder's outputs" : "the teacher's encoder outputs"),
+                "student_encoder_outputs": .string(result.encoderOutputs.rawValue),
                 "encodings": .object(JSONObject(result.plan.histogram.map { ($0.encoding.rawValue, .number($0.tensors)) })),
                 "steps": .number(result.steps), "training_seconds": .number(result.trainingSeconds),
                 "mean_kl": .number(check.meanKL), "teacher_wer": .number(check.sourceWords.rate), "student_wer": .number(check.quantizedWords.rate),
@@ -134,7 +134,7 @@ struct CompressCommand: ParsableCommand {
         for u in result.unreachable { print("\(u.depth) decoder blocks left out: \(u.reason)") }
         let mix = result.plan.histogram.map { "\($0.tensors) \($0.encoding.rawValue)" }.joined(separator: ", ")
         print("\(output): \(Format.bytes(result.archiveBytes)) (\(Format.fixed(result.plan.bitsPerWeight, 2)) bits/weight: \(mix)), \(result.steps) steps in \(Format.fixed(result.trainingSeconds, 0)) s"
-              + (result.trainedOnPlannedEncoder ? " on its own quantized encoder's outputs" : ""))
+              + result.encoderOutputs.trainingNote)
         print("calibration: KL from the teacher \(Format.fixed(check.meanKL, 4)) nats/token; WER teacher \(Format.fixed(100 * check.sourceWords.rate, 2))%, student \(Format.fixed(100 * check.quantizedWords.rate, 2))%")
     }
 }

@@ -104,13 +104,19 @@ struct DistillCommand: ParsableCommand {
                                         "training_loss": loop.trainingCurve.last.map { .number($0.loss.total) } ?? .null]))
             return
         }
-        let encoder = switch job.encoderOutputs {
+        print("\(output): \(loop.step) steps in \(Format.fixed(seconds, 0)) s, \(job.dropped.count) clips dropped" + job.encoderOutputs.trainingNote
+              + (last.map { ", validation KL \(Format.fixed($0.loss.kl, 4))" + ($0.wer.map { ", WER \(Format.fixed(100 * $0, 1))%" } ?? "") + " after epoch \($0.epoch + 1)" } ?? ""))
+    }
+}
+
+extension DistillationJob.EncoderOutputs {
+    /// How a training summary line says what the student's decoder read ("" for the teacher's encoder).
+    var trainingNote: String {
+        switch self {
         case .teacher: ""
         case .own: ", on its own encoder's outputs"
         case .trained: ", its encoder trained with it"
         }
-        print("\(output): \(loop.step) steps in \(Format.fixed(seconds, 0)) s, \(job.dropped.count) clips dropped" + encoder
-              + (last.map { ", validation KL \(Format.fixed($0.loss.kl, 4))" + ($0.wer.map { ", WER \(Format.fixed(100 * $0, 1))%" } ?? "") + " after epoch \($0.epoch + 1)" } ?? ""))
     }
 }
 
