@@ -243,12 +243,12 @@ public struct QuantizationJob {
         return try KDQArchiveWriter.archiveBytes(standIn, options: options) + request.reservedBytes
     }
 
-    /// Bytes the manifest's record of `plan` takes (as the archive writes it, indented).
+    /// Bytes the manifest's record of `plan` takes (as the archive writes it).
     func recordBytes(_ plan: QuantizationPlan, _ profile: SensitivityProfile?, _ quantizer: TensorQuantizer,
                      _ calibration: QuantizationRecord.Calibration?) -> Int {
         let record: JSONValue = .object(["compression": .object([
             "encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibration),
             "error_profiles": profile.map(QuantizationRecord.errorProfiles) ?? .null])])
-        return record.serialized(pretty: true).utf8.count
+        return KDQArchiveLayout.manifestBytes(record).count
     }
 }

@@ -1,3 +1,5 @@
+import KDQJSON
+
 /// Names and constants of the `.kdq` archive (see formats/kdq.md).
 public enum KDQArchiveLayout {
     /// The manifest's `format` value.
@@ -15,6 +17,12 @@ public enum KDQArchiveLayout {
     public static func tensorMember(_ name: String) -> String { "tensors/" + name }
     /// The member holding an int8-rows tensor's f32 row scales.
     public static func scalesMember(_ name: String) -> String { "tensors/" + name + ".scales" }
+
+    /// The manifest member's bytes: compact JSON (a guided plan's record is a few hundred
+    /// kilobytes; indentation would add two fifths to it inside a size budget) and a newline.
+    public static func manifestBytes(_ manifest: JSONValue) -> [UInt8] {
+        Array(manifest.serialized().utf8) + [0x0A]
+    }
 
     /// The compression record sections every manifest reserves (null until a step fills them).
     public static let compressionSections = ["layer_map", "encodings", "error_profiles", "evaluation"]

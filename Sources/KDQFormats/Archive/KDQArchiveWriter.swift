@@ -48,8 +48,7 @@ public enum KDQArchiveWriter {
         let members = try plan(checkpoint)
         let hashes = hashAll(members, alongside: { _ = checkpoint.provenance.sha256 })
         let manifest = makeManifest(checkpoint, members: members, hashes: hashes, options: options)
-        var manifestBytes = Array(manifest.serialized(pretty: true).utf8)
-        manifestBytes.append(0x0A)
+        let manifestBytes = KDQArchiveLayout.manifestBytes(manifest)
 
         try AtomicOutput.produce(path) { output in
             let tarPath = options.compression == .none ? output.temporaryPath : output.scratchPath(".tar")
@@ -65,8 +64,7 @@ public enum KDQArchiveWriter {
     public static func archiveBytes(_ checkpoint: Checkpoint, options: KDQWriteOptions = KDQWriteOptions()) throws -> Int {
         let members = try plan(checkpoint)
         let hashes = Dictionary(uniqueKeysWithValues: members.map { ($0.name, String(repeating: "0", count: 64)) })
-        var manifestBytes = Array(makeManifest(checkpoint, members: members, hashes: hashes, options: options).serialized(pretty: true).utf8)
-        manifestBytes.append(0x0A)
+        let manifestBytes = KDQArchiveLayout.manifestBytes(makeManifest(checkpoint, members: members, hashes: hashes, options: options))
         let fd = open("/dev/null", O_WRONLY)
         guard fd >= 0 else { throw FormatError(.io, "cannot open: \(String(cString: strerror(errno)))", path: "/dev/null") }
         defer { close(fd) }
