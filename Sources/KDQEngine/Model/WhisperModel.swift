@@ -12,7 +12,6 @@ public final class WhisperModel: @unchecked Sendable {
     private let weights: WhisperWeights
 
     public init(_ checkpoint: Checkpoint) throws {
-        BLASThreadPool.quiet
         weights = try WhisperWeights(checkpoint)
         dims = checkpoint.dims
         encoder = try AudioEncoder(weights)
