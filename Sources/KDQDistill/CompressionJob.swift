@@ -199,7 +199,7 @@ public final class CompressionJob {
         let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search, weighted: true)
         let kept = Set(students.flatMap(\.selection.decoderLayers))
         let measurable = QuantizationPlanner.measurable(teacher).filter { Self.block(of: $0.name).map { kept.contains($0.index) } ?? true }
-        let profile = try profiler.profile(measurable, measureAll: r.measureAll) { progress("profile", $0, $1) }
+        let profile = try cachedProfile(profiler, measurable) { progress("profile", $0, $1) }
         let calibration = QuantizationRecord.Calibration(manifest: set.manifest, utterances: set.utterances.count, windows: set.windows.count,
                                                          layout: CalibrationSet.Windows.packed.rawValue, positions: profiler.positions)
         seconds.append(("profile", clock.lap()))
@@ -335,6 +335,27 @@ public final class CompressionJob {
     func saveProbeRecord(_ layers: [Int], steps: Int, kl: Double) throws {
         let v: JSONValue = .object(["probe_steps": .number(steps), "validation_kl": .number(kl)])
         try writeWhole(Data(v.serialized(pretty: false).utf8), to: candidateDirectory(layers) + "/probe.json")
+    }
+
+    /// The teacher's profile of `measurable`, measured once per work directory: a rerun takes
+    /// every measurement from `teacher-profile.json` there (each checked against the weights,
+    /// calibration and quantizer of this run by `RecordedProfile`; a file that does not match
+    /// is measured again and replaced).
+    func cachedProfile(_ profiler: SensitivityProfiler, _ measurable: [(name: String, candidates: [Encoding])],
+                       progress: @escaping (Int, Int) -> Void) throws -> SensitivityProfile {
+        let path = request.workDirectory + "/teacher-profile.json"
+        let cached = FileManager.default.contents(atPath: path).flatMap { data in
+            try? RecordedProfile(compression: JSONValue.parse(String(decoding: data, as: UTF8.self)).objectValue, source: path)
+        }
+        let profile: SensitivityProfile
+        if let cached, let reused = try? profiler.profile(measurable, measureAll: request.measureAll, recorded: cached, progress: progress) {
+            profile = reused
+        } else {
+            profile = try profiler.profile(measurable, measureAll: request.measureAll, progress: progress)
+        }
+        try FileManager.default.createDirectory(atPath: request.workDirectory, withIntermediateDirectories: true)
+        try writeWhole(Data(JSONValue.object(QuantizationRecord.profileRecord(profile)).serialized().utf8), to: path)
+        return profile
     }
 
     /// Room for the distillation record that replaces the student's selection record: at most

@@ -32,17 +32,7 @@ public enum QuantizationRecord {
         for c in plan.choices where c.chosen != c.source || c.pinned || profile?.entry(c.tensor) != nil {
             var t: JSONObject = ["source": .string(c.source.rawValue), "chosen": .string(c.chosen.rawValue),
                                  "bytes": .number(c.bytes), "pinned": .bool(c.pinned)]
-            if let entry = profile?.entry(c.tensor) {
-                var alternatives = JSONObject()
-                for a in entry.alternatives {
-                    alternatives[a.encoding.rawValue] = .object([
-                        "bytes": .number(a.bytes), "mean_kl": finite(a.meanKL), "kl_measured": .bool(a.measured), "rmse": finite(a.weight.rmse),
-                        "relative_error": finite(a.weight.relativeError), "snr_db": finite(a.weight.snrDecibels),
-                        "cosine": finite(a.weight.cosine),
-                    ])
-                }
-                t["alternatives"] = .object(alternatives)
-            }
+            if let entry = profile?.entry(c.tensor) { t["alternatives"] = alternatives(entry) }
             tensors[c.tensor] = .object(t)
         }
         var budget = JSONObject()
@@ -58,6 +48,28 @@ public enum QuantizationRecord {
         record["calibration"] = calibration.map(json) ?? .null
         record["tensors"] = .object(tensors)
         return .object(record)
+    }
+
+    /// Each alternative of `entry`: bytes, KL (measured or scaled) and weight-space errors.
+    static func alternatives(_ entry: SensitivityProfile.Entry) -> JSONValue {
+        var alternatives = JSONObject()
+        for a in entry.alternatives {
+            alternatives[a.encoding.rawValue] = .object([
+                "bytes": .number(a.bytes), "mean_kl": finite(a.meanKL), "kl_measured": .bool(a.measured), "rmse": finite(a.weight.rmse),
+                "relative_error": finite(a.weight.relativeError), "snr_db": finite(a.weight.snrDecibels),
+                "cosine": finite(a.weight.cosine),
+            ])
+        }
+        return .object(alternatives)
+    }
+
+    /// A profile on its own, without a plan, in the form of a guided archive's `compression`
+    /// record (`encodings.tensors.*.alternatives` and `error_profiles`): what `RecordedProfile`
+    /// reads back, so a measured profile can be kept and reused (as `kdq compress` does in its
+    /// work directory).
+    public static func profileRecord(_ profile: SensitivityProfile) -> JSONObject {
+        let tensors = JSONObject(profile.entries.map { ($0.tensor, JSONValue.object(["alternatives": alternatives($0)])) })
+        return ["encodings": .object(["tensors": .object(tensors)]), "error_profiles": errorProfiles(profile)]
     }
 
     /// `compression.error_profiles`: per profiled tensor and alternative, the relative change

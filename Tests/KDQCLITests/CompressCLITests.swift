@@ -67,6 +67,8 @@ import Testing
         #expect(probeSteps.allSatisfy { $0.1 == ($0.0 == 4 ? 0 : 2) }, "\(probeSteps)")
         #expect(report["unreachable"]?.arrayValue?.isEmpty == true, "\(r.stdout.prefix(600))")
         #expect(report["student_encoder_outputs"]?.stringValue == "own", "\(r.stdout.prefix(600))")
+        // The teacher's profile is kept in the work directory for a rerun.
+        #expect(FileManager.default.fileExists(atPath: dir + "/c.kdq.work/teacher-profile.json"))
         #expect(try KDQBinary.run(["verify", dir + "/c.kdq"]).status == 0)
         let plan = try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan", "--json"])
         let manifest = try JSONValue.parse(plan.stdout)

@@ -50,6 +50,25 @@ import KDQTensor
         #expect(Self.alternative(taken, .q4_0)?.meanKL == 1.5)
     }
 
+    /// A profile kept on its own (no plan: `kdq compress`'s work-directory cache) reads back
+    /// with every measurement as it was.
+    @Test(.enabled(if: SensitivityProfilerTests.tinyEn != nil, "run scripts/fetch-models.sh"))
+    func aProfileKeptWithoutAPlanIsTakenBack() throws {
+        let (profiler, profile, _) = try Self.profiled()
+        let kept = try JSONValue.parse(JSONValue.object(QuantizationRecord.profileRecord(profile)).serialized())
+        let again = try profiler.profile([(Self.tensor, [.q8_0, .q4_0])], measureAll: true,
+                                         recorded: try RecordedProfile(compression: kept.objectValue, source: "teacher-profile.json"))
+        for e in [Encoding.q8_0, .q4_0] {
+            let (a, b) = (try #require(Self.alternative(profile, e)), try #require(Self.alternative(again, e)))
+            #expect(b.measured && a.meanKL == b.meanKL && a.encoderLayers == b.encoderLayers && a.decoderLayers == b.decoderLayers
+                    && a.encoderOutput == b.encoderOutput, "\(e.rawValue): measured \(a.meanKL!) kept \(b.meanKL!)")
+        }
+        // Taken from the file, not run again: an edited KL comes back as written.
+        let edited = Self.setting(["encodings", "tensors", Self.tensor, "alternatives", "q4_0", "mean_kl"], to: .double(2.5), in: kept)
+        let taken = try profiler.profile([(Self.tensor, [.q8_0, .q4_0])], recorded: try RecordedProfile(compression: edited.objectValue, source: "edited"))
+        #expect(Self.alternative(taken, .q4_0)?.meanKL == 2.5)
+    }
+
     @Test(.enabled(if: SensitivityProfilerTests.tinyEn != nil, "run scripts/fetch-models.sh"))
     func aRecordOfOtherWeightsIsRefused() throws {
         let (profiler, _, record) = try Self.profiled()
