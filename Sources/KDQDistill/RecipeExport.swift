@@ -34,7 +34,8 @@ public enum RecipeExport {
         _ = try ExportTarget.hf.write(job.studentCheckpoint, to: directory + "/student")
 
         // The labelled clips, each with its audio and split.
-        let audio = Dictionary(uniqueKeysWithValues: job.manifest.clips.map { ($0.id, URL(fileURLWithPath: $0.audio).standardized.path) })
+        // Absolute before standardized: standardizing a relative URL drops its leading "..".
+        let audio = Dictionary(uniqueKeysWithValues: job.manifest.clips.map { ($0.id, URL(fileURLWithPath: $0.audio).absoluteURL.standardized.path) })
         var lines = ""
         for (split, ids) in [("train", loop.trainIDs), ("validation", loop.validationIDs)] {
             for id in ids {

@@ -122,13 +122,18 @@ import Testing
     func exportedRecipeHoldsTheModelsClipsObjectiveAndScript() throws {
         let dir = KDQBinary.scratchDirectory("recipe")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let manifest = try KDQBinary.sampleManifest(in: dir, count: 6)
+        // The manifest is named relative to kdq's working directory, through "..", and names its
+        // audio relative to itself: the recipe must hold the audio's real absolute path.
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir + "/work", withIntermediateDirectories: true)
+        try fm.copyItem(atPath: KDQBinary.packageRoot + "/samples/jfk.wav", toPath: dir + "/jfk.wav")
+        let lines = (0..<6).map { "{\"id\": \"jfk\($0)\", \"audio\": \"jfk.wav\"}" }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/data.jsonl", atomically: true, encoding: .utf8)
         let tiny = KDQBinary.packageRoot + "/models/tiny.en"
         #expect(try KDQBinary.run(["student", tiny, "-o", dir + "/s.kdq", "--decoder-layers", "2", "--select", "0,3"]).status == 0)
-        let r = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", manifest, "--export-recipe", dir + "/recipe", "--validation", "2",
-                                   "--epochs", "3", "--batch", "2", "--json"])
+        let r = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", "../data.jsonl", "--export-recipe", dir + "/recipe", "--validation", "2",
+                                   "--epochs", "3", "--batch", "2", "--json"], launcher: ["/usr/bin/env", "-C", dir + "/work"])
         #expect(r.status == 0, "\(r.stderr)")
-        let fm = FileManager.default
         for file in ["teacher/model.safetensors", "teacher/config.json", "student/model.safetensors", "clips.jsonl", "recipe.json", "train_student.py"] {
             #expect(fm.fileExists(atPath: dir + "/recipe/" + file), "\(file)")
         }
@@ -141,11 +146,12 @@ import Testing
         let clips = try String(contentsOfFile: dir + "/recipe/clips.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(clips.count == 6)
         let clip = try JSONValue.parse(String(clips[0]))
-        #expect(clip["audio"]?.stringValue?.hasPrefix("/") == true && (clip["tokens"]?.arrayValue?.count ?? 0) > 4)
+        #expect(clip["audio"]?.stringValue == URL(fileURLWithPath: dir + "/jfk.wav").standardized.path && (clip["tokens"]?.arrayValue?.count ?? 0) > 4,
+                "\(clip["audio"]?.stringValue ?? "no audio")")
         let script = try String(contentsOfFile: dir + "/recipe/train_student.py", encoding: .utf8)
         #expect(script.contains("def objective") && script.contains("Accelerator"))
         // a recipe is not written over another
-        let again = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", manifest, "--export-recipe", dir + "/recipe", "--validation", "2"])
+        let again = try KDQBinary.run(["distill", tiny, dir + "/s.kdq", "--data", dir + "/data.jsonl", "--export-recipe", dir + "/recipe", "--validation", "2"])
         #expect(again.status != 0 && again.stderr.contains("not empty"), "\(again.stderr)")
     }
 
