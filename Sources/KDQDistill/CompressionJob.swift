@@ -13,7 +13,9 @@ import KDQTrain
 /// profile, mapped onto each student, plans its encodings so that the whole archive fits the
 /// budget; the candidate with the lowest validation KL plus predicted quantization KL wins,
 /// trains on through its planned encodings (quantization-aware), and is written exactly as
-/// trained with every record and an evaluation against the teacher on the calibration set.
+/// trained — unless training raised its calibration KL above the untrained student's in the
+/// same encodings, which is then written instead — with every record and an evaluation against
+/// the teacher on the calibration set.
 public final class CompressionJob {
     /// What the caller chose.
     public struct Request {
@@ -123,6 +125,8 @@ public final class CompressionJob {
         public let plan: QuantizationPlan
         /// The student against the teacher on the calibration set (source = teacher).
         public let check: QuantizationJob.Check
+        /// Whether the trained student or its untrained start was kept, and their KLs.
+        public let outcome: TrainingOutcome
         public let archiveBytes: Int
         public let writeOptions: KDQWriteOptions
         public let steps: Int
@@ -268,8 +272,15 @@ public final class CompressionJob {
         let finished = try loop.run(resume: false, shouldStop: shouldStop) { step, total, _ in progress("train", step, total) }
         guard finished else { return nil }
         let trainingSeconds = Date().timeIntervalSince(started)
-        var result = try job.result(seconds: trainingSeconds)
+        let trained = try job.result(seconds: trainingSeconds)
         seconds.append(("train", clock.lap()))
+
+        // The trained student against its start (the same encodings, untrained) on the
+        // calibration set: the lower KL is kept, with the training record either way.
+        let trainedModel = try WhisperModel(trained)
+        let outcome = TrainingOutcome(startKL: try profiler.meanKL(of: try WhisperModel(planned)), trainedKL: try profiler.meanKL(of: trainedModel))
+        var result = trained
+        if outcome.kept == .start { result = planned; result.archiveManifest = trained.archiveManifest }
 
         // Records, and the student against the teacher on the calibration set.
         var manifest = result.archiveManifest ?? JSONObject()
@@ -279,13 +290,13 @@ public final class CompressionJob {
                 "rule": "lowest probe validation KL + predicted quantization KL at the budget",
                 "probe_steps": .number(r.probeSteps), "target_bytes": .number(Int(r.targetMegabytes * 1_000_000)),
                 "candidates": .array(candidates.map(\.json)), "chosen": .number(chosen),
-                "unreachable": .array(unreachable.map(\.json))])
+                "unreachable": .array(unreachable.map(\.json)), "outcome": outcome.json])
             compression["layer_map"] = .object(distilled)
         }
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration)
         compression["error_profiles"] = QuantizationRecord.errorProfiles(mapped)
-        let check = try QuantizationJob.Check.measure(try WhisperModel(result), against: teacherModel, profiler: profiler, set: set,
-                                                      options: r.options, progress: progress)
+        let check = try QuantizationJob.Check.measure(outcome.kept == .trained ? trainedModel : try WhisperModel(result), against: teacherModel,
+                                                      profiler: profiler, set: set, meanKL: outcome.keptKL, options: r.options, progress: progress)
         compression["evaluation"] = check.record(calibration)
         manifest["compression"] = .object(compression)
         result.archiveManifest = manifest
@@ -297,7 +308,7 @@ public final class CompressionJob {
         }
         seconds.append(("evaluate", clock.lap()))
         return Result(checkpoint: result, candidates: candidates, chosen: chosen, unreachable: unreachable, plan: plan,
-                      check: check,
+                      check: check, outcome: outcome,
                       archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step,
                       encoderOutputs: job.encoderOutputs, trainingSeconds: trainingSeconds, seconds: seconds)
     }

@@ -12,6 +12,9 @@ public struct DistillationRecord: Sendable {
         public let candidates: [CompressionJob.Candidate]
         public let chosen: Int
         public let unreachable: [CompressionJob.LeftOut]
+        /// Whether the trained student or its untrained start was written (nil in records
+        /// written before compress compared them).
+        public let outcome: TrainingOutcome?
     }
 
     public let teacherPath: String
@@ -71,7 +74,8 @@ public struct DistillationRecord: Sendable {
                                       chosen: d["chosen"]?.intValue ?? 0,
                                       unreachable: (d["unreachable"]?.arrayValue ?? []).compactMap { u in
                                           u["depth"]?.intValue.map { CompressionJob.LeftOut(depth: $0, reason: u["reason"]?.stringValue ?? "") }
-                                      })
+                                      },
+                                      outcome: TrainingOutcome(json: d["outcome"]))
         } else {
             depthChoice = nil
         }

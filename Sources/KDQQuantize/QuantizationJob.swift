@@ -58,11 +58,12 @@ public struct QuantizationJob {
         }
 
         /// `candidate` against `source` (the profiler's model) on the calibration set: mean KL
-        /// and both models' word errors; `progress` gets "evaluate" and steps of 3.
+        /// (unless already measured) and both models' word errors; `progress` gets "evaluate"
+        /// and steps of 3.
         public static func measure(_ candidate: WhisperModel, against source: WhisperModel, profiler: SensitivityProfiler, set: CalibrationSet,
-                                   options: DecodingOptions, progress: (String, Int, Int) -> Void) throws -> Check {
+                                   meanKL measured: Double? = nil, options: DecodingOptions, progress: (String, Int, Int) -> Void) throws -> Check {
             progress("evaluate", 0, 3)
-            let kl = try profiler.meanKL(of: candidate)
+            let kl = try measured ?? profiler.meanKL(of: candidate)
             progress("evaluate", 1, 3)
             let sourceWords = try set.wordErrors(source, options: options)
             progress("evaluate", 2, 3)

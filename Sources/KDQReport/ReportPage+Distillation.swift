@@ -17,6 +17,10 @@ extension ReportPage {
                     [k == choice.chosen ? "chosen" : "", c.decoderLayers.map(String.init).joined(separator: ", "), c.selection.rawValue,
                      c.prunedKL.map { number($0) } ?? "–", String(c.probeSteps), number(c.probeKL), number(c.quantizationKL), number(c.score), number(c.bitsPerWeight, 2)]
                 }, numeric: [3, 4, 5, 6, 7, 8], caption: choice.rule)
+            if let o = choice.outcome {
+                let what = o.kept == .trained ? "Training lowered" : "Training raised (so the untrained student, in the same encodings, was written)"
+                html += "<p>\(HTML.escape("\(what) the student's KL from the teacher on the calibration audio: \(number(o.startKL)) before, \(number(o.trainedKL)) after."))</p>"
+            }
             if !choice.unreachable.isEmpty {
                 html += "<ul>" + choice.unreachable.map { "<li>\(HTML.escape("\($0.depth) decoder blocks left out: \($0.reason)"))</li>" }.joined() + "</ul>"
             }

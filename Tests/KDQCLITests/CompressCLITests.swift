@@ -67,6 +67,11 @@ import Testing
         #expect(probeSteps.allSatisfy { $0.1 == ($0.0 == 4 ? 0 : 2) }, "\(probeSteps)")
         #expect(report["unreachable"]?.arrayValue?.isEmpty == true, "\(r.stdout.prefix(600))")
         #expect(report["student_encoder_outputs"]?.stringValue == "own", "\(r.stdout.prefix(600))")
+        // The trained student is written only if it is closer to the teacher than its start.
+        let outcome = try #require(report["outcome"]), start = try #require(outcome["start_kl"]?.doubleValue)
+        let trained = try #require(outcome["trained_kl"]?.doubleValue)
+        #expect(outcome["kept"]?.stringValue == (trained < start ? "trained" : "start") && report["mean_kl"]?.doubleValue == min(start, trained),
+                "\(outcome.serialized(pretty: false))")
         // The teacher's profile is kept in the work directory for a rerun.
         #expect(FileManager.default.fileExists(atPath: dir + "/c.kdq.work/teacher-profile.json"))
         #expect(try KDQBinary.run(["verify", dir + "/c.kdq"]).status == 0)
@@ -81,8 +86,26 @@ import Testing
         let page = try KDQBinary.run(["report", dir + "/c.kdq", "-o", dir + "/c.html"])
         #expect(page.status == 0, "\(page.stderr)")
         let html = try String(contentsOfFile: dir + "/c.html", encoding: .utf8)
-        for section in ["id=\"plan\"", "id=\"distillation\"", "How the student was chosen", "Loss curves", "Size against predicted KL"] {
+        for section in ["id=\"plan\"", "id=\"distillation\"", "How the student was chosen", "KL from the teacher on the calibration audio", "Loss curves",
+                        "Size against predicted KL"] {
             #expect(html.contains(section), "\(section)")
         }
+    }
+
+    /// Training that only makes the student worse (a learning rate far too large) is not what
+    /// gets written: the untrained student in the same encodings is, and the archive says so.
+    @Test(.enabled(if: tinyEn != nil && release, "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func trainingThatRaisesTheKLIsNotKept() throws {
+        let dir = KDQBinary.scratchDirectory("compress-worse")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "30", "--data", try KDQBinary.sampleManifest(in: dir, count: 6),
+                                   "--calibration", calibration, "--calibration-count", "1", "--depths", "4", "--validation", "2",
+                                   "--epochs", "1", "--batch", "4", "--lr", "30", "--warmup", "0", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let outcome = try #require(try JSONValue.parse(r.stdout)["outcome"])
+        #expect(outcome["kept"]?.stringValue == "start", "\(outcome.serialized(pretty: false))")
+        let page = try KDQBinary.run(["report", dir + "/c.kdq", "-o", dir + "/c.html"])
+        #expect(page.status == 0, "\(page.stderr)")
+        #expect(try String(contentsOfFile: dir + "/c.html", encoding: .utf8).contains("Training raised"))
     }
 }

@@ -1,4 +1,5 @@
 import KDQAnalysis
+import KDQJSON
 import KDQQuantize
 import KDQTensor
 import Testing
@@ -39,5 +40,15 @@ import Testing
         #expect(student.entries.map(\.tensor) == ["decoder.blocks.0.mlp.0.weight", "decoder.blocks.1.mlp.0.weight", "decoder.token_embedding.weight"])
         #expect(student.entry("decoder.blocks.1.mlp.0.weight")?.alternatives.last?.meanKL == 0.5)
         #expect(student.windows == 2 && student.positions == 40)
+    }
+
+    @Test func trainingIsKeptOnlyWhenItLowersTheKL() throws {
+        #expect(TrainingOutcome(startKL: 0.05, trainedKL: 0.04).kept == .trained)
+        #expect(TrainingOutcome(startKL: 0.05, trainedKL: 0.05).kept == .start)
+        let worse = TrainingOutcome(startKL: 0.02, trainedKL: 0.3)
+        #expect(worse.kept == .start && worse.keptKL == 0.02)
+        #expect(TrainingOutcome(json: worse.json) == worse)
+        #expect(worse.json["kept"]?.stringValue == "start")
+        #expect(TrainingOutcome(json: .object(["start_kl": 0.1])) == nil)
     }
 }

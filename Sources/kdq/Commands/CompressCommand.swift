@@ -22,7 +22,9 @@ struct CompressCommand: ParsableCommand {
             the calibration audio (as `kdq quantize`), is mapped onto each student and plans its \
             encodings so that the whole archive fits --target-mb. The student with the lowest \
             validation KL plus predicted quantization KL wins and trains to the end through its \
-            planned encodings (quantization-aware), and is written exactly as trained. The archive \
+            planned encodings (quantization-aware), and is written exactly as trained — unless \
+            training raised its KL from the teacher on the calibration audio above the untrained \
+            student's in the same encodings, which is then written instead. The archive \
             records the candidates and why one won, the distillation, the plan and the student's KL \
             and WER against the teacher on the calibration audio. The work directory keeps the \
             labelled clips and every candidate's checkpoints: Ctrl-C stops with a checkpoint, and the \
@@ -119,6 +121,7 @@ struct CompressCommand: ParsableCommand {
                 "student_encoder_outputs": .string(result.encoderOutputs.rawValue),
                 "encodings": .object(JSONObject(result.plan.histogram.map { ($0.encoding.rawValue, .number($0.tensors)) })),
                 "steps": .number(result.steps), "training_seconds": .number(result.trainingSeconds),
+                "outcome": result.outcome.json,
                 "mean_kl": .number(check.meanKL), "teacher_wer": .number(check.sourceWords.rate), "student_wer": .number(check.quantizedWords.rate),
                 "seconds": .object(JSONObject(result.seconds.map { ($0.phase, .number($0.seconds)) })),
             ]))
@@ -135,6 +138,10 @@ struct CompressCommand: ParsableCommand {
         let mix = result.plan.histogram.map { "\($0.tensors) \($0.encoding.rawValue)" }.joined(separator: ", ")
         print("\(output): \(Format.bytes(result.archiveBytes)) (\(Format.fixed(result.plan.bitsPerWeight, 2)) bits/weight: \(mix)), \(result.steps) steps in \(Format.fixed(result.trainingSeconds, 0)) s"
               + result.encoderOutputs.trainingNote)
+        if result.outcome.kept == .start {
+            print("training raised the calibration KL from \(Format.fixed(result.outcome.startKL, 4)) to \(Format.fixed(result.outcome.trainedKL, 4)): "
+                  + "the untrained student in the same encodings was written instead")
+        }
         print("calibration: KL from the teacher \(Format.fixed(check.meanKL, 4)) nats/token; WER teacher \(Format.fixed(100 * check.sourceWords.rate, 2))%, student \(Format.fixed(100 * check.quantizedWords.rate, 2))%")
     }
 }
