@@ -46,6 +46,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/c.kdq"))
     }
 
+    /// `kdq compress` of tiny.en into DIR/c.kdq, small: one calibration utterance, `clips` sample
+    /// clips (two held back), one epoch of batches of 4, `--json`; expects exit 0.
+    func compressTinyEn(in dir: String, targetMB: Int, clips: Int, _ options: [String]) throws -> KDQBinary.Result {
+        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", String(targetMB),
+                                   "--data", try KDQBinary.sampleManifest(in: dir, count: clips), "--calibration", calibration, "--calibration-count", "1",
+                                   "--validation", "2", "--epochs", "1", "--batch", "4", "--json"] + options)
+        #expect(r.status == 0, "\(r.stderr)")
+        return r
+    }
+
     /// The whole pipeline on tiny.en, small: a pruned student and the whole decoder compared, the winner
     /// trained through its plan; the file fits the budget and carries every record
     /// (release binary: a debug engine takes minutes over tiny.en).
@@ -53,10 +63,7 @@ import Testing
     func compressesToTheBudgetAndRecordsTheChoice() throws {
         let dir = KDQBinary.scratchDirectory("compress")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "24", "--data", try KDQBinary.sampleManifest(in: dir, count: 10),
-                                   "--calibration", calibration, "--calibration-count", "1", "--depths", "2,4", "--validation", "2",
-                                   "--selection-clips", "2", "--probe-steps", "2", "--epochs", "1", "--batch", "4", "--json"])
-        #expect(r.status == 0, "\(r.stderr)")
+        let r = try compressTinyEn(in: dir, targetMB: 24, clips: 10, ["--depths", "2,4", "--selection-clips", "2", "--probe-steps", "2"])
         let report = try JSONValue.parse(r.stdout)
         let size = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/c.kdq")[.size] as? Int)
         #expect(size <= 24_000_000 && report["archive_bytes"]?.intValue == size, "\(size) bytes, predicted \(String(describing: report["archive_bytes"]))")
@@ -98,10 +105,7 @@ import Testing
     func trainingThatRaisesTheKLIsNotKept() throws {
         let dir = KDQBinary.scratchDirectory("compress-worse")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "30", "--data", try KDQBinary.sampleManifest(in: dir, count: 6),
-                                   "--calibration", calibration, "--calibration-count", "1", "--depths", "4", "--validation", "2",
-                                   "--epochs", "1", "--batch", "4", "--lr", "30", "--warmup", "0", "--json"])
-        #expect(r.status == 0, "\(r.stderr)")
+        let r = try compressTinyEn(in: dir, targetMB: 30, clips: 6, ["--depths", "4", "--lr", "30", "--warmup", "0"])
         let outcome = try #require(try JSONValue.parse(r.stdout)["outcome"])
         #expect(outcome["kept"]?.stringValue == "start", "\(outcome.serialized(pretty: false))")
         let page = try KDQBinary.run(["report", dir + "/c.kdq", "-o", dir + "/c.html"])
