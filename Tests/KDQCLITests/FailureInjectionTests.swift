@@ -48,7 +48,11 @@ import Testing
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
     }
 
-    @Test(arguments: Writer.allCases)
+    /// Not under ThreadSanitizer (`scripts/sanitize.sh thread` sets `KDQ_SANITIZER`): its
+    /// runtime faults in its own `pthread_create` interceptor under a 4 KB file-size limit, even
+    /// for `kdq --help`.
+    @Test(.disabled(if: ProcessInfo.processInfo.environment["KDQ_SANITIZER"] == "thread", "ThreadSanitizer's runtime faults under prlimit --fsize"),
+          arguments: Writer.allCases)
     func aFullDiskIsAClearErrorAndKeepsThePreviousOutput(_ writer: Writer) throws {
         let dir = KDQBinary.scratchDirectory("full-\(writer.rawValue)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
