@@ -82,10 +82,21 @@ public final class AtomicOutput {
         }
     }
 
-    /// Moves the finished temporary output into place (replacing a previous file; a
-    /// previous directory is removed first).
+    /// Moves the finished temporary output into place, replacing a previous one so that the
+    /// destination always holds either of them whole. A previous directory is swapped with the
+    /// new one in one step (`renameat2` with `RENAME_EXCHANGE`) and then removed from under the
+    /// temporary name (by the next run if this one is killed first); only on a filesystem that
+    /// cannot swap is it removed before the new one moves in.
     public func commit() throws {
-        if isDirectory && FileBytes.isDirectory(destination) { removeTree(destination) }
+        if isDirectory && FileBytes.isDirectory(destination) {
+            if exchangePaths(temporaryPath, destination) {
+                committed = true
+                removeTree(temporaryPath)
+                CleanupRegistry.shared.unregister(temporaryPath)
+                return
+            }
+            removeTree(destination)
+        }
         guard rename(temporaryPath, destination) == 0 else {
             throw FormatError(.io, "cannot move \(temporaryPath) into place: \(String(cString: strerror(errno)))", path: destination)
         }
@@ -103,6 +114,16 @@ public final class AtomicOutput {
             CleanupRegistry.shared.unregister(temporaryPath)
         }
     }
+}
+
+/// Swaps two paths in one atomic step (Linux `renameat2` with `RENAME_EXCHANGE`, looked up at
+/// run time: Glibc's Swift module does not declare it); false when the C library or the
+/// filesystem cannot.
+func exchangePaths(_ a: String, _ b: String) -> Bool {
+    typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+    guard let symbol = dlsym(nil, "renameat2") else { return false }
+    let renameExchange: UInt32 = 1 << 1  // RENAME_EXCHANGE in <linux/fs.h>
+    return unsafeBitCast(symbol, to: RenameAt2.self)(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0
 }
 
 /// True when `path` is a directory whose entries are all regular files.
