@@ -277,8 +277,8 @@ public final class CompressionJob {
 
         // The trained student against its start (the same encodings, untrained) on the
         // calibration set: the lower KL is kept, with the training record either way.
-        let trainedModel = try WhisperModel(trained)
-        let outcome = TrainingOutcome(startKL: try profiler.meanKL(of: try WhisperModel(planned)), trainedKL: try profiler.meanKL(of: trainedModel))
+        let trainedModel = try WhisperModel(trained), startModel = try WhisperModel(planned)
+        let outcome = TrainingOutcome(startKL: try profiler.meanKL(of: startModel), trainedKL: try profiler.meanKL(of: trainedModel))
         var result = trained
         if outcome.kept == .start { result = planned; result.archiveManifest = trained.archiveManifest }
 
@@ -295,7 +295,7 @@ public final class CompressionJob {
         }
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration)
         compression["error_profiles"] = QuantizationRecord.errorProfiles(mapped)
-        let check = try QuantizationJob.Check.measure(outcome.kept == .trained ? trainedModel : try WhisperModel(result), against: teacherModel,
+        let check = try QuantizationJob.Check.measure(outcome.kept == .trained ? trainedModel : startModel, against: teacherModel,
                                                       profiler: profiler, set: set, meanKL: outcome.keptKL, options: r.options, progress: progress)
         compression["evaluation"] = check.record(calibration)
         manifest["compression"] = .object(compression)
