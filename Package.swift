@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "KDQDistillTests", dependencies: ["KDQDistill", "KDQTrain", "KDQFormats", "KDQQuantize", "KDQAnalysis", "KDQTensor", "KDQTestSupport"]),
         .testTarget(name: "KDQReportTests", dependencies: ["KDQReport", "KDQQuantize", "KDQFormats", "KDQJSON", "KDQTensor"]),
         .testTarget(name: "KDQCompareTests", dependencies: ["KDQCompare", "KDQQuantize", "KDQAnalysis", "KDQFormats", "KDQJSON"]),
-        .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON"]),
+        .testTarget(name: "KDQCLITests", dependencies: ["KDQJSON", "KDQTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -13,6 +13,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 [ "${KDQ_SKIP_MODELS:-0}" = 1 ] || scripts/fetch-models.sh
 swift build
+# kdq restarts itself with OpenBLAS's vector kernels where OpenBLAS does not recognize the CPU
+# (BLASCore, docs/performance.md); the test processes get the kernels kdq settles on.
+core=$(OPENBLAS_VERBOSE=2 .build/debug/kdq --help 2>&1 >/dev/null | sed -n 's/^Core: //p' | tail -1)
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && [ -n "$core" ]; then export OPENBLAS_CORETYPE="$core"; fi
 swift test
 swift build -c release --product kdq
 KDQ_BIN="$PWD/.build/release/kdq" swift test --skip-build --filter KDQCLITests

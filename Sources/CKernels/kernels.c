@@ -23,6 +23,16 @@ int kdq_kernels_cpu_has_avx2(void) {
 #endif
 }
 
+int kdq_kernels_cpu_has_avx512(void) {
+#ifdef KDQ_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+    return 0;
+#endif
+}
+
 /* ---- shared scalar pieces ---------------------------------------------------------------- */
 
 /* exp: x = n·ln2 + r with |r| <= ln2/2 (ln2 split in two for exactness), a degree-6 polynomial

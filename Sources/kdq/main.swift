@@ -4,6 +4,8 @@ import KDQEngine
 import Glibc
 #endif
 
+// OpenBLAS's generic kernels on a CPU it does not recognize: restart once with its vector kernels.
+BLASCore.restartWithVectorKernelsIfNeeded()
 // A file-size limit (`ulimit -f`) makes a write fail with EFBIG, reported like a full disk,
 // instead of killing kdq with SIGXFSZ before it can remove its temporary output.
 signal(SIGXFSZ, SIG_IGN)

@@ -1,5 +1,6 @@
 import Foundation
 import KDQJSON
+import KDQTestSupport
 import Testing
 
 /// Runs the built `kdq` binary (next to the test bundle; `swift build` first).
@@ -50,9 +51,16 @@ enum KDQBinary {
     }
 
     /// Runs kdq with `arguments` to the end; `launcher` (a program and its arguments, such as
-    /// `prlimit --fsize=N`) runs it instead when given, and `binary` replaces the built kdq.
-    static func run(_ arguments: [String], launcher: [String] = [], binary: String? = nil) throws -> Result {
+    /// `prlimit --fsize=N`) runs it instead when given, `binary` replaces the built kdq, and
+    /// `environment` sets (or, with nil, removes) variables of the test's own environment.
+    static func run(_ arguments: [String], launcher: [String] = [], binary: String? = nil,
+                    environment: [String: String?] = [:]) throws -> Result {
         let p = process(arguments, launcher: launcher, binary: binary)
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            p.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -85,6 +93,18 @@ enum KDQBinary {
 
     @Test func binaryExists() {
         #expect(FileManager.default.isExecutableFile(atPath: KDQBinary.path), "build kdq first: \(KDQBinary.path)")
+    }
+
+    /// On a CPU with AVX2 and FMA, kdq's products run OpenBLAS's vector kernels even where
+    /// OpenBLAS does not recognize the CPU (it then restarts itself with OPENBLAS_CORETYPE set);
+    /// OPENBLAS_VERBOSE=2 makes OpenBLAS print the kernels it loads.
+    @Test(.enabled(if: CPUFlags.has(["avx2", "fma"])))
+    func runsOpenBLASVectorKernels() throws {
+        let r = try KDQBinary.run(["--help"], environment: ["OPENBLAS_VERBOSE": "2", "OPENBLAS_CORETYPE": nil])
+        #expect(r.status == 0)
+        let cores = r.stderr.split(separator: "\n").filter { $0.hasPrefix("Core: ") }.map { $0.dropFirst(6).lowercased() }
+        #expect(cores.last.map { ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"].contains($0) } == true,
+                "OpenBLAS loaded \(cores) (stderr: \(r.stderr.prefix(300)))")
     }
 
     @Test(arguments: [[], ["inspect"], ["diff"]])

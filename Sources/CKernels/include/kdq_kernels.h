@@ -31,6 +31,9 @@ typedef struct {
 
 /* Whether the CPU has AVX2, FMA and F16C. */
 int kdq_kernels_cpu_has_avx2(void);
+/* Whether the CPU (and the operating system) has AVX-512 F, CD, BW, DQ and VL: what OpenBLAS's
+   SkylakeX kernels use. */
+int kdq_kernels_cpu_has_avx512(void);
 /* The portable path's table (avx2 = 0), or the AVX2 one (avx2 = 1; NULL where the CPU or the
    build lacks it). */
 const kdq_kernel_table *kdq_kernel_path(int avx2);
