@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #define KDQ_X86 1
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
+#define AVX512 __attribute__((target("avx512f,avx512cd,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 #endif
 
 /* ---- CPU features ------------------------------------------------------------------------ */
@@ -464,7 +465,113 @@ AVX2 static float dot_blocks_avx2(const uint8_t *w, const float *x, size_t n, in
 }
 #endif
 
-/* ---- the two tables and the dispatch ----------------------------------------------------- */
+/* ---- AVX-512 path: the hot loops of the AVX2 path sixteen lanes wide ----------------------- */
+
+#ifdef KDQ_X86
+AVX512 static inline __m512 exp16(__m512 x) {
+    __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(exp_low), _CMP_NLT_UQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(exp_low)), _mm512_set1_ps(exp_high));
+    __m512 n = _mm512_roundscale_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(log2e), _mm512_set1_ps(0.5f)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(ln2_hi), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(ln2_lo), r);
+    __m512 y = _mm512_set1_ps(exp_c[0]);
+    for (int i = 1; i < 6; i++) y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(exp_c[i]));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps(keep, y, _mm512_castsi512_ps(e));
+}
+
+AVX512 static double softmax_exp_avx512(float *row, int count, int width) {
+    __m512 m16 = _mm512_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 16 <= count; i += 16) m16 = _mm512_max_ps(m16, _mm512_loadu_ps(row + i));
+    float m = _mm512_reduce_max_ps(m16);
+    for (; i < count; i++) m = row[i] > m ? row[i] : m;
+    __m512 mm = _mm512_set1_ps(m);
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (i = 0; i + 16 <= count; i += 16) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + i), mm));
+        _mm512_storeu_ps(row + i, e);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+    }
+    return softmax_exp_tail(row, i, count, width, m, _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));
+}
+
+AVX512 static void softmax_avx512(float *row, int count, int width) {
+    float inv = (float)(1.0 / softmax_exp_avx512(row, count, width));
+    __m512 inv16 = _mm512_set1_ps(inv);
+    int i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(row + i, _mm512_mul_ps(_mm512_loadu_ps(row + i), inv16));
+    for (; i < count; i++) row[i] *= inv;
+}
+
+AVX512 static void gelu_avx512(float *x, size_t n) {
+    const __m512 two = _mm512_set1_ps(2.0f), one = _mm512_set1_ps(1.0f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        __m512 z = _mm512_mul_ps(_mm512_abs_ps(v), _mm512_set1_ps(0.70710678118654752f));
+        __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(erf_p), z, one));
+        __m512 poly = _mm512_set1_ps(erf_a[4]);
+        for (int k = 3; k >= 0; k--) poly = _mm512_fmadd_ps(poly, t, _mm512_set1_ps(erf_a[k]));
+        __m512 q = _mm512_mul_ps(_mm512_mul_ps(poly, t), exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z))));
+        __mmask16 negative = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+        __m512 onePlusErf = _mm512_mask_blend_ps(negative, _mm512_sub_ps(two, q), q);
+        _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), onePlusErf));
+    }
+    gelu_avx2(x + i, n - i);
+}
+
+/* dh a multiple of 16 (Whisper's heads are 64 wide); other widths take the AVX2 path. */
+AVX512 static void attend_one_avx512(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale,
+                                     float *scores, float *out) {
+    if (dh % 16 != 0 || dh > 256) { attend_one_avx2(q, k, v, valid, stride, dh, scale, scores, out); return; }
+    int lanes = dh / 16;
+    __m512 qv[16];
+    for (int g = 0; g < lanes; g++) qv[g] = _mm512_loadu_ps(q + 16 * g);
+    for (int i = 0; i < valid; i++) {
+        const float *ki = k + (size_t)i * stride;
+        __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(ki));
+        for (int g = 1; g < lanes; g++) acc = _mm512_fmadd_ps(qv[g], _mm512_loadu_ps(ki + 16 * g), acc);
+        scores[i] = scale * _mm512_reduce_add_ps(acc);
+    }
+    softmax_avx512(scores, valid, valid);
+    __m512 ov[16];
+    for (int g = 0; g < lanes; g++) ov[g] = _mm512_setzero_ps();
+    for (int i = 0; i < valid; i++) {
+        const float *vi = v + (size_t)i * stride;
+        __m512 p = _mm512_set1_ps(scores[i]);
+        for (int g = 0; g < lanes; g++) ov[g] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vi + 16 * g), ov[g]);
+    }
+    for (int g = 0; g < lanes; g++) _mm512_storeu_ps(out + 16 * g, ov[g]);
+}
+
+AVX512 static float dot_f16_avx512(const uint16_t *w, const float *x, size_t n) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16))), _mm512_loadu_ps(x + i + 16), a1);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)) + dot_f16_avx2(w + i, x + i, n - i);
+}
+
+AVX512 static float dot_q8_0_avx512(const void *blocks, const float *x, size_t n) {
+    __m512 total = _mm512_setzero_ps();
+    const uint8_t *w = blocks;
+    for (size_t b = 0; b < n / 32; b++, w += 34, x += 32) {
+        const uint8_t *qs = w + 2;
+        __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qs)));
+        __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(qs + 16))));
+        __m512 acc = _mm512_fmadd_ps(hi, _mm512_loadu_ps(x + 16), _mm512_mul_ps(lo, _mm512_loadu_ps(x)));
+        total = _mm512_fmadd_ps(_mm512_set1_ps(half_avx2(w)), acc, total);
+    }
+    return _mm512_reduce_add_ps(total);
+}
+#endif
+
+/* ---- the three tables and the dispatch ----------------------------------------------------- */
 
 static float dot_q8_0_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 34, 0, -1, 2, 0, 1); }
 static float dot_q5_1_portable(const void *w, const float *x, size_t n) { return dot_blocks_portable(w, x, n, 24, 1, 4, 8, 0, 0); }
@@ -489,10 +596,18 @@ static const kdq_kernel_table avx2 = {
 };
 #endif
 
-const kdq_kernel_table *kdq_kernel_path(int wantAVX2) {
-    if (!wantAVX2) return &portable;
 #ifdef KDQ_X86
-    if (kdq_kernels_cpu_has_avx2()) return &avx2;
+static const kdq_kernel_table avx512 = {
+    "avx512", softmax_avx512, softmax_exp_avx512, gelu_avx512, attend_one_avx512, dot_f16_avx512, dot_bf16_avx2, dot_q8_0_avx512,
+    dot_q5_1_avx2, dot_q5_0_avx2, dot_q4_1_avx2, dot_q4_0_avx2, decode_f16_avx2, decode_q8_0_avx2,
+};
+#endif
+
+const kdq_kernel_table *kdq_kernel_path(int level) {
+    if (level == 0) return &portable;
+#ifdef KDQ_X86
+    if (level == 1 && kdq_kernels_cpu_has_avx2()) return &avx2;
+    if (level == 2 && kdq_kernels_cpu_has_avx2() && kdq_kernels_cpu_has_avx512()) return &avx512;
 #endif
     return NULL;
 }
@@ -503,8 +618,8 @@ const kdq_kernel_table *kdq_kernels(void) {
     const kdq_kernel_table *t = atomic_load_explicit(&chosen, memory_order_acquire);
     if (!t) {
         const char *forced = getenv("KDQ_PORTABLE_KERNELS");
-        t = (forced && strcmp(forced, "0") != 0) ? &portable : kdq_kernel_path(1);
-        if (!t) t = &portable;
+        if (forced && strcmp(forced, "0") != 0) t = &portable;
+        else if (!(t = kdq_kernel_path(2)) && !(t = kdq_kernel_path(1))) t = &portable;
         atomic_store_explicit(&chosen, t, memory_order_release);
     }
     return t;

@@ -4,13 +4,13 @@ import KDQTensor
 import Testing
 @testable import KDQEngine
 
-/// `CKernels` on both of its paths (portable C, and AVX2 + FMA + F16C where this CPU has them):
+/// `CKernels` on every path this CPU can run (portable C; AVX2 + FMA + F16C; AVX-512):
 /// softmax, GELU and one-query attention against double-precision references, and every fused dot product against
 /// the same row decoded by KDQTensor and summed in double.
 @Suite struct CPUKernelTests {
-    /// The paths this machine can run (the AVX2 one only where the CPU has it).
+    /// The paths this machine can run (AVX2 and AVX-512 only where the CPU has them).
     static var paths: [kdq_kernel_table] {
-        [kdq_kernel_path(0), kdq_kernel_path(1)].compactMap { $0?.pointee }
+        [kdq_kernel_path(0), kdq_kernel_path(1), kdq_kernel_path(2)].compactMap { $0?.pointee }
     }
 
     static func name(_ t: kdq_kernel_table) -> String { String(cString: t.name) }
@@ -20,16 +20,17 @@ import Testing
         return (0..<count).map { _ in Float((Double(g.next() % 2_000_001) / 1_000_000 - 1) * scale) }
     }
 
-    @Test func theDispatchUsesAVX2ExactlyWhenTheCPUHasIt() throws {
+    @Test func theDispatchUsesTheWidestPathTheCPUHas() throws {
         let chosen = try #require(kdq_kernels())
-        let hasAVX2 = kdq_kernels_cpu_has_avx2() != 0
+        let hasAVX2 = kdq_kernels_cpu_has_avx2() != 0, hasAVX512 = hasAVX2 && kdq_kernels_cpu_has_avx512() != 0
         #expect((kdq_kernel_path(1) != nil) == hasAVX2)
+        #expect((kdq_kernel_path(2) != nil) == hasAVX512)
         let forced = ProcessInfo.processInfo.environment["KDQ_PORTABLE_KERNELS"].map { $0 != "0" } ?? false
-        #expect(Self.name(chosen.pointee) == (hasAVX2 && !forced ? "avx2" : "portable"))
-        print("kernel path in use: \(Self.name(chosen.pointee)); CPU has AVX2+FMA+F16C: \(hasAVX2)")
+        #expect(Self.name(chosen.pointee) == (forced ? "portable" : hasAVX512 ? "avx512" : hasAVX2 ? "avx2" : "portable"))
+        print("kernel path in use: \(Self.name(chosen.pointee)); CPU has AVX2+FMA+F16C: \(hasAVX2), AVX-512: \(hasAVX512)")
     }
 
-    @Test func softmaxMatchesADoubleReferenceOnBothPaths() throws {
+    @Test func softmaxMatchesADoubleReferenceOnEveryPath() throws {
         // 1,500 keys as in the encoder, a causal count that leaves a masked tail, and a short row.
         for (count, width) in [(1_500, 1_500), (37, 64), (5, 5)] {
             let row = Self.random(width, seed: UInt64(count), scale: 30)
@@ -50,7 +51,7 @@ import Testing
         }
     }
 
-    @Test func unnormalizedSoftmaxGivesTheExponentialsAndTheirSumOnBothPaths() throws {
+    @Test func unnormalizedSoftmaxGivesTheExponentialsAndTheirSumOnEveryPath() throws {
         for (count, width) in [(1_500, 1_500), (37, 64), (5, 5)] {
             let row = Self.random(width, seed: UInt64(count) + 7, scale: 30)
             let m = row[..<count].max() ?? 0
@@ -79,7 +80,7 @@ import Testing
         }
     }
 
-    @Test func geluMatchesErfOnBothPaths() throws {
+    @Test func geluMatchesErfOnEveryPath() throws {
         let x = Self.random(10_003, seed: 11, scale: 8) + [0, -0.0, 1e-6, -1e-6, 12, -12, 40, -40]
         for t in Self.paths {
             var out = x
@@ -94,7 +95,7 @@ import Testing
         }
     }
 
-    @Test func oneQueryAttentionMatchesADoubleReferenceOnBothPaths() throws {
+    @Test func oneQueryAttentionMatchesADoubleReferenceOnEveryPath() throws {
         // 3 heads of 64 in rows of 192 (the head at offset 64), 37 keys of which 30 are valid (causal).
         let heads = 3, dh = 64, d = heads * dh, keys = 37, valid = 30, head = 1
         let q = Self.random(d, seed: 21, scale: 1), k = Self.random(keys * d, seed: 22, scale: 1), v = Self.random(keys * d, seed: 23, scale: 1)
@@ -118,7 +119,7 @@ import Testing
     }
 
     @Test(arguments: [Encoding.f16, .q8_0])
-    func rowDecodingEqualsKDQTensorsOnBothPaths(_ e: Encoding) throws {
+    func rowDecodingEqualsKDQTensorsOnEveryPath(_ e: Encoding) throws {
         let n = 32 * 33 + (e == .f16 ? 5 : 0)
         let tensor = try Tensor(shape: [n], floats: Self.random(n, seed: 31, scale: 3)).converted(to: e)
         var expected = [Float](repeating: 0, count: n)
@@ -132,7 +133,7 @@ import Testing
     }
 
     @Test(arguments: [Encoding.f16, .bf16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0])
-    func fusedDotMatchesTheDecodedRowOnBothPaths(_ e: Encoding) throws {
+    func fusedDotMatchesTheDecodedRowOnEveryPath(_ e: Encoding) throws {
         // 3 rows of 1,056 (33 blocks: not a multiple of the 4-way unrolling), or of 1,067 values
         // for the element encodings (their 8-wide and scalar tails).
         let columns = e.blockElements == 1 ? 1_067 : 1_056, rows = 3

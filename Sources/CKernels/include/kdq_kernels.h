@@ -4,9 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* kdq's hot inner loops with a run-time choice of instruction set: an AVX2 + FMA + F16C path
-   where the CPU has all three, a portable C path everywhere else. Both paths compute the same
-   functions with the same polynomial approximations; they differ only in rounding order. */
+/* kdq's hot inner loops with a run-time choice of instruction set: an AVX-512 path where the
+   CPU has AVX-512 F/CD/BW/DQ/VL as well as AVX2 + FMA + F16C, an AVX2 path where it has those
+   three, a portable C path everywhere else. The paths compute the same functions with the same
+   polynomial approximations; they differ only in rounding order. */
 
 /* One path's kernels (the functions below, without the dispatch). */
 typedef struct {
@@ -34,11 +35,12 @@ int kdq_kernels_cpu_has_avx2(void);
 /* Whether the CPU (and the operating system) has AVX-512 F, CD, BW, DQ and VL: what OpenBLAS's
    SkylakeX kernels use. */
 int kdq_kernels_cpu_has_avx512(void);
-/* The portable path's table (avx2 = 0), or the AVX2 one (avx2 = 1; NULL where the CPU or the
-   build lacks it). */
-const kdq_kernel_table *kdq_kernel_path(int avx2);
-/* The table the functions below (and the engine's row products) use: AVX2 where the CPU has
-   it, unless the environment variable KDQ_PORTABLE_KERNELS is set to anything but "0" when it
+/* A path's table: level 0 the portable one, 1 AVX2 + FMA + F16C, 2 AVX-512 (its hot loops —
+   softmax, GELU, attention, the f16 and q8_0 products — sixteen lanes wide, the rest as AVX2);
+   NULL where the CPU or the build lacks the level. */
+const kdq_kernel_table *kdq_kernel_path(int level);
+/* The table the functions below (and the engine's row products) use: the widest level the CPU
+   has, unless the environment variable KDQ_PORTABLE_KERNELS is set to anything but "0" when it
    is first asked for. */
 const kdq_kernel_table *kdq_kernels(void);
 
