@@ -63,4 +63,34 @@ void kdq_attend_one(const float *q, const float *k, const float *v, int valid, i
 void kdq_decode_f16(const uint16_t *w, float *out, size_t n);
 void kdq_decode_q8_0(const void *w, float *out, size_t n);
 
+/* Integer products of q8_0 weights (ggml's blocks: 32 int8 values and an f16 scale) with
+   activations quantized the same way, for matrix-matrix work on CPUs with AVX-512 VNNI
+   (q8_gemm.c). Y[i, j] = Σ_b dw[j,b]·dx[i,b]·Σ_k w[j,k]·q[i,k] (+ bias[j]): what whisper.cpp's
+   q8_0 × q8_0 products compute. `columns` is a multiple of 32 throughout. */
+
+/* Whether the CPU has AVX-512 F, BW, VL and VNNI: what kdq_q8_0_gemm needs on x86. */
+int kdq_kernels_cpu_has_avx512_vnni(void);
+/* Bytes of `rows` weight rows packed for kdq_q8_0_gemm: panels of 16 rows (the last one padded
+   with zeros), each 32-column block of a panel its 16 rows' values interleaved in groups of 4,
+   their 16 scales as f32 and 128 × the sum of each row's values. */
+size_t kdq_q8_0_packed_bytes(int rows, int columns);
+/* Packs panels [panel_first, panel_end) of the q8_0 rows `blocks` (`rows` × `columns`) into
+   `packed` (kdq_q8_0_packed_bytes of the whole matrix; panel p at its own offset). */
+void kdq_q8_0_pack(const void *blocks, int rows, int columns, int panel_first, int panel_end, void *packed);
+/* Bytes of one quantized activation row: its values as u8 (q + 128), then one f32 scale per block. */
+size_t kdq_q8_activation_row_bytes(int columns);
+/* Quantizes `m` rows of `columns` f32 values to q8_0 blocks (scale max|x|/127, values rounded
+   half away from zero), one kdq_q8_activation_row_bytes record per row (AVX-512 where the
+   CPU has VNNI, bit for bit the portable loops' output). */
+void kdq_q8_quantize_rows(const float *x, int m, int columns, void *out);
+void kdq_q8_quantize_rows_portable(const float *x, int m, int columns, void *out);
+/* Columns [16·panel_first, 16·panel_end) ∩ [0, rows) of Y (`m` × `rows`, row-major) from the
+   quantized rows `xq` and the packed weight: AVX-512 VNNI on x86 (the CPU must have it), the
+   portable loops elsewhere. */
+void kdq_q8_0_gemm(const void *xq, int m, int columns, const void *packed, int rows, int panel_first, int panel_end,
+                   const float *bias, float *y);
+/* The same product in plain C: the reference the VNNI kernel is tested against. */
+void kdq_q8_0_gemm_portable(const void *xq, int m, int columns, const void *packed, int rows, int panel_first, int panel_end,
+                            const float *bias, float *y);
+
 #endif

@@ -105,6 +105,9 @@ final class LinearWeight: @unchecked Sendable {
         if m == 1 {
             try matrixVector(x, into: y)
             if let bias { Kernels.addBias(bias, to: y, 1, rows) }
+        } else if let encoded, encoded.encoding == .q8_0, rowGroup == 1, m >= Self.integerProductRows, Self.hasIntegerProducts,
+                  let blocks = encoded.data.bytes.baseAddress, encoded.data.count >= rows * columns / 32 * 34 {
+            integerProduct(x, m, blocks: blocks, bias: bias, into: y)
         } else {
             try matrixMatrix(x, m, bias: bias, into: y)
         }
@@ -163,6 +166,43 @@ final class LinearWeight: @unchecked Sendable {
             }
         }
         try failure.rethrow()
+    }
+
+    /// Whether q8_0 weights multiply many rows in integers (AVX-512 VNNI), unless
+    /// KDQ_PORTABLE_KERNELS asks for the portable kernels.
+    static let hasIntegerProducts = kdq_kernels_cpu_has_avx512_vnni() != 0 && String(cString: kdq_kernels().pointee.name) != "portable"
+    /// Rows of X from which quantizing X and packing W pay for themselves (the encoder's 1,500;
+    /// not a decoding step's prompt).
+    static let integerProductRows = 64
+
+    /// Y = X·Wᵀ (+ bias) for a q8_0 W: X quantized to q8_0 blocks once (rows shared among the
+    /// cores), then each core packs its share of W's rows for VNNI and multiplies all of X by
+    /// them (`kdq_q8_0_gemm`, whisper.cpp's q8_0 × q8_0 arithmetic: about 2.6 times OpenBLAS's
+    /// f32 product per core on base's shapes, docs/performance.md).
+    private func integerProduct(_ x: UnsafePointer<Float>, _ m: Int, blocks: UnsafeRawPointer, bias: UnsafePointer<Float>?,
+                                into y: UnsafeMutablePointer<Float>) {
+        let rowBytes = kdq_q8_activation_row_bytes(Int32(columns))
+        let quantized = UnsafeMutableRawPointer.allocate(byteCount: rowBytes * m, alignment: 64)
+        let packed = UnsafeMutableRawPointer.allocate(byteCount: kdq_q8_0_packed_bytes(Int32(rows), Int32(columns)), alignment: 64)
+        defer {
+            quantized.deallocate()
+            packed.deallocate()
+        }
+        let workers = Kernels.cores
+        let rowShare = (m + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let first = w * rowShare, count = min(rowShare, m - first)
+            guard count > 0 else { return }
+            kdq_q8_quantize_rows(x + first * columns, Int32(count), Int32(columns), quantized + first * rowBytes)
+        }
+        // Panels of 16 rows of W, in pairs (the kernel's 32 columns of Y), shared among the cores.
+        let panels = (rows + 15) / 16, pairShare = ((panels + 1) / 2 + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let first = min(panels, 2 * w * pairShare), end = min(panels, 2 * (w + 1) * pairShare)
+            guard first < end else { return }
+            kdq_q8_0_pack(blocks, Int32(rows), Int32(columns), Int32(first), Int32(end), packed)
+            kdq_q8_0_gemm(quantized, Int32(m), Int32(columns), packed, Int32(rows), Int32(first), Int32(end), bias, y)
+        }
     }
 
     /// Y = X·Wᵀ (+ bias) for many rows: W decoded a wide tile of rows at a time (in parallel),
