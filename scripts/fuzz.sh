@@ -28,10 +28,13 @@ san=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name whisperkdq -
 for c in CArchive CJSONC COpenSSL CBLAS CSndFile CSoxr CFFTW; do san+=(-I "Sources/$c"); done
 san+=(-I Sources/CKernels/include)
 # The engine's C kernels (a SwiftPM C target), instrumented like the rest.
-if [ ! -f "$out/obj/CKernels.o" ] || [ Sources/CKernels/kernels.c -nt "$out/obj/CKernels.o" ]; then
-  echo "compiling CKernels" >&2
-  clang -O2 -g -fsanitize=address,fuzzer-no-link -I Sources/CKernels/include -c Sources/CKernels/kernels.c -o "$out/obj/CKernels.o"
-fi
+for c in Sources/CKernels/*.c; do
+  o="$out/obj/CKernels-$(basename "$c" .c).o"
+  if [ ! -f "$o" ] || [ "$c" -nt "$o" ]; then
+    echo "compiling $c" >&2
+    clang -O2 -g -fsanitize=address,fuzzer-no-link -I Sources/CKernels/include -c "$c" -o "$o"
+  fi
+done
 # KDQFormats finds its bundled vocabularies through Bundle.module, which SwiftPM generates.
 cat > "$out/FormatsResources.swift" <<SWIFT
 import Foundation
