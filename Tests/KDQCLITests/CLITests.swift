@@ -201,6 +201,10 @@ enum KDQBinary {
         #expect((json["peak_resident_bytes"]?.intValue ?? 0) > 100_000_000 && (json["load_seconds"]?.doubleValue ?? 0) > 0)
         let timings = json["results"]?.arrayValue?.first?["timings"]
         #expect((timings?["encode"]?.doubleValue ?? 0) > 0 && (timings?["decode"]?.doubleValue ?? 0) > 0)
+        // The kernels behind the timings: CKernels' level, OpenBLAS's kernel set, the q8_0 integer products.
+        let kernels = json["kernels"]
+        #expect(["avx512", "avx2", "portable"].contains(kernels?["cpu"]?.stringValue ?? ""), "\(String(describing: kernels))")
+        #expect(kernels?["blas"]?.stringValue?.isEmpty == false && kernels?["integer_q8_0"]?.boolValue != nil)
     }
 
     @Test func modelWithoutVocabularyIsAClearError() throws {

@@ -82,7 +82,8 @@ struct TranscribeCommand: ParsableCommand {
         }
         if output.json {
             output.emit(.object(["model": .string(model), "load_seconds": .number(loadSeconds),
-                                 "peak_resident_bytes": .number(PeakMemory.bytes), "results": .array(results)]))
+                                 "peak_resident_bytes": .number(PeakMemory.bytes), "kernels": EngineKernels.current.json,
+                                 "results": .array(results)]))
         }
         if failures > 0 { throw ExitCode(1) }
     }
