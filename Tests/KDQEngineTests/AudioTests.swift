@@ -77,6 +77,20 @@ import KDQFormats
         }
     }
 
+    // A fuzzing finding: a 3 KB file read as 1,552 samples at 1 Hz took minutes to resample to 16 kHz.
+    @Test(arguments: [1, 999, 768_001])
+    func aSampleRateOutsideTheAcceptedRangeIsAnError(_ rate: Int) throws {
+        let path = try write("rate\(rate).wav", [Float](repeating: 0.1, count: 1_552), rate: rate)
+        do { _ = try AudioLoader.load(path); Issue.record("audio at \(rate) Hz accepted") } catch let e as EngineError {
+            #expect(e.message.contains("\(rate) Hz") && e.message.contains("1000 to 768000 Hz"), "\(e.message)")
+        }
+    }
+
+    @Test func theLowestAcceptedRateIsResampled() throws {
+        let samples = try AudioLoader.load(try write("rate1000.wav", sine(100, seconds: 1, rate: 1_000), rate: 1_000))
+        #expect(abs(samples.count - 16_000) <= 2)
+    }
+
     @Test func truncatedFileDecodesWhatIsThere() throws {
         let path = try write("full.wav", sine(440, seconds: 1, rate: 16000), rate: 16000)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -8,6 +8,10 @@ public enum AudioLoader {
     public static let sampleRate = 16000
     /// The longest input accepted, in seconds (4 hours).
     public static let maxSeconds = 4 * 3600
+    /// The sample rates accepted: from telephone-band audio's neighbourhood (no speech lives
+    /// below it, and resampling 1 Hz to 16 kHz turned a 3 KB file into 25 M samples of filter
+    /// work, a fuzzing finding) to the highest rates recorders use.
+    public static let sampleRates = 1_000...768_000
 
     /// The file's samples, 16 kHz mono, in [-1, 1].
     public static func load(_ path: String) throws -> [Float] {
@@ -18,6 +22,10 @@ public enum AudioLoader {
         defer { sf_close(file) }
         let channels = Int(info.channels), rate = Int(info.samplerate), frames = Int(info.frames)
         guard channels > 0, rate > 0 else { throw EngineError(.audio, "audio has \(channels) channels at \(rate) Hz", path: path) }
+        guard sampleRates.contains(rate) else {
+            throw EngineError(.audio, "audio at \(rate) Hz: kdq reads sample rates from \(sampleRates.lowerBound) to \(sampleRates.upperBound) Hz",
+                              path: path)
+        }
         let limit = maxSeconds * rate
         guard frames <= limit else {
             throw EngineError(.audio, "audio lasts \(frames / rate) s, longer than the \(maxSeconds) s kdq accepts", path: path)
