@@ -1,4 +1,5 @@
 #include "kdq_kernels.h"
+#include "half.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -72,22 +73,6 @@ static inline float gelu_scalar(float v) {
     for (int i = 3; i >= 0; i--) poly = poly * t + erf_a[i];
     float q = poly * t * exp_scalar(-z * z);
     return 0.5f * v * (v < 0 ? q : 2.0f - q);
-}
-
-static inline float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu, bits;
-    if (exponent == 0) {
-        float f = (float)mantissa * 0x1p-24f;
-        memcpy(&bits, &f, 4);
-        bits |= sign;
-    } else if (exponent == 31) {
-        bits = sign | 0x7F800000u | (mantissa << 13);
-    } else {
-        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    }
-    float out;
-    memcpy(&out, &bits, 4);
-    return out;
 }
 
 static inline float bf16_to_float(uint16_t h) {

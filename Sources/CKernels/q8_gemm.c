@@ -1,4 +1,5 @@
 #include "kdq_kernels.h"
+#include "half.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +13,6 @@
 
 #define PANEL_ROWS 16
 #define PANEL_BLOCK_BYTES (8 * 64 + 16 * 4 + 16 * 4)
-
-static inline float half_to_float_q8(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-    if (exponent == 0) {
-        if (mantissa == 0) bits = sign;
-        else {
-            exponent = 127 - 15 + 1;
-            while (!(mantissa & 0x400)) { mantissa <<= 1; exponent--; }
-            bits = sign | (exponent << 23) | ((mantissa & 0x3FF) << 13);
-        }
-    } else if (exponent == 31) bits = sign | 0x7F800000 | (mantissa << 13);
-    else bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 size_t kdq_q8_0_packed_bytes(int rows, int columns) {
     return (size_t)((rows + PANEL_ROWS - 1) / PANEL_ROWS) * (size_t)(columns / 32) * PANEL_BLOCK_BYTES;
@@ -52,7 +37,7 @@ void kdq_q8_0_pack(const void *blocks, int rows, int columns, int panel_first, i
                 const uint8_t *block = w + ((size_t)row * kb + b) * 34;
                 uint16_t d;
                 memcpy(&d, block, 2);
-                scales[r] = half_to_float_q8(d);
+                scales[r] = half_to_float(d);
                 int32_t sum = 0;
                 for (int j = 0; j < 32; j++) sum += (int8_t)block[2 + j];
                 sums[r] = 128 * sum;
