@@ -32,6 +32,8 @@ public final class CompressionJob {
         public var workDirectory: String
         /// Clips (spread over the data) the teacher transcribes to score layer choices.
         public var selectionClips = 16
+        /// Word lists whose tokens every student keeps (`VocabularyTrimming`); empty: the whole vocabulary.
+        public var wordLists: [String] = []
         /// Which clips of the data train, the validation slice, the label filter and the cache.
         public var clips = ClipSelection()
         /// Steps every candidate trains before the candidates are compared.
@@ -163,13 +165,22 @@ public final class CompressionJob {
         let clock = Stopwatch()
         var seconds: [(String, Double)] = []
         let teacher = try Checkpoint.open(r.teacher)
+        // Kept tokens are the same for every student: computed once.
+        let keptTokens = try r.wordLists.isEmpty ? nil : VocabularyTrimming.keptTokens(teacher, wordLists: r.wordLists)
+        func build(_ depth: Int, _ choice: StudentBuilder.Choice, _ clips: [TaughtClip],
+                   progress: (Int, Int) -> Void = { _, _ in }) throws -> (checkpoint: Checkpoint, selection: LayerSelection) {
+            let (pruned, selection) = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: choice, clips: clips,
+                                                               progress: progress)
+            guard let keptTokens else { return (pruned, selection) }
+            return (try VocabularyTrimming.trim(pruned, keeping: keptTokens), selection)
+        }
         guard r.depths.allSatisfy({ $0 <= teacher.dims.nTextLayer }) else {
             throw TrainingError("student depths \(r.depths) must be at most the teacher's \(teacher.dims.nTextLayer) decoder blocks")
         }
         // Depths whose tensors alone cannot fit the budget are dropped before anything is measured.
         var unreachable: [LeftOut] = []
         let depths = try r.depths.filter { depth in
-            let (sized, _) = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .even, clips: [])
+            let (sized, _) = try build(depth, .even, [])
             do {
                 try QuantizationPlanner.checkReachable(sized, QuantizationPlanner.measurable(sized), budget: .megabytes(r.targetMegabytes))
                 return true
@@ -186,14 +197,14 @@ public final class CompressionJob {
         var students: [(checkpoint: Checkpoint, selection: LayerSelection)] = []
         for (k, depth) in depths.enumerated() {
             if depth == teacher.dims.nTextLayer {  // every block: nothing to choose
-                students.append(try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .even, clips: []))
+                students.append(try build(depth, .even, []))
                 continue
             }
-            let measured = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .measured, clips: clips) { done, total in
+            let measured = try build(depth, .measured, clips) { done, total in
                 progress("select", k * total + done, depths.count * total)
             }
             students.append(measured)
-            let even = try StudentBuilder.build(teacher, decoderLayers: depth, encoderLayers: nil, choice: .even, clips: [])
+            let even = try build(depth, .even, [])
             if even.1.decoderLayers != measured.1.decoderLayers { students.append(even) }
         }
         seconds.append(("select", clock.lap()))

@@ -33,7 +33,12 @@ public enum LogitDivergence {
         return (rows.reduce(0, +), rows.count)
     }
 
-    /// KL(p‖q) of each row (nats), for the rows both hold.
+    /// The log-probability a token the candidate cannot produce (not in its trimmed vocabulary,
+    /// logit -inf) counts as: the reference's mass on it costs a finite p·(log p + 30).
+    public static let impossibleLogProbability = -30.0
+
+    /// KL(p‖q) of each row (nats), for the rows both hold. Tokens the reference cannot produce
+    /// contribute nothing.
     public static func perRow(reference logP: [Float], candidate logits: [Float], vocab: Int) -> [Double] {
         let logQ = logSoftmax(logits, vocab: vocab)
         let rows = min(logP.count, logQ.count) / vocab
@@ -44,9 +49,9 @@ public enum LogitDivergence {
                     let p = p, q = q, out = out
                     DispatchQueue.concurrentPerform(iterations: rows) { r in
                         var kl = 0.0
-                        for i in (r * vocab)..<((r + 1) * vocab) {
+                        for i in (r * vocab)..<((r + 1) * vocab) where p[i] > -.infinity {
                             let lp = Double(p[i])
-                            kl += exp(lp) * (lp - Double(q[i]))
+                            kl += exp(lp) * (lp - max(Double(q[i]), impossibleLogProbability))
                         }
                         out[r] = max(0, kl)
                     }

@@ -55,6 +55,10 @@ public final class DistillationTrainer {
     public private(set) var fakeQuantization: FakeQuantization?
     let studentDecoder: DecoderGraph, studentEncoder: EncoderGraph
     let teacherDecoder: DecoderGraph?, teacherEncoder: EncoderGraph?
+    /// A vocabulary-trimmed student's kept tokens (nil: the whole vocabulary).
+    let studentVocabulary: VocabularySubset?
+    /// The teacher's embedding rows of those tokens, so both models' logits cover the same tokens.
+    let teacherKeptEmbedding: FloatBuffer?
 
     public init(student: ParameterStore, teacher: ParameterStore?, objective: DistillationObjective = DistillationObjective(),
                 layerMap: [Int: Int] = [:], optimizer: AdamW = AdamW(), maxGradientNorm: Double = 1) throws {
@@ -82,6 +86,16 @@ public final class DistillationTrainer {
         studentEncoder = EncoderGraph(dims: student.dims)
         teacherDecoder = teacher.map { DecoderGraph(dims: $0.dims) }
         teacherEncoder = teacher.map { EncoderGraph(dims: $0.dims) }
+        studentVocabulary = try student.vocabularySubset()
+        if let kept = studentVocabulary, let teacher {
+            guard try teacher.vocabularySubset() == nil else { throw TrainingError("the teacher's vocabulary is trimmed; distil from the whole model") }
+            let embedding = try teacher.forward("decoder.token_embedding.weight"), tw = teacher.dims.nTextState
+            let rows = FloatBuffer(kept.count * tw)
+            for (r, id) in kept.ids.enumerated() { (rows.pointer + r * tw).update(from: embedding + id * tw, count: tw) }
+            teacherKeptEmbedding = rows
+        } else {
+            teacherKeptEmbedding = nil
+        }
     }
 
     /// A step allocates and frees the same large activation buffers every time; glibc would map
@@ -114,8 +128,12 @@ public final class DistillationTrainer {
 
     private func run(_ batch: TokenBatch, audio: Audio, backward: Bool) throws -> LossComponents {
         student.zeroGradients()
-        let v = student.dims.nVocab
-        for t in batch.targets where t >= v { throw TrainingError("target token \(t) is outside the vocabulary of \(v)") }
+        for t in batch.targets where t >= student.dims.nVocab {
+            throw TrainingError("target token \(t) is outside the vocabulary of \(student.dims.nVocab)")
+        }
+        // What the student reads: embedding rows of its kept tokens when its vocabulary is trimmed.
+        let own = try studentVocabulary.map { try batch.restricted(to: $0) } ?? batch
+        let v = try student.embeddingRows
         // Encoders.
         var studentAudio: EncoderGraph.Activations?
         let studentEncoded: [Float], teacherEncoded: [Float]
@@ -159,20 +177,21 @@ public final class DistillationTrainer {
         let teacherPass = try teacher.map { t in
             try teacherEncoded.withUnsafeBufferPointer { try teacherDecoder!.forward(t, batch, encoder: $0.baseAddress!) }
         }
-        let studentPass = try studentEncoded.withUnsafeBufferPointer { try studentDecoder.forward(student, batch, encoder: $0.baseAddress!) }
+        let studentPass = try studentEncoded.withUnsafeBufferPointer { try studentDecoder.forward(student, own, encoder: $0.baseAddress!) }
         // Losses and the gradient of the output.
         let w = student.dims.nTextState, rows = batch.rows
         let dOutput = FloatBuffer(rows * w)
         let vocabulary = VocabularyLoss(objective: objective)
         let teacherSide = try teacher.map { t in
-            VocabularyLoss.Side(hidden: teacherPass!.output, embedding: try t.forward("decoder.token_embedding.weight"), width: t.dims.nTextState)
+            VocabularyLoss.Side(hidden: teacherPass!.output, embedding: try teacherKeptEmbedding.map { UnsafePointer($0.pointer) }
+                                    ?? t.forward("decoder.token_embedding.weight"), width: t.dims.nTextState)
         }
         var loss = vocabulary.run(student: .init(hidden: studentPass.output, embedding: try student.forward("decoder.token_embedding.weight"), width: w),
-                                  teacher: teacherSide, vocabulary: v, targets: batch.targets, dHidden: dOutput.pointer,
+                                  teacher: teacherSide, vocabulary: v, targets: own.targets, dHidden: dOutput.pointer,
                                   dEmbedding: backward ? try student.gradient("decoder.token_embedding.weight") : nil)
         var dHidden: [Int: FloatBuffer] = [:]
         if let teacher, let teacherPass, objective.beta != 0, !layerMap.isEmpty {
-            let positions = batch.targets.indices.filter { batch.targets[$0] >= 0 }
+            let positions = own.targets.indices.filter { own.targets[$0] >= 0 }
             if dynamicMatching && backward {
                 try rematch(studentPass, teacherPass, positions: positions, teacherLayers: teacher.dims.nTextLayer)
             }
@@ -200,7 +219,7 @@ public final class DistillationTrainer {
         // The buffers stay alive until the backward passes that read their pointers are done.
         try withExtendedLifetime((dOutput, dHidden, dEncoder)) {
             try studentEncoded.withUnsafeBufferPointer { e in
-                try studentDecoder.backward(student, studentPass, batch, encoder: e.baseAddress!, dOutput: dOutput.pointer,
+                try studentDecoder.backward(student, studentPass, own, encoder: e.baseAddress!, dOutput: dOutput.pointer,
                                             dHidden: dHidden.mapValues { UnsafePointer($0.pointer) },
                                             dEncoder: encoderTrains ? dEncoder.pointer : nil)
             }

@@ -81,7 +81,11 @@ public struct TextDecoder {
         var x = [Float](repeating: 0, count: n * w)
         for (i, t) in tokens.enumerated() {
             guard t >= 0 && t < d.nVocab else { throw EngineError(.decoding, "token \(t) is outside the vocabulary of \(d.nVocab)") }
-            try x.withUnsafeMutableBufferPointer { try embedding.row(t, into: $0.baseAddress! + i * w) }
+            let row = weights.vocabulary.map { $0.row(of: t) } ?? t
+            guard let row else {
+                throw EngineError(.decoding, "token \(t) is not among the \(weights.vocabulary?.count ?? 0) tokens this vocabulary-trimmed model keeps")
+            }
+            try x.withUnsafeMutableBufferPointer { try embedding.row(row, into: $0.baseAddress! + i * w) }
             for j in 0..<w { x[i * w + j] += positions[(offset + i) * w + j] }
         }
         var s = BlockScratch(rows: n, width: w)
@@ -122,8 +126,18 @@ public struct TextDecoder {
         var normed = [Float](repeating: 0, count: rows * w)
         let gamma = try weights.pointer("decoder.ln.weight"), beta = try weights.pointer("decoder.ln.bias")
         x.withUnsafeBufferPointer { xb in Kernels.layerNorm(xb.baseAddress! + first * w, rows, w, gamma, beta, into: &normed) }
-        var logits = [Float](repeating: 0, count: rows * d.nVocab)
-        try weights.linear(normed, rows, embedding, bias: nil, into: &logits)
+        guard let kept = weights.vocabulary else {
+            var logits = [Float](repeating: 0, count: rows * d.nVocab)
+            try weights.linear(normed, rows, embedding, bias: nil, into: &logits)
+            return logits
+        }
+        // A trimmed vocabulary: the kept tokens' logits, the others impossible (-inf).
+        var keptLogits = [Float](repeating: 0, count: rows * kept.count)
+        try weights.linear(normed, rows, embedding, bias: nil, into: &keptLogits)
+        var logits = [Float](repeating: -.infinity, count: rows * d.nVocab)
+        for r in 0..<rows {
+            for (j, id) in kept.ids.enumerated() { logits[r * d.nVocab + id] = keptLogits[r * kept.count + j] }
+        }
         return logits
     }
 }

@@ -6,6 +6,8 @@ import KDQTensor
 /// positional embeddings) decoded once to f32 at stable addresses.
 public final class WhisperWeights: @unchecked Sendable {
     public let dims: ModelDims
+    /// The kept tokens of a vocabulary-trimmed model (nil: every token has its embedding row).
+    public let vocabulary: VocabularySubset?
     private var vectors: [String: UnsafeMutableBufferPointer<Float>] = [:]
     private var matrices: [String: LinearWeight] = [:]
     private let path: String
@@ -15,7 +17,8 @@ public final class WhisperWeights: @unchecked Sendable {
     public init(_ checkpoint: Checkpoint) throws {
         dims = checkpoint.dims
         path = checkpoint.provenance.path
-        for (name, t) in checkpoint.tensors {
+        do { vocabulary = try VocabularySubset(checkpoint) } catch { throw EngineError(.model, "\(error)", path: path) }
+        for (name, t) in checkpoint.tensors where name != VocabularySubset.tensorName {
             if t.shape.count >= 2 && name.hasSuffix(".weight") {
                 do {
                     // Convolutions stay f32: they are small, and their unfolded input is not a tile-friendly shape.

@@ -121,7 +121,11 @@ public struct Checkpoint: Sendable {
         var ordered: [(String, Tensor)] = []
         // Visited lazily: the first missing tensor stops the walk, so a header declaring a
         // huge layer count costs no more than the tensors the file holds.
-        try CanonicalNames.visitExpected(dims) { name, shape in
+        // A vocabulary-trimmed model's embedding has a row per kept token (`VocabularySubset`).
+        let keptTokens = tensors[VocabularySubset.tensorName]?.shape.first
+        try CanonicalNames.visitExpected(dims) { name, expectedShape in
+            var shape = expectedShape
+            if name == "decoder.token_embedding.weight", let keptTokens { shape[0] = keptTokens }
             guard let t = remaining.removeValue(forKey: name) else {
                 let blocks = name.hasPrefix("encoder.blocks.") ? " (n_audio_layer is \(dims.nAudioLayer))"
                     : name.hasPrefix("decoder.blocks.") ? " (n_text_layer is \(dims.nTextLayer))" : ""
@@ -134,6 +138,12 @@ public struct Checkpoint: Sendable {
             ordered.append((name, t))
         }
         for name in remaining.keys.sorted() { ordered.append((name, remaining[name]!)) }
+        if let kept = tensors[VocabularySubset.tensorName] {
+            do { _ = try VocabularySubset(tensor: kept, vocabularySize: dims.nVocab) } catch var error as FormatError {
+                error.path = provenance.path
+                throw error
+            }
+        }
         self.dims = dims
         self.tensors = ordered
         self.tokenizer = tokenizer

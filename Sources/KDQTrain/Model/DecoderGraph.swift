@@ -65,10 +65,10 @@ public struct DecoderGraph {
         let w = dims.nTextState, rows = batch.rows
         guard batch.length <= dims.nTextCtx else { throw TrainingError("\(batch.length) tokens exceed the text context of \(dims.nTextCtx)") }
         let embedding = try store.forward("decoder.token_embedding.weight"), positions = try store.forward("decoder.positional_embedding")
-        let x = FloatBuffer(rows * w)
+        let x = FloatBuffer(rows * w), vocabulary = try store.embeddingRows
         for r in 0..<rows {
             let t = Int(batch.tokens[r]), pos = r % batch.length
-            guard t >= 0 && t < dims.nVocab else { throw TrainingError("token \(t) at row \(r) is outside the vocabulary of \(dims.nVocab)") }
+            guard t >= 0 && t < vocabulary else { throw TrainingError("token \(t) at row \(r) is outside the embedding's \(vocabulary) rows") }
             for j in 0..<w { x.pointer[r * w + j] = embedding[t * w + j] + positions[pos * w + j] }
         }
         var saved: [ResidualBlock.Activations] = [], hidden: [FloatBuffer] = []

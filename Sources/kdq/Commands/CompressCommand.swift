@@ -28,7 +28,9 @@ struct CompressCommand: ParsableCommand {
             records the candidates and why one won, the distillation, the plan and the student's KL \
             and WER against the teacher on the calibration audio. The work directory keeps the \
             labelled clips and every candidate's checkpoints: Ctrl-C stops with a checkpoint, and the \
-            same command continues where it stopped.
+            same command continues where it stopped. --keep-tokens-of WORDS trims every student's \
+            vocabulary to the tokens that write those words (as `kdq student`), which frees the \
+            budget the unused rows of the token embedding would take.
             """
     )
 
@@ -52,6 +54,9 @@ struct CompressCommand: ParsableCommand {
 
     @Option(help: "Data clips the teacher transcribes to choose each student's blocks.")
     var selectionClips: Int = 16
+
+    @Option(help: "Trim the students' vocabulary to the tokens that write these words (a file of one word per line; repeatable).")
+    var keepTokensOf: [String] = []
 
     @Option(help: "Steps each candidate trains before they are compared.")
     var probeSteps: Int = 20
@@ -88,6 +93,7 @@ struct CompressCommand: ParsableCommand {
                                              depths: try depthList() ?? CompressionJob.defaultDepths(layers), workDirectory: dataOptions.workDir ?? output + ".work")
         request.clips = dataOptions.clips
         request.selectionClips = selectionClips
+        request.wordLists = keepTokensOf
         request.probeSteps = probeSteps
         request.settings = training.settings
         request.calibrationCount = calibrationCount

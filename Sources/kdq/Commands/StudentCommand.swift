@@ -20,7 +20,12 @@ struct StudentCommand: ParsableCommand {
             the choice (compression.layer_map, `kdq inspect --json`). --student MODEL instead takes a \
             pretrained Whisper as the student (it must have the teacher's vocabulary: an English-only \
             and a multilingual model are refused); `kdq distill` then trains its decoder on its own \
-            frozen encoder's outputs against the teacher's.
+            frozen encoder's outputs against the teacher's. --keep-tokens-of WORDS (repeatable, one \
+            word per line, e.g. /usr/share/dict/american-english) trims the vocabulary to the tokens \
+            needed to write those words (as listed, lower-case and capitalized, with and without a \
+            leading space), single bytes, ASCII tokens without letters, and the special and \
+            timestamp tokens: the token embedding keeps only their rows (compression.vocabulary); \
+            such a model cannot be exported to other formats.
             """
     )
 
@@ -51,7 +56,17 @@ struct StudentCommand: ParsableCommand {
     @Option(help: "Language code for the teacher's transcripts (multilingual models).")
     var language: String?
 
+    @Option(help: "Trim the vocabulary to the tokens that write these words (a file of one word per line; repeatable).")
+    var keepTokensOf: [String] = []
+
     @OptionGroup var outputOptions: OutputOptions
+
+    /// `model` trimmed to the word lists' tokens when --keep-tokens-of was given.
+    private func trimmed(_ model: Checkpoint) throws -> (Checkpoint, VocabularyTrimming.Record?) {
+        guard !keepTokensOf.isEmpty else { return (model, nil) }
+        let (trimmed, record) = try VocabularyTrimming.trim(model, wordLists: keepTokensOf)
+        return (trimmed, record)
+    }
 
     func validate() throws {
         guard let choice = StudentBuilder.Choice(argument: select) else {
@@ -71,10 +86,10 @@ struct StudentCommand: ParsableCommand {
     func run() throws {
         let source = try Checkpoint.open(teacher)
         if let student {
-            let made = try PretrainedStudent.make(try Checkpoint.open(student), teacher: source)
+            let (made, vocabulary) = try trimmed(try PretrainedStudent.make(try Checkpoint.open(student), teacher: source))
             try KDQArchiveWriter.write(made, to: output, options: KDQWriteOptions(command: CommandLine.arguments.joined(separator: " ")))
             if outputOptions.json {
-                outputOptions.emit(.object(["output": .string(output), "pretrained": .string(student),
+                outputOptions.emit(.object(["output": .string(output), "pretrained": .string(student), "vocabulary": vocabulary?.json ?? .null,
                                             "parameters": .number(Double(made.parameterCount)), "tensor_bytes": .number(Double(made.tensorBytes))]))
             } else {
                 print("\(output): \(student) as a student of \(teacher) (\(made.dims.nAudioLayer) encoder + \(made.dims.nTextLayer) decoder blocks, \(Format.bytes(made.tensorBytes)) of tensor data)")
@@ -90,17 +105,19 @@ struct StudentCommand: ParsableCommand {
             clips = try StudentBuilder.calibrationClips(try WhisperModel(source), manifest: calibration, count: calibrationCount, options: options)
         }
         let progress = TerminalProgress("select")
-        let (student, selection) = try StudentBuilder.build(source, decoderLayers: decoderLayers, encoderLayers: encoderLayers, choice: choice,
-                                                            clips: clips) { progress.update($0, $1) }
+        let (pruned, selection) = try StudentBuilder.build(source, decoderLayers: decoderLayers, encoderLayers: encoderLayers, choice: choice,
+                                                           clips: clips) { progress.update($0, $1) }
         progress.finish()
+        let (student, vocabulary) = try trimmed(pruned)
         try KDQArchiveWriter.write(student, to: output, options: KDQWriteOptions(command: CommandLine.arguments.joined(separator: " ")))
         if outputOptions.json {
-            outputOptions.emit(.object(["output": .string(output), "selection": selection.json,
+            outputOptions.emit(.object(["output": .string(output), "selection": selection.json, "vocabulary": vocabulary?.json ?? .null,
                                         "parameters": .number(Double(student.parameterCount)), "tensor_bytes": .number(Double(student.tensorBytes))]))
             return
         }
         print("\(output): decoder blocks \(selection.decoderLayers.map(String.init).joined(separator: ",")) of \(selection.teacherDecoderLayers) (\(selection.method.rawValue))"
               + (selection.encoderLayers.map { ", encoder blocks \($0.map(String.init).joined(separator: ","))" } ?? "")
+              + (vocabulary.map { ", \($0.keptTokens) of \($0.vocabularySize) tokens" } ?? "")
               + ", \(Format.bytes(student.tensorBytes)) of tensor data")
         if !selection.candidates.isEmpty {
             print("candidates (KL from the teacher over \(selection.positions) positions, last-hidden error):")
