@@ -11,6 +11,8 @@ public struct RecordedProfile: Sendable {
     struct Measurement: Sendable {
         let meanKL: Double
         let rmse: Double
+        /// The encoded size, when recorded: another size is another shape of the tensor.
+        let bytes: Int?
         let encoderLayers: [Double]
         let encoderOutput: Double?
         let decoderLayers: [Double]
@@ -45,7 +47,7 @@ public struct RecordedProfile: Sendable {
                 let profile = layers[name]?[key]?.objectValue
                 func numbers(_ field: String) -> [Double] { profile?[field]?.arrayValue?.map { $0.doubleValue ?? .infinity } ?? [] }
                 measurements[name, default: [:]][encoding] = Measurement(
-                    meanKL: kl, rmse: rmse, encoderLayers: numbers("encoder_layers"),
+                    meanKL: kl, rmse: rmse, bytes: a["bytes"]?.intValue, encoderLayers: numbers("encoder_layers"),
                     encoderOutput: profile?["encoder_output"]?.doubleValue, decoderLayers: numbers("decoder_layers"))
             }
         }
@@ -61,9 +63,11 @@ public struct RecordedProfile: Sendable {
     }
 
     /// The recorded measurement of `tensor` in `encoding` as a sensitivity, or nil when the
-    /// record has none. Throws when the recorded weight-space RMSE disagrees with `weight`.
+    /// record has none or measured the tensor at another size (a vocabulary-trimmed model's
+    /// token embedding: measured again). Throws when the recorded weight-space RMSE disagrees
+    /// with `weight`.
     func sensitivity(_ tensor: String, _ encoding: Encoding, bytes: Int, weight: ErrorMetrics) throws -> Sensitivity? {
-        guard let m = measurements[tensor]?[encoding] else { return nil }
+        guard let m = measurements[tensor]?[encoding], m.bytes == nil || m.bytes == bytes else { return nil }
         let now = weight.rmse
         guard abs(m.rmse - now) <= 1e-4 * max(m.rmse, now) else {
             throw QuantizeError("\(source) records \(encoding.rawValue) RMSE \(m.rmse), this quantizer gives \(now): "

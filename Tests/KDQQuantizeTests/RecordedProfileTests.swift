@@ -79,6 +79,23 @@ import KDQTensor
         } throws: { "\($0)".contains("other.kdq records q4_0 RMSE 0.5") && "\($0)".contains(Self.tensor) }
     }
 
+    /// A record of the tensor at another size (a trimmed vocabulary's token embedding) is not
+    /// taken: the tensor is measured again, whatever the record says.
+    @Test(.enabled(if: SensitivityProfilerTests.tinyEn != nil, "run scripts/fetch-models.sh"))
+    func aRecordOfAnotherSizeIsMeasuredAgain() throws {
+        let (profiler, profile, record) = try Self.profiled()
+        var edited = JSONValue.object(record)
+        for e in ["q8_0", "q4_0"] {
+            edited = Self.setting(["encodings", "tensors", Self.tensor, "alternatives", e, "mean_kl"], to: .double(9), in: edited)
+            edited = Self.setting(["encodings", "tensors", Self.tensor, "alternatives", e, "bytes"], to: .int(12), in: edited)
+        }
+        let again = try profiler.profile([(Self.tensor, [.q8_0, .q4_0])], measureAll: true,
+                                         recorded: try RecordedProfile(compression: edited.objectValue, source: "smaller.kdq"))
+        for e in [Encoding.q8_0, .q4_0] {
+            #expect(Self.alternative(again, e)?.meanKL == Self.alternative(profile, e)?.meanKL, "\(e.rawValue)")
+        }
+    }
+
     @Test(.enabled(if: SensitivityProfilerTests.tinyEn != nil, "run scripts/fetch-models.sh"))
     func aRecordOfOtherCalibrationWindowsIsRefused() throws {
         let (profiler, _, record) = try Self.profiled()
