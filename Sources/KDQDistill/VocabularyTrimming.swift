@@ -71,13 +71,13 @@ public enum VocabularyTrimming {
     /// The tokens `checkpoint`'s tokenizer needs for the word lists at `paths`, and the record
     /// of that choice.
     public static func keptTokens(_ checkpoint: Checkpoint, wordLists paths: [String]) throws -> (ids: [Int], record: Record) {
-        let tokenizer = try WhisperTokenizer(checkpoint)
         var words: [String] = [], lists: [(name: String, words: Int, sha256: String)] = []
         for path in paths {
             let list = try Self.words(inFile: path)
             words += list.words
             lists.append(((path as NSString).lastPathComponent, list.words.count, list.sha256))
         }
+        let tokenizer = try WhisperTokenizer(checkpoint)
         let ids = try keptTokens(tokenizer, words: words)
         return (ids, Record(keptTokens: ids.count, vocabularySize: checkpoint.dims.nVocab, wordLists: lists))
     }

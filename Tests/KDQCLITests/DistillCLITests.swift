@@ -26,6 +26,36 @@ import Testing
         #expect(try KDQBinary.run(["verify", dir + "/s.kdq"]).status == 0)
     }
 
+    /// tiny.en with every block and its vocabulary trimmed to the words of the JFK clip: the
+    /// same transcript, a smaller file, and no export to a format that needs every token.
+    @Test(.enabled(if: KDQBinary.tinyEn != nil, "needs scripts/fetch-models.sh"))
+    func aTrimmedVocabularyTranscribesAsTheWholeOne() throws {
+        let dir = KDQBinary.scratchDirectory("student-trimmed")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let words = "and so my fellow Americans ask not what your country can do for you".split(separator: " ").joined(separator: "\n")
+        try words.write(toFile: dir + "/words.txt", atomically: true, encoding: .utf8)
+        let r = try KDQBinary.run(["student", KDQBinary.tinyEn!, "-o", dir + "/s.kdq", "--decoder-layers", "4", "--select", "even",
+                                   "--keep-tokens-of", dir + "/words.txt", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let kept = try #require(try JSONValue.parse(r.stdout)["vocabulary"]?["kept_tokens"]?.intValue)
+        #expect(kept > 1_600 && kept < 6_000, "\(kept) tokens kept")  // specials, timestamps, bytes, digits and punctuation, the words
+        let whole = try KDQBinary.run(["transcribe", KDQBinary.tinyEn!, KDQBinary.packageRoot + "/samples/jfk.wav"])
+        let trimmed = try KDQBinary.run(["transcribe", dir + "/s.kdq", KDQBinary.packageRoot + "/samples/jfk.wav"])
+        #expect(trimmed.status == 0 && trimmed.stdout == whole.stdout, "\(trimmed.stdout) \(trimmed.stderr)")
+        let export = try KDQBinary.run(["export", dir + "/s.kdq", "--to", "ggml", "-o", dir + "/s.bin"])
+        #expect(export.status != 0 && export.stderr.contains("trimmed vocabulary"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/s.bin"))
+    }
+
+    @Test func aWordListThatCannotBeReadIsAnError() throws {
+        let dir = KDQBinary.scratchDirectory("student-words")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try KDQBinary.run(["student", f + "/tiny-random.pt", "-o", dir + "/s.kdq", "--decoder-layers", "1", "--select", "even",
+                                   "--keep-tokens-of", dir + "/missing.txt"])
+        #expect(r.status != 0 && r.stderr.contains("missing.txt"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/s.kdq"))
+    }
+
     @Test func givenListMustMatchTheCountAndLayersMustExist() throws {
         let dir = KDQBinary.scratchDirectory("student-bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -55,8 +55,7 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Data clips the teacher transcribes to choose each student's blocks.")
     var selectionClips: Int = 16
 
-    @Option(help: "Trim the students' vocabulary to the tokens that write these words (a file of one word per line; repeatable).")
-    var keepTokensOf: [String] = []
+    @OptionGroup var trimming: TokenTrimmingOptions
 
     @Option(help: "Steps each candidate trains before they are compared.")
     var probeSteps: Int = 20
@@ -93,7 +92,7 @@ struct CompressCommand: ParsableCommand {
                                              depths: try depthList() ?? CompressionJob.defaultDepths(layers), workDirectory: dataOptions.workDir ?? output + ".work")
         request.clips = dataOptions.clips
         request.selectionClips = selectionClips
-        request.wordLists = keepTokensOf
+        request.wordLists = trimming.keepTokensOf
         request.probeSteps = probeSteps
         request.settings = training.settings
         request.calibrationCount = calibrationCount

@@ -56,15 +56,14 @@ struct StudentCommand: ParsableCommand {
     @Option(help: "Language code for the teacher's transcripts (multilingual models).")
     var language: String?
 
-    @Option(help: "Trim the vocabulary to the tokens that write these words (a file of one word per line; repeatable).")
-    var keepTokensOf: [String] = []
+    @OptionGroup var trimming: TokenTrimmingOptions
 
     @OptionGroup var outputOptions: OutputOptions
 
     /// `model` trimmed to the word lists' tokens when --keep-tokens-of was given.
     private func trimmed(_ model: Checkpoint) throws -> (Checkpoint, VocabularyTrimming.Record?) {
-        guard !keepTokensOf.isEmpty else { return (model, nil) }
-        let (trimmed, record) = try VocabularyTrimming.trim(model, wordLists: keepTokensOf)
+        guard !trimming.keepTokensOf.isEmpty else { return (model, nil) }
+        let (trimmed, record) = try VocabularyTrimming.trim(model, wordLists: trimming.keepTokensOf)
         return (trimmed, record)
     }
 
