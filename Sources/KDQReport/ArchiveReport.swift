@@ -31,6 +31,8 @@ public struct ArchiveReport {
     /// the archive records a selection but no distillation.
     public let selection: LayerSelection?
     public let comparison: ComparisonReport?
+    /// Tokens a vocabulary-trimmed model keeps (nil: all of them).
+    public let keptTokens: Int?
 
     /// Gathers the report of `checkpoint` (a `.kdq` archive, or any checkpoint: then only sizes).
     public init(checkpoint c: Checkpoint, comparison: ComparisonReport? = nil) throws {
@@ -55,6 +57,7 @@ public struct ArchiveReport {
         distillation = try DistillationRecord.recorded(in: c)
         selection = distillation == nil ? try LayerSelection.recorded(in: c) : nil
         self.comparison = comparison
+        keptTokens = c.tensor(named: VocabularySubset.tensorName)?.elementCount
     }
 
     /// The layer a tensor belongs to, as the report groups them: the encoder's stem (convolutions,

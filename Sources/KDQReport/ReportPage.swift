@@ -58,7 +58,7 @@ public enum ReportPage {
         let summary = HTML.table(["", ""], [
             ["file", bytes(r.fileBytes)], ["tensor data", bytes(r.tensorBytes)], ["parameters", String(r.parameters)],
             ["bits per weight", number(bpw, 2)],
-            ["layers", "encoder \(r.dims.nAudioLayer) × \(r.dims.nAudioState), decoder \(r.dims.nTextLayer) × \(r.dims.nTextState), vocabulary \(r.dims.nVocab)"],
+            ["layers", "encoder \(r.dims.nAudioLayer) × \(r.dims.nAudioState), decoder \(r.dims.nTextLayer) × \(r.dims.nTextState), vocabulary \(r.keptTokens.map { "\($0) of " } ?? "")\(r.dims.nVocab)"],
         ], numeric: [1])
         let encodings = r.byEncoding.map(\.encoding)
         let byEncoding = BarChart(title: "Tensor bytes by encoding", categories: encodings.map(\.rawValue),
