@@ -232,8 +232,7 @@ public final class CompressionJob {
         var probed: [(checkpoint: Checkpoint, selection: LayerSelection)] = []
         for (k, student) in students.enumerated() {
             let layers = student.selection.decoderLayers
-            let names = student.checkpoint.tensors.map(\.name)
-            let mapped = profile.mapped(names) { Self.teacherName($0, layers: layers) }
+            let mapped = profile.mapped(student.checkpoint.tensors) { Self.teacherName($0, layers: layers) }
             let quantizer = profiler.quantizer.renamed { Self.studentName($0, layers: layers) }
             let plan: QuantizationPlan
             do {

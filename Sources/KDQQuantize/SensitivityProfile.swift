@@ -61,10 +61,20 @@ public struct SensitivityProfile: Sendable {
     public func entry(_ tensor: String) -> Entry? { entries.first { $0.tensor == tensor } }
 
     /// The profile under other tensor names: `source` gives, for each of `tensors`, the name
-    /// its measurements are taken from (nil: not profiled).
-    public func mapped(_ tensors: [String], from source: (String) -> String?) -> SensitivityProfile {
+    /// its measurements are taken from (nil: not profiled). Each alternative keeps its measured
+    /// effect but takes the bytes of that encoding of the tensor it is mapped onto (a
+    /// vocabulary-trimmed student's token embedding is smaller than the teacher's).
+    public func mapped(_ tensors: [(name: String, tensor: Tensor)], from source: (String) -> String?) -> SensitivityProfile {
         let byName = Dictionary(entries.map { ($0.tensor, $0) }, uniquingKeysWith: { a, _ in a })
-        let picked = tensors.compactMap { name in source(name).flatMap { byName[$0] }.map { Entry(tensor: name, alternatives: $0.alternatives) } }
+        let picked = tensors.compactMap { name, tensor in
+            source(name).flatMap { byName[$0] }.map { entry in
+                Entry(tensor: name, alternatives: entry.alternatives.map { a in
+                    Sensitivity(encoding: a.encoding, bytes: QuantizationCandidates.bytes(of: tensor, in: a.encoding), weight: a.weight,
+                                meanKL: a.meanKL, measured: a.measured, encoderLayers: a.encoderLayers, encoderOutput: a.encoderOutput,
+                                decoderLayers: a.decoderLayers)
+                })
+            }
+        }
         return SensitivityProfile(entries: picked, windows: windows, positions: positions)
     }
 }

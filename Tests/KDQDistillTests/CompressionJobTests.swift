@@ -35,10 +35,16 @@ import Testing
         }
         let teacher = SensitivityProfile(entries: [try entry("decoder.blocks.0.mlp.0.weight", 0.1), try entry("decoder.blocks.5.mlp.0.weight", 0.5),
                                                    try entry("decoder.token_embedding.weight", 0.9)], windows: 2, positions: 40)
-        let names = ["decoder.blocks.0.mlp.0.weight", "decoder.blocks.1.mlp.0.weight", "decoder.token_embedding.weight", "decoder.ln.weight"]
-        let student = teacher.mapped(names) { CompressionJob.teacherName($0, layers: [0, 5]) }
+        // The student's token embedding is trimmed to 10 of the teacher's 32 rows.
+        func tensor(_ rows: Int) throws -> Tensor { try Tensor(shape: [rows, 32], floats: [Float](repeating: 1, count: rows * 32)) }
+        let tensors = [("decoder.blocks.0.mlp.0.weight", try tensor(1)), ("decoder.blocks.1.mlp.0.weight", try tensor(1)),
+                       ("decoder.token_embedding.weight", try tensor(10)), ("decoder.ln.weight", try Tensor(shape: [32], floats: [Float](repeating: 1, count: 32)))]
+        let student = teacher.mapped(tensors) { CompressionJob.teacherName($0, layers: [0, 5]) }
         #expect(student.entries.map(\.tensor) == ["decoder.blocks.0.mlp.0.weight", "decoder.blocks.1.mlp.0.weight", "decoder.token_embedding.weight"])
         #expect(student.entry("decoder.blocks.1.mlp.0.weight")?.alternatives.last?.meanKL == 0.5)
+        // Measurements are the teacher's, sizes the student's tensors': f16 2 bytes a value, q4_0 18 bytes a 32-value block.
+        #expect(student.entry("decoder.token_embedding.weight")?.alternatives.map(\.bytes) == [10 * 32 * 2, 10 * 18])
+        #expect(student.entry("decoder.token_embedding.weight")?.alternatives.last?.meanKL == 0.9)
         #expect(student.windows == 2 && student.positions == 40)
     }
 
