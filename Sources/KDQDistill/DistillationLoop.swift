@@ -171,11 +171,20 @@ public final class DistillationLoop {
         header["has_best"] = .bool(bestState != nil)
         header["layer_map"] = layerMapJSON(trainer.layerMap)
         header["layer_map_history"] = historyJSON
+        header["plan"] = planSignature.map { .string($0) } ?? .null
         var data = Data((JSONValue.object(header).serialized(pretty: false) + "\n").utf8)
         for state in [trainer.student.trainingState()] + (bestState.map { [$0] } ?? []) {
             state.withUnsafeBytes { data.append(contentsOf: $0) }
         }
         try writeWhole(data, to: checkpointPath)
+    }
+
+    /// SHA-256 of the encodings trained through (a line `tensor=encoding` each, sorted), or nil without a plan.
+    var planSignature: String? {
+        trainer.fakeQuantization.map { fake in
+            let lines = fake.plan.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)\n" }.joined()
+            return Array(lines.utf8).withUnsafeBytes { SHA256Hasher.hex($0) }
+        }
     }
 
     /// Whether a checkpoint exists at `checkpointPath`.
@@ -188,6 +197,12 @@ public final class DistillationLoop {
         }
         guard let newline = data.firstIndex(of: 0x0A) else { throw TrainingError("\(checkpointPath): no header line") }
         let header = try JSONValue.parse(String(decoding: data[..<newline], as: UTF8.self))
+        // A checkpoint of training without a plan (compress's probe steps) continues under one;
+        // one trained through another plan does not.
+        if let saved = header["plan"]?.stringValue, saved != planSignature {
+            throw TrainingError("\(checkpointPath) was trained through other encodings (another plan or size): "
+                                + "remove it, or use another work directory, to train through these")
+        }
         guard let s = header["step"]?.intValue, let o = header["optimizer_step"]?.intValue, s <= totalSteps else {
             throw TrainingError("\(checkpointPath): header lacks the step, or its step is past this run's \(totalSteps)")
         }

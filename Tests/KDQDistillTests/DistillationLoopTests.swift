@@ -44,6 +44,23 @@ import Testing
                                     validation: ["clip4"], padding: 0)
     }
 
+    /// Training without a plan (compress's probe steps) continues through one; a checkpoint
+    /// trained through other encodings is refused, not taken as this run's.
+    @Test func aCheckpointOfAnotherPlanIsRefused() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for c in Self.clips(5) { try ClipCache(directory: dir).store(c) }
+        let probe = try Self.loop(dir)
+        #expect(try !probe.run(resume: false) { true })
+        let q8 = try Self.loop(dir)
+        try q8.trainer.quantizationAware(["decoder.blocks.0.mlp.0.weight": .q8_0])
+        try q8.restore()
+        #expect(try !q8.run(resume: false) { true })
+        let q4 = try Self.loop(dir)
+        try q4.trainer.quantizationAware(["decoder.blocks.0.mlp.0.weight": .q4_0])
+        #expect { try q4.restore() } throws: { "\($0)".contains("trained through other encodings") }
+    }
+
     @Test func resumingGivesTheSameWeightsAsAnUninterruptedRun() throws {
         let a = try Self.scratch(), b = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: a); try? FileManager.default.removeItem(atPath: b) }
