@@ -80,7 +80,8 @@ enum ManifestSchema {
         "layer_map": {"type": ["object", "null"]},
         "encodings": {"type": ["object", "null"]},
         "error_profiles": {"type": ["object", "null"]},
-        "evaluation": {"type": ["object", "null"]}
+        "evaluation": {"type": ["object", "null"]},
+        "vocabulary": {"type": ["object", "null"]}
       }
     }
   },
