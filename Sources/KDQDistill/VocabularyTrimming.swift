@@ -14,15 +14,16 @@ import KDQTrain
 public enum VocabularyTrimming {
     /// What was kept and why: the record written into the archive (`compression.vocabulary`).
     public struct Record: Sendable, Equatable {
+        /// One word list: its file name, word count and SHA-256.
+        public struct WordList: Sendable, Equatable {
+            public let name: String
+            public let words: Int
+            public let sha256: String
+        }
+
         public let keptTokens: Int
         public let vocabularySize: Int
-        /// The word lists, by file name, with their word counts and SHA-256.
-        public let wordLists: [(name: String, words: Int, sha256: String)]
-
-        public static func == (a: Record, b: Record) -> Bool {
-            a.keptTokens == b.keptTokens && a.vocabularySize == b.vocabularySize
-                && a.wordLists.map { "\($0.name) \($0.words) \($0.sha256)" } == b.wordLists.map { "\($0.name) \($0.words) \($0.sha256)" }
-        }
+        public let wordLists: [WordList]
 
         /// The record's JSON form.
         public var json: JSONValue {
@@ -71,11 +72,11 @@ public enum VocabularyTrimming {
     /// The tokens `checkpoint`'s tokenizer needs for the word lists at `paths`, and the record
     /// of that choice.
     public static func keptTokens(_ checkpoint: Checkpoint, wordLists paths: [String]) throws -> (ids: [Int], record: Record) {
-        var words: [String] = [], lists: [(name: String, words: Int, sha256: String)] = []
+        var words: [String] = [], lists: [Record.WordList] = []
         for path in paths {
             let list = try Self.words(inFile: path)
             words += list.words
-            lists.append(((path as NSString).lastPathComponent, list.words.count, list.sha256))
+            lists.append(Record.WordList(name: (path as NSString).lastPathComponent, words: list.words.count, sha256: list.sha256))
         }
         let tokenizer = try WhisperTokenizer(checkpoint)
         let ids = try keptTokens(tokenizer, words: words)

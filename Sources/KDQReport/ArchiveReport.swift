@@ -57,7 +57,7 @@ public struct ArchiveReport {
         distillation = try DistillationRecord.recorded(in: c)
         selection = distillation == nil ? try LayerSelection.recorded(in: c) : nil
         self.comparison = comparison
-        keptTokens = c.tensor(named: VocabularySubset.tensorName)?.elementCount
+        keptTokens = c.keptTokenCount
     }
 
     /// The layer a tensor belongs to, as the report groups them: the encoder's stem (convolutions,

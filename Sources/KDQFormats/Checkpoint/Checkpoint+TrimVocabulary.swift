@@ -1,12 +1,15 @@
 import KDQTensor
 
 extension Checkpoint {
+    /// Tokens a vocabulary-trimmed model keeps (the length of `decoder.kept_token_ids`), nil when it keeps all.
+    public var keptTokenCount: Int? { tensor(named: VocabularySubset.tensorName)?.elementCount }
+
     /// This model with its token embedding reduced to the rows of `subset`'s tokens (bytes
     /// copied as stored, whatever the encoding) and the kept-id tensor added: a model that
     /// can read and write only those tokens (`VocabularySubset`).
     public func trimmingVocabulary(to subset: VocabularySubset) throws -> Checkpoint {
         let name = "decoder.token_embedding.weight"
-        guard tensor(named: VocabularySubset.tensorName) == nil else {
+        guard keptTokenCount == nil else {
             throw FormatError(.unsupported, "the vocabulary is trimmed already", path: provenance.path, tensor: VocabularySubset.tensorName)
         }
         guard subset.vocabularySize == dims.nVocab else {

@@ -11,8 +11,8 @@ public enum ExportTarget: String, CaseIterable, Sendable {
 
     /// Writes `checkpoint` to `path` in this format.
     public func write(_ checkpoint: Checkpoint, to path: String) throws -> ExportReport {
-        if let kept = checkpoint.tensor(named: VocabularySubset.tensorName) {
-            throw FormatError(.unsupported, "\(checkpoint.provenance.path) keeps \(kept.elementCount) of its \(checkpoint.dims.nVocab) tokens "
+        if let kept = checkpoint.keptTokenCount {
+            throw FormatError(.unsupported, "\(checkpoint.provenance.path) keeps \(kept) of its \(checkpoint.dims.nVocab) tokens "
                               + "(a trimmed vocabulary): \(rawValue) needs an embedding row for every token, so nothing was written", path: path)
         }
         switch self {

@@ -11,15 +11,10 @@ extension TokenBatch {
             var cut = false
             for i in (b * length)..<((b + 1) * length) {
                 let input = subset.row(of: Int(tokens[i]))
-                let target = targets[i] < 0 ? -1 : subset.row(of: Int(targets[i])) ?? -2
-                if cut || input == nil || target == -2 {
-                    if input == nil || cut { tokens[i] = 0 } else { tokens[i] = Int32(input!) }
-                    targets[i] = -1
-                    cut = true
-                    continue
-                }
-                tokens[i] = Int32(input!)
-                targets[i] = Int32(target)
+                let target = targets[i] < 0 ? -1 : subset.row(of: Int(targets[i]))  // nil: a target the student lacks
+                tokens[i] = Int32(cut ? 0 : input ?? 0)  // the input where the cut falls is still read when kept
+                cut = cut || input == nil || target == nil
+                targets[i] = cut ? -1 : Int32(target ?? -1)
             }
         }
         return try TokenBatch(batch: batch, length: length, tokens: tokens, targets: targets)

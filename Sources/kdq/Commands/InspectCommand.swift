@@ -82,8 +82,8 @@ struct InspectCommand: ParsableCommand {
         if let v = c.tokenizer.vocabulary { tok.append("vocabulary of \(v.count) (\(c.tokenizer.spelling.rawValue))") }
         if c.tokenizer.tokenizerJSON != nil { tok.append("tokenizer.json") }
         if !c.tokenizer.specialTokens.isEmpty { tok.append("\(c.tokenizer.specialTokens.count) special tokens") }
-        if let kept = c.tensor(named: VocabularySubset.tensorName) {
-            tok.append("vocabulary trimmed: \(kept.elementCount) of \(c.dims.nVocab) tokens kept")
+        if let kept = c.keptTokenCount {
+            tok.append("vocabulary trimmed: \(kept) of \(c.dims.nVocab) tokens kept")
         }
         lines.append("tokenizer   " + (tok.isEmpty ? "none" : tok.joined(separator: ", ")))
         lines.append("mel filters " + (c.melFilters.map { "\($0.nMels) × \($0.nFrequencies)" } ?? "none"))
