@@ -54,15 +54,6 @@ public final class GramMatrices: @unchecked Sendable {
         return factor
     }
 
-    /// The upper factor of (H + λI)⁻¹ for the sum of this and `other`'s matrices of `weight`
-    /// (both observed with rows of `columns`), as `inverseFactor` (not cached); nil when either
-    /// lacks the layer.
-    public func inverseFactor(_ weight: String, columns: Int, adding other: GramMatrices) throws -> [Float]? {
-        guard let a = lock.withLock({ sums[weight] }), let b = other.lock.withLock({ other.sums[weight] }),
-              a.columns == columns, b.columns == columns, a.rows > 0, b.rows > 0 else { return nil }
-        return try Self.inverseFactor(zip(a.upper, b.upper).map { $0 + $1 }, n: columns, weight: weight)
-    }
-
     /// tr(ΔW H ΔWᵀ): the summed squared change of `weight`'s outputs over the calibration
     /// inputs when its values change by `delta` (rows × n, row-major); nil when the layer was
     /// not observed with rows of n.

@@ -23,11 +23,11 @@ public final class SensitivityProfiler {
         self.checkpoint = checkpoint
         self.model = model
         var statistics = ActivationStatistics()
-        let compensation = weighting == .compensated ? HeldOutCompensation() : nil
-        references = try calibration.windows.enumerated().map { k, window in
-            try ReferencePass(model: model, audio: window, options: options, statistics: &statistics, grams: compensation?.matrices(window: k))
+        let grams = weighting == .compensated ? GramMatrices() : nil
+        references = try calibration.windows.map {
+            try ReferencePass(model: model, audio: $0, options: options, statistics: &statistics, grams: grams)
         }
-        quantizer = TensorQuantizer(blocks: blocks, statistics: weighting == .none ? nil : statistics, compensation: compensation)
+        quantizer = TensorQuantizer(blocks: blocks, statistics: weighting == .none ? nil : statistics, grams: grams)
     }
 
     /// Scored positions over all windows.

@@ -142,58 +142,33 @@ struct GramMatricesTests {
         #expect(levels.indices.allSatisfy { levels[$0] == grids[$0].level(w[$0]) })
     }
 
-    /// `rows` inputs of 256 columns mixed from `sources` sources, and 8 × 256 weights.
-    static func layer(rows: Int, sources: Int = 32, seed: UInt64) throws -> (inputs: [Float], weights: Tensor) {
-        let n = 256
-        var rng = SplitMix64(seed: seed)
-        let mixing = (0..<sources * n).map { _ in Float.random(in: -1...1, using: &rng) }
-        var x = [Float](repeating: 0, count: rows * n)
-        for r in 0..<rows {
-            let s = (0..<sources).map { _ in Float.random(in: -1...1, using: &rng) }
-            for j in 0..<n { x[r * n + j] = (0..<sources).reduce(Float.random(in: -0.05...0.05, using: &rng)) { $0 + s[$1] * mixing[$1 * n + j] } }
-        }
-        return (x, try Tensor(shape: [8, n], floats: (0..<8 * n).map { _ in Float.random(in: -1...1, using: &rng) }))
-    }
-
-    /// The held-out output error of `weights` in `e` with and without compensation, the inputs
-    /// dealt into the fitting and the checking half in two windows.
-    static func heldOutErrors(_ inputs: [Float], _ weights: Tensor, _ e: Encoding) throws -> (searched: Double, compensated: Double, same: Bool) {
-        let n = 256, half = inputs.count / 2
-        let compensation = HeldOutCompensation()
-        var statistics = ActivationStatistics()
-        inputs.withUnsafeBufferPointer {
-            for (k, range) in [0..<half, half..<inputs.count].enumerated() {
-                compensation.matrices(window: k).add("w", UnsafeBufferPointer(rebasing: $0[range]), rows: range.count / n)
-                statistics.add("w", UnsafeBufferPointer(rebasing: $0[range]), rows: range.count / n)
-            }
-        }
-        let source = try weights.decodedFloats()
-        let searched = try TensorQuantizer(blocks: .search, statistics: statistics).convert("w", weights, to: e)
-        let compensated = try TensorQuantizer(blocks: .search, statistics: statistics, compensation: compensation).convert("w", weights, to: e)
-        func error(_ t: Tensor) throws -> Double {
-            try #require(compensation.check.outputError("w", delta: zip(try t.decodedFloats(), source).map { $0 - $1 }, columns: n))
-        }
-        return (try error(searched), try error(compensated), searched.data.hasSameBytes(as: compensated.data))
-    }
-
     @Test(arguments: [Encoding.q4_0, .q3_K, .q2_K])
-    func compensationChangesTheHeldOutOutputsLess(_ e: Encoding) throws {
-        let (inputs, weights) = try Self.layer(rows: 800, seed: 17)
-        let errors = try Self.heldOutErrors(inputs, weights, e)
-        #expect(errors.compensated < 0.8 * errors.searched, "\(e.rawValue) held-out output error: searched \(errors.searched), compensated \(errors.compensated)")
-    }
-
-    @Test func compensationFittedOnTooFewInputsIsNotUsed() throws {
-        // 20 inputs per half for 256 columns from 256 sources: the fit sees a twentieth of what drives the layer.
-        let (inputs, weights) = try Self.layer(rows: 40, sources: 256, seed: 17)
-        let errors = try Self.heldOutErrors(inputs, weights, .q4_0)
-        #expect(errors.same, "held-out output error: searched \(errors.searched), compensated \(errors.compensated)")
-    }
-
-    @Test func theWeightingIsRecordedAsCompensatedOnlyWithTheSearchQuantizer() {
-        #expect(TensorQuantizer(blocks: .search, statistics: ActivationStatistics(), compensation: HeldOutCompensation()).weighting == "compensated")
-        #expect(TensorQuantizer(blocks: .search, statistics: ActivationStatistics()).weighting == "activations")
-        #expect(TensorQuantizer(blocks: .nearest, statistics: ActivationStatistics(), compensation: HeldOutCompensation()).weighting == "none")
+    func theCompensatedEncodingChangesTheOutputsLess(_ e: Encoding) throws {
+        let n = 256
+        var rng = SplitMix64(seed: 17)
+        let mixing = (0..<32 * n).map { _ in Float.random(in: -1...1, using: &rng) }
+        var x = [Float](repeating: 0, count: 400 * n)
+        for r in 0..<400 {
+            let s = (0..<32).map { _ in Float.random(in: -1...1, using: &rng) }
+            for j in 0..<n { x[r * n + j] = (0..<32).reduce(Float.random(in: -0.05...0.05, using: &rng)) { $0 + s[$1] * mixing[$1 * n + j] } }
+        }
+        let g = GramMatrices()
+        var statistics = ActivationStatistics()
+        x.withUnsafeBufferPointer {
+            g.add("w", $0, rows: 400)
+            statistics.add("w", $0, rows: 400)
+        }
+        let weights = try Tensor(shape: [8, n], floats: (0..<8 * n).map { _ in Float.random(in: -1...1, using: &rng) })
+        let source = try weights.decodedFloats()
+        func outputError(_ q: TensorQuantizer) throws -> Double {
+            let values = try q.convert("w", weights, to: e).decodedFloats()
+            return try #require(g.outputError("w", delta: zip(values, source).map { $0 - $1 }, columns: n))
+        }
+        let searched = try outputError(TensorQuantizer(blocks: .search, statistics: statistics))
+        let compensated = try outputError(TensorQuantizer(blocks: .search, statistics: statistics, grams: g))
+        #expect(compensated < 0.8 * searched, "\(e.rawValue) output error: searched \(searched), compensated \(compensated)")
+        #expect(TensorQuantizer(blocks: .search, statistics: statistics, grams: g).weighting == "compensated")
+        #expect(TensorQuantizer(blocks: .nearest, statistics: statistics, grams: g).weighting == "none")
     }
 
     @Test func renamedMatricesFollowTheirLayers() throws {
