@@ -42,8 +42,6 @@ public final class CompressionJob {
         public var calibrationCount = 8
         /// Run the model for every encoding of every tensor when profiling (else only the narrowest).
         public var measureAll = false
-        /// How the guided quantizer weights each tensor's error by the calibration activations.
-        public var weighting: ErrorWeighting = .activations
         public var options = DecodingOptions()
         /// How the archive will be written (its command line counts in its size).
         public var writeOptions = KDQWriteOptions()
@@ -213,7 +211,7 @@ public final class CompressionJob {
 
         // The teacher's sensitivity to each encoding of every tensor some student keeps.
         let set = try CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
-        let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search, weighting: r.weighting)
+        let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search, weighted: true)
         let kept = Set(students.flatMap(\.selection.decoderLayers))
         let measurable = QuantizationPlanner.measurable(teacher).filter { Self.block(of: $0.name).map { kept.contains($0.index) } ?? true }
         let profile = try cachedProfile(profiler, measurable) { progress("profile", $0, $1) }

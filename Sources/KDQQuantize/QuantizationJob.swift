@@ -22,8 +22,8 @@ public struct QuantizationJob {
         public var rules: [KeepRule] = []
         /// How ggml blocks are encoded (default: search for guided plans, nearest for uniform).
         public var blocks: BlockQuantizer?
-        /// How the search quantizer weights each tensor's error by the calibration audio's activations.
-        public var weighting: ErrorWeighting = .activations
+        /// Weight each column's error by the layer input's mean square on the calibration audio.
+        public var weightByActivations = true
         /// A manifest with text (as `kdq eval`); required for guided plans.
         public var calibration: String?
         public var calibrationCount = 32
@@ -120,7 +120,7 @@ public struct QuantizationJob {
         var calibrationSet: CalibrationSet?
         var profiler: SensitivityProfiler?
         var sourceModel: WhisperModel?
-        let weighs = blocks == .search && r.weighting != .none
+        let weighs = blocks == .search && r.weightByActivations
         var guided = false
         if case .guided = r.method { guided = true }
         if let calibration = r.calibration, guided || r.evaluate || weighs {
@@ -129,7 +129,7 @@ public struct QuantizationJob {
             calibrationSet = set
             sourceModel = model
             profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: r.options, blocks: blocks,
-                                               weighting: weighs ? r.weighting : .none)
+                                               weighted: weighs)
         }
         let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
         var seconds = [("calibrate", clock.lap())]

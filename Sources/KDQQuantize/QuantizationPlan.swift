@@ -36,7 +36,7 @@ public struct QuantizationPlan: Sendable {
     /// returns the conversions made.
     public func apply(to checkpoint: inout Checkpoint, quantizer: TensorQuantizer) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
         let targets = Dictionary(uniqueKeysWithValues: choices.filter { $0.chosen != $0.source }.map { ($0.tensor, $0.chosen) })
-        return try checkpoint.convertTensors { name, _ in targets[name] } convert: { name, tensor, target in try quantizer.convert(name, tensor, to: target) }
+        return try checkpoint.convertTensors(quantizer: quantizer.blocks, importance: quantizer.importance) { name, _ in targets[name] }
     }
 
     /// How many tensors take each encoding.

@@ -20,14 +20,10 @@ struct ReferencePass {
     let crossState: TextDecoder.State
 
     /// Runs the unquantized model on `audio`, adding the inputs of its linear layers in the
-    /// encoder pass and the teacher-forced decoder pass (not the greedy search) to `statistics`
-    /// (and their Gram matrices to `grams` when given).
-    init(model: WhisperModel, audio: [Float], options: DecodingOptions, statistics: inout ActivationStatistics, grams: GramMatrices? = nil) throws {
+    /// encoder pass and the teacher-forced decoder pass (not the greedy search) to `statistics`.
+    init(model: WhisperModel, audio: [Float], options: DecodingOptions, statistics: inout ActivationStatistics) throws {
         var observed = statistics
-        let observe: LinearInputObserver = {
-            observed.add($0, $1, rows: $2)
-            grams?.add($0, $1, rows: $2)
-        }
+        let observe: LinearInputObserver = { observed.add($0, $1, rows: $2) }
         let window = model.melWindow(audio)
         var hidden: [[Float]] = []
         let (input, output) = try model.observingLinearInputs(observe) {

@@ -11,23 +11,20 @@ public final class SensitivityProfiler {
     let checkpoint: Checkpoint
     let model: WhisperModel
     let references: [ReferencePass]
-    /// How candidates are encoded: `blocks`, their error weighted by this calibration's
-    /// activations as `weighting` says.
+    /// How candidates are encoded: `blocks`, weighted by this calibration's activations
+    /// unless `weighted` was false.
     public let quantizer: TensorQuantizer
 
     /// Runs the unquantized model on the calibration windows (greedy decoding with `options`
     /// gives the token sequences the decoder is teacher-forced on), recording the inputs of
     /// its linear layers.
     public init(checkpoint: Checkpoint, model: WhisperModel, calibration: CalibrationSet, options: DecodingOptions,
-                blocks: BlockQuantizer, weighting: ErrorWeighting) throws {
+                blocks: BlockQuantizer, weighted: Bool) throws {
         self.checkpoint = checkpoint
         self.model = model
         var statistics = ActivationStatistics()
-        let grams = weighting == .compensated ? GramMatrices() : nil
-        references = try calibration.windows.map {
-            try ReferencePass(model: model, audio: $0, options: options, statistics: &statistics, grams: grams)
-        }
-        quantizer = TensorQuantizer(blocks: blocks, statistics: weighting == .none ? nil : statistics, grams: grams)
+        references = try calibration.windows.map { try ReferencePass(model: model, audio: $0, options: options, statistics: &statistics) }
+        quantizer = TensorQuantizer(blocks: blocks, statistics: weighted ? statistics : nil)
     }
 
     /// Scored positions over all windows.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import KDQDistill
-import KDQQuantize
 import KDQEngine
 import KDQFormats
 import KDQJSON
@@ -64,9 +63,6 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Run the model for every encoding of every tensor when profiling (slower; default: only the narrowest, the others scaled).")
     var measureAll = false
 
-    @Option(help: "How the guided quantizer weights each tensor's error on the calibration audio: activations (each input column's mean square), compensated (also each rounding's error compensated through the inputs' Gram matrix: GPTQ on the searched scales) or none.")
-    var weighting: ErrorWeighting = .activations
-
     @OptionGroup var dataOptions: TrainingDataOptions
 
     @OptionGroup var training: TrainingOptions
@@ -101,7 +97,6 @@ struct CompressCommand: ParsableCommand {
         request.settings = training.settings
         request.calibrationCount = calibrationCount
         request.measureAll = measureAll
-        request.weighting = weighting
         request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))
         StopRequest.install()

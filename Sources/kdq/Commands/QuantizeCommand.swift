@@ -73,7 +73,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "How ggml blocks are encoded: nearest (whisper.cpp's rounding, byte-identical) or search (error-minimizing; same layout). Default: search for guided plans, nearest for uniform.")
     var quantizer: BlockQuantizer?
 
-    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations), also compensate each rounding's error through the inputs' Gram matrix (compensated: GPTQ on the searched scales), or not (none).")
+    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations) or not (none).")
     var weighting: ErrorWeighting = .activations
 
     @Option(help: "Language code for decoding the calibration audio (multilingual models).")
@@ -118,7 +118,7 @@ struct QuantizeCommand: ParsableCommand {
         var request = QuantizationJob.Request(method: uniform.map { .uniform($0) } ?? .guided(budget()))
         request.rules = try keep.map { try KeepRule(parsing: $0) }
         request.blocks = quantizer
-        request.weighting = weighting
+        request.weightByActivations = weighting == .activations
         request.calibration = calibration
         request.calibrationCount = calibrationCount
         request.calibrationWindows = calibrationWindows
@@ -173,4 +173,8 @@ struct QuantizeCommand: ParsableCommand {
 
 extension Encoding: ExpressibleByArgument {}
 extension CalibrationSet.Windows: ExpressibleByArgument {}
-extension ErrorWeighting: ExpressibleByArgument {}
+
+/// How the search quantizer weights a weight's error.
+enum ErrorWeighting: String, ExpressibleByArgument, CaseIterable {
+    case activations, none
+}
