@@ -42,6 +42,8 @@ public final class CompressionJob {
         public var calibrationCount = 8
         /// Run the model for every encoding of every tensor when profiling (else only the narrowest).
         public var measureAll = false
+        /// Check the winner's largest tensor's encoding on the whole model (`PlanRefinement`).
+        public var refine = true
         public var options = DecodingOptions()
         /// How the archive will be written (its command line counts in its size).
         public var writeOptions = KDQWriteOptions()
@@ -223,6 +225,7 @@ public final class CompressionJob {
         quantization.calibration = r.calibration
         quantization.writeOptions = r.writeOptions
         quantization.reservedBytes = Self.distillationRecordAllowance(epochs: r.settings.epochs, candidates: students.count)
+            + (r.refine ? PlanRefinement.recordAllowance : 0)
         let planner = try QuantizationJob(quantization)
 
         // Every student that fits the budget is planned, then trains its probe steps (the start
@@ -270,8 +273,17 @@ public final class CompressionJob {
 
         // The winner trains on through its planned encodings.
         let chosen = candidates.indices.min { candidates[$0].score < candidates[$1].score }!
-        let (plan, mapped, quantizer) = plans[chosen]
+        var (plan, mapped, quantizer) = plans[chosen]
         let student = probed[chosen]
+        var refinement: PlanRefinement?
+        if r.refine, let refined = try PlanRefinement.refine(student.checkpoint, plan: plan, profile: mapped, makePlan: {
+            try planner.plan(student.checkpoint, profile: mapped, budget: .megabytes(r.targetMegabytes), quantizer: quantizer,
+                             calibration: calibration, restricting: $0)
+        }, measure: { try QuantizationJob.measuredKL(of: $0, on: student.checkpoint, quantizer: quantizer, profiler: profiler) },
+           progress: { progress("refine", $0, $0) }) {
+            (plan, refinement) = (refined.plan, refined.record)
+        }
+        seconds.append(("refine", clock.lap()))
         var planned = student.checkpoint
         let conversions = try plan.apply(to: &planned, quantizer: quantizer)
         let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned)
@@ -303,7 +315,8 @@ public final class CompressionJob {
                 "unreachable": .array(unreachable.map(\.json)), "outcome": outcome.json])
             compression["layer_map"] = .object(distilled)
         }
-        compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration)
+        compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration,
+                                                                refinement: refinement)
         compression["error_profiles"] = QuantizationRecord.errorProfiles(mapped)
         let check = try QuantizationJob.Check.measure(outcome.kept == .trained ? trainedModel : startModel, against: teacherModel,
                                                       profiler: profiler, set: set, meanKL: outcome.keptKL, options: r.options, progress: progress)

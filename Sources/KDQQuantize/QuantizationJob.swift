@@ -41,6 +41,8 @@ public struct QuantizationJob {
         /// Bytes the caller will add to the manifest beyond the quantization record, which a
         /// budget in megabytes must leave room for.
         public var reservedBytes = 0
+        /// Guided plans: check the largest tensor's encoding on the whole model (`PlanRefinement`).
+        public var refine = true
 
         public init(method: Method) { self.method = method }
     }
@@ -138,23 +140,37 @@ public struct QuantizationJob {
                                            layout: r.calibrationWindows.rawValue, positions: profiler!.positions)
         }
 
-        let plan: QuantizationPlan
+        var plan: QuantizationPlan
         var profile: SensitivityProfile?
+        var refinement: PlanRefinement?
         switch r.method {
         case .uniform(let encoding):
             plan = QuantizationPlanner.uniform(checkpoint, encoding, rules: r.rules)
         case .guided(let budget):
             let measured = try profiler!.profile(measurable, measureAll: r.measureAll, recorded: recorded) { progress("profile", $0, $1) }
             profile = measured
-            plan = try self.plan(checkpoint, profile: measured, budget: budget, quantizer: quantizer, calibration: calibrationRecord)
+            let planner = r.refine ? try reserving(PlanRefinement.recordAllowance) : self
+            plan = try planner.plan(checkpoint, profile: measured, budget: budget, quantizer: quantizer, calibration: calibrationRecord)
+            seconds.append(("profile", clock.lap()))
+            if r.refine, let profiler {
+                let source = checkpoint
+                if let refined = try PlanRefinement.refine(source, plan: plan, profile: measured, makePlan: {
+                    try planner.plan(source, profile: measured, budget: budget, quantizer: quantizer, calibration: calibrationRecord, restricting: $0)
+                }, measure: { try Self.measuredKL(of: $0, on: source, quantizer: quantizer, profiler: profiler) },
+                   progress: { progress("refine", $0, $0) }) {
+                    (plan, refinement) = (refined.plan, refined.record)
+                }
+                seconds.append(("refine", clock.lap()))
+            }
         }
-        seconds.append(("profile", clock.lap()))
+        if profile == nil { seconds.append(("profile", clock.lap())) }
 
         let conversions = try plan.apply(to: &checkpoint, quantizer: quantizer)
         seconds.append(("convert", clock.lap()))
 
         var compression = checkpoint.archiveManifest?["compression"]?.objectValue ?? JSONObject()
-        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibrationRecord)
+        compression["encodings"] = QuantizationRecord.encodings(plan, profile: profile, quantizer: quantizer, calibration: calibrationRecord,
+                                                                refinement: refinement)
         compression["error_profiles"] = profile.map(QuantizationRecord.errorProfiles) ?? .null
         var check: Check?
         if r.evaluate, let set = calibrationSet, let profiler, let sourceModel, let calibrationRecord {
@@ -186,16 +202,17 @@ public struct QuantizationJob {
     /// fits. `.sameAsUniform` gives the tensors up what the guided record takes beyond a
     /// uniform one's, so the file is no larger than the uniform archive.
     public func plan(_ c: Checkpoint, profile: SensitivityProfile, budget: SizeBudget, quantizer: TensorQuantizer,
-                     calibration: QuantizationRecord.Calibration?) throws -> QuantizationPlan {
+                     calibration: QuantizationRecord.Calibration?, restricting: [String: Encoding] = [:]) throws -> QuantizationPlan {
         let r = request
-        var plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules)
+        var plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, restricting: restricting)
         switch budget {
         case .bitsPerWeight:
             return plan
         case .sameAsUniform(let e):
             let uniform = QuantizationPlanner.uniform(c, e, rules: r.rules)
             let extra = recordBytes(plan, profile, quantizer, calibration) - recordBytes(uniform, nil, TensorQuantizer(blocks: .nearest), nil) + 2 * 512
-            return try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: max(0, extra))
+            return try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: max(0, extra),
+                                                  restricting: restricting)
         case .megabytes(let mb):
             let target = Int(mb * 1_000_000)
             var reserved = 0
@@ -206,13 +223,29 @@ public struct QuantizationJob {
                 // budget / 20,000 bytes, so a smaller change may give the same plan again.
                 reserved += size - target + (1024 << attempt)
                 do {
-                    plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: reserved)
+                    plan = try QuantizationPlanner.guided(c, profile: profile, budget: budget, rules: r.rules, reservedBytes: reserved,
+                                                          restricting: restricting)
                 } catch {
                     throw QuantizeError("\(mb) MB for the whole archive: its record, tokenizer and layout take \(size - plan.tensorBytes) bytes, and \(error)")
                 }
             }
             throw QuantizeError("no plan within \(mb) MB for the whole archive was found (the tensors would get \(target - reserved) bytes)")
         }
+    }
+
+    /// The same job leaving `bytes` more of a budget in megabytes free.
+    func reserving(_ bytes: Int) throws -> QuantizationJob {
+        var r = request
+        r.reservedBytes += bytes
+        return try QuantizationJob(r)
+    }
+
+    /// The whole model's mean KL from the profiler's source on its calibration windows when
+    /// `c` is encoded as `plan` says.
+    public static func measuredKL(of plan: QuantizationPlan, on c: Checkpoint, quantizer: TensorQuantizer, profiler: SensitivityProfiler) throws -> Double {
+        var encoded = c
+        _ = try plan.apply(to: &encoded, quantizer: quantizer)
+        return try profiler.meanKL(of: WhisperModel(encoded))
     }
 
     /// Bytes of the archive `plan` gives `c`, with its record, a worst-case evaluation record

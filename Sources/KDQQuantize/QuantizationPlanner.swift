@@ -45,13 +45,15 @@ public enum QuantizationPlanner {
     }
 
     /// The allocation minimizing the profile's summed mean KL under `budget` less
-    /// `reservedBytes`: profiled tensors choose among their measured alternatives, pinned ones
-    /// take their rule's encoding, the rest stay as they are.
+    /// `reservedBytes`: profiled tensors choose among their measured alternatives (a tensor
+    /// `restricting` names only its given one), pinned ones take their rule's encoding, the
+    /// rest stay as they are.
     public static func guided(_ c: Checkpoint, profile: SensitivityProfile, budget: SizeBudget,
-                              rules: [KeepRule] = [], reservedBytes: Int = 0) throws -> QuantizationPlan {
+                              rules: [KeepRule] = [], reservedBytes: Int = 0, restricting: [String: Encoding] = [:]) throws -> QuantizationPlan {
         let target = bytes(of: budget, for: c, rules: rules) - reservedBytes
         let split = partition(c, rules: rules) { name, _ in
-            profile.entry(name)?.alternatives.map { ($0.encoding, $0.bytes, $0.meanKL ?? 0) }
+            profile.entry(name)?.alternatives.filter { restricting[name] == nil || restricting[name] == $0.encoding }
+                .map { ($0.encoding, $0.bytes, $0.meanKL ?? 0) }
         }
         let picks = try BitAllocator.allocate(split.items, fixedBytes: split.fixedBytes, budget: target)
         var chosen: [String: (Encoding, Int, Double)] = [:]

@@ -27,7 +27,7 @@ public enum QuantizationRecord {
     /// `compression.encodings`: method, quantizer and its error weighting, budget, and per
     /// tensor the chosen encoding with each measured alternative's bytes and losses.
     public static func encodings(_ plan: QuantizationPlan, profile: SensitivityProfile?, quantizer: TensorQuantizer,
-                                 calibration: Calibration?) -> JSONValue {
+                                 calibration: Calibration?, refinement: PlanRefinement? = nil) -> JSONValue {
         var tensors = JSONObject()
         for c in plan.choices where c.chosen != c.source || c.pinned || profile?.entry(c.tensor) != nil {
             var t: JSONObject = ["source": .string(c.source.rawValue), "chosen": .string(c.chosen.rawValue),
@@ -47,6 +47,7 @@ public enum QuantizationRecord {
                                   "budget": .object(budget), "predicted_kl": finite(plan.predictedKL)]
         record["calibration"] = calibration.map(json) ?? .null
         record["tensors"] = .object(tensors)
+        if let refinement { record["refinement"] = refinement.json }
         return .object(record)
     }
 

@@ -51,6 +51,8 @@ public struct RecordedPlan: Sendable {
     public let predictedKL: Double?
     public let tensors: [TensorChoice]
     public let evaluation: Evaluation?
+    /// The whole-model check of the largest tensor's encoding, when one was made.
+    public let refinement: PlanRefinement?
 
     /// Reads the plan from an archive manifest's `compression` object; nil when it records none.
     public init?(compression: JSONObject?) throws {
@@ -64,6 +66,7 @@ public struct RecordedPlan: Sendable {
         rule = budget?["rule"]?.stringValue
         bitsPerWeight = budget?["bits_per_weight"]?.doubleValue
         predictedKL = record["predicted_kl"]?.doubleValue
+        refinement = try record["refinement"].map { try PlanRefinement(json: $0) }
         var tensors: [TensorChoice] = []
         for (name, value) in record["tensors"]?.objectValue?.entries ?? [] {
             guard let source = value["source"]?.stringValue.flatMap(Encoding.init(rawValue:)),

@@ -42,10 +42,9 @@ import KDQTensor
         #expect(plan.choices.first { $0.tensor == "decoder.token_embedding.weight" }?.chosen == .q8_0)
     }
 
-    /// A synthetic profile (loss proportional to the squared weight error) planned at the
-    /// size of uniform q4_0: the plan fits, and gives a lower summed loss than uniform q4_0.
-    @Test func guidedPlanFitsTheBudgetAndBeatsUniformOnItsOwnLoss() throws {
-        let c = try Checkpoint.open(Self.fixture)
+    /// Every measurable tensor of `c` with a loss proportional to its squared weight error in
+    /// each candidate (ten times as much in the decoder).
+    static func syntheticProfile(_ c: Checkpoint) throws -> SensitivityProfile {
         var entries: [SensitivityProfile.Entry] = []
         for (name, candidates) in QuantizationPlanner.measurable(c) {
             let t = c.tensor(named: name)!
@@ -60,7 +59,14 @@ import KDQTensor
             }
             entries.append(.init(tensor: name, alternatives: alternatives))
         }
-        let profile = SensitivityProfile(entries: entries, windows: 0, positions: 0)
+        return SensitivityProfile(entries: entries, windows: 0, positions: 0)
+    }
+
+    /// The synthetic profile planned at the size of uniform q4_0: the plan fits, and gives a
+    /// lower summed loss than uniform q4_0.
+    @Test func guidedPlanFitsTheBudgetAndBeatsUniformOnItsOwnLoss() throws {
+        let c = try Checkpoint.open(Self.fixture)
+        let profile = try Self.syntheticProfile(c)
         let plan = try QuantizationPlanner.guided(c, profile: profile, budget: .sameAsUniform(.q4_0))
         let uniform = QuantizationPlanner.uniform(c, .q4_0)
         #expect(plan.tensorBytes <= uniform.tensorBytes)

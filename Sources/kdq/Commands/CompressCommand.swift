@@ -63,6 +63,10 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Run the model for every encoding of every tensor when profiling (slower; default: only the narrowest, the others scaled).")
     var measureAll = false
 
+    @Flag(inversion: .prefixedNo,
+          help: "Move the chosen student's largest tensor's encoding a step at a time, the rest re-planned around it, and keep the plan whose whole quantized student has the lowest mean KL from the teacher on the calibration windows.")
+    var refine = true
+
     @OptionGroup var dataOptions: TrainingDataOptions
 
     @OptionGroup var training: TrainingOptions
@@ -97,6 +101,7 @@ struct CompressCommand: ParsableCommand {
         request.settings = training.settings
         request.calibrationCount = calibrationCount
         request.measureAll = measureAll
+        request.refine = refine
         request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))
         StopRequest.install()

@@ -67,6 +67,10 @@ struct QuantizeCommand: ParsableCommand {
           help: "Run the model for every candidate of every tensor, or (--no-measure-all) only for the narrowest, the others' KL scaled from it by their squared weight error (about five times faster, less exact).")
     var measureAll = true
 
+    @Flag(inversion: .prefixedNo,
+          help: "Guided: move the largest tensor's encoding a step at a time, the rest re-planned around it, and keep the plan whose whole quantized model has the lowest mean KL on the calibration windows (--no-refine: the allocator's plan as it is).")
+    var refine = true
+
     @Option(help: "Guided: reuse the sensitivities measured for this guided .kdq archive (same source, calibration and quantizer options), running the model only for what it lacks; to plan again at another budget.")
     var profileFrom: String?
 
@@ -124,6 +128,7 @@ struct QuantizeCommand: ParsableCommand {
         request.calibrationWindows = calibrationWindows
         request.candidates = try candidateEncodings()
         request.measureAll = measureAll
+        request.refine = refine
         request.profileFrom = profileFrom
         request.options.language = language
         request.evaluate = !skipEvaluation

@@ -20,6 +20,10 @@ struct QuantizationReport {
         lines.append(head)
         if let target = plan.targetBytes { lines.append("budget      \(Format.bytes(target)) (\(plan.rule ?? ""))") }
         if let kl = plan.predictedKL { lines.append("predicted   mean KL \(Format.fixed(kl, 5)) (sum of the chosen alternatives' losses)") }
+        if let r = plan.refinement {
+            let tried = r.trials.map { "\($0.encoding.rawValue) \(Format.fixed($0.measuredKL, 5))" }.joined(separator: ", ")
+            lines.append("refined     \(r.tensor): \(r.planned.rawValue) planned, \(r.chosen.rawValue) kept (whole-model mean KL: \(tried))")
+        }
         if let e = plan.evaluation {
             let wer = [e.sourceWER, e.quantizedWER].compactMap { $0 }.map { Format.fixed(100 * $0, 2) + "%" }
             lines.append("measured    mean KL \(Format.fixed(e.meanKL, 5)); calibration WER \(wer.joined(separator: " → "))")
