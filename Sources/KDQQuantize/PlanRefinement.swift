@@ -18,13 +18,6 @@ public struct PlanRefinement: Sendable, Equatable {
         public let predictedKL: Double
         /// The whole quantized model's mean KL from the source on the calibration windows.
         public let measuredKL: Double
-
-        public init(encoding: Encoding, tensorBytes: Int, predictedKL: Double, measuredKL: Double) {
-            self.encoding = encoding
-            self.tensorBytes = tensorBytes
-            self.predictedKL = predictedKL
-            self.measuredKL = measuredKL
-        }
     }
 
     public let tensor: String
@@ -77,6 +70,20 @@ public struct PlanRefinement: Sendable, Equatable {
         return (best.plan, PlanRefinement(tensor: largest.tensor, planned: largest.chosen, trials: trials, chosen: best.trial.encoding))
     }
 
+    /// `compression.encodings.refinement` (formats/kdq.md §3).
+    public var json: JSONValue {
+        .object([
+            "rule": "the largest tensor's encoding moved one step at a time, the rest re-planned around it; the plan with the lowest measured whole-model mean KL on the calibration windows kept",
+            "tensor": .string(tensor), "planned": .string(planned.rawValue), "chosen": .string(chosen.rawValue),
+            "trials": .array(trials.map { t in
+                .object(["encoding": .string(t.encoding.rawValue), "tensor_bytes": .number(t.tensorBytes),
+                         "predicted_kl": QuantizationRecord.finite(t.predictedKL), "measured_kl": QuantizationRecord.finite(t.measuredKL)])
+            }),
+        ])
+    }
+}
+
+extension PlanRefinement {
     /// Reads the record `json` writes.
     public init(json: JSONValue) throws {
         func encoding(_ v: JSONValue?) throws -> Encoding {
@@ -96,24 +103,5 @@ public struct PlanRefinement: Sendable, Equatable {
             return Trial(encoding: try encoding(t["encoding"]), tensorBytes: bytes, predictedKL: t["predicted_kl"]?.doubleValue ?? .nan,
                          measuredKL: t["measured_kl"]?.doubleValue ?? .nan)
         }
-    }
-
-    private init(tensor: String, planned: Encoding, trials: [Trial], chosen: Encoding) {
-        self.tensor = tensor
-        self.planned = planned
-        self.trials = trials
-        self.chosen = chosen
-    }
-
-    /// `compression.encodings.refinement` (formats/kdq.md §3).
-    public var json: JSONValue {
-        .object([
-            "rule": "the largest tensor's encoding moved one step at a time, the rest re-planned around it; the plan with the lowest measured whole-model mean KL on the calibration windows kept",
-            "tensor": .string(tensor), "planned": .string(planned.rawValue), "chosen": .string(chosen.rawValue),
-            "trials": .array(trials.map { t in
-                .object(["encoding": .string(t.encoding.rawValue), "tensor_bytes": .number(t.tensorBytes),
-                         "predicted_kl": QuantizationRecord.finite(t.predictedKL), "measured_kl": QuantizationRecord.finite(t.measuredKL)])
-            }),
-        ])
     }
 }
