@@ -278,14 +278,11 @@ public final class CompressionJob {
         var (plan, mapped, quantizer) = plans[chosen]
         let student = probed[chosen]
         var refinement: PlanRefinement?
-        if r.refine, let refined = try PlanRefinement.refine(student.checkpoint, plan: plan, profile: mapped, makePlan: {
-            try planner.plan(student.checkpoint, profile: mapped, budget: .megabytes(r.targetMegabytes), quantizer: quantizer,
-                             calibration: calibration, restricting: $0)
-        }, measure: { try QuantizationJob.measuredKL(of: $0, on: student.checkpoint, quantizer: quantizer, profiler: profiler) },
-           progress: { progress("refine", $0, $0) }) {
-            (plan, refinement) = (refined.plan, refined.record)
+        if r.refine {
+            (plan, refinement) = try planner.refined(plan, of: student.checkpoint, profile: mapped, budget: .megabytes(r.targetMegabytes),
+                                                     quantizer: quantizer, calibration: calibration, profiler: profiler, progress: progress)
+            seconds.append(("refine", clock.lap()))
         }
-        seconds.append(("refine", clock.lap()))
         var planned = student.checkpoint
         let conversions = try plan.apply(to: &planned, quantizer: quantizer)
         let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned)

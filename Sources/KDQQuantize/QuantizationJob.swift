@@ -143,27 +143,21 @@ public struct QuantizationJob {
         var plan: QuantizationPlan
         var profile: SensitivityProfile?
         var refinement: PlanRefinement?
+        let planner = r.refine ? try reserving(PlanRefinement.recordAllowance) : self
         switch r.method {
         case .uniform(let encoding):
             plan = QuantizationPlanner.uniform(checkpoint, encoding, rules: r.rules)
         case .guided(let budget):
             let measured = try profiler!.profile(measurable, measureAll: r.measureAll, recorded: recorded) { progress("profile", $0, $1) }
             profile = measured
-            let planner = r.refine ? try reserving(PlanRefinement.recordAllowance) : self
             plan = try planner.plan(checkpoint, profile: measured, budget: budget, quantizer: quantizer, calibration: calibrationRecord)
-            seconds.append(("profile", clock.lap()))
-            if r.refine, let profiler {
-                let source = checkpoint
-                if let refined = try PlanRefinement.refine(source, plan: plan, profile: measured, makePlan: {
-                    try planner.plan(source, profile: measured, budget: budget, quantizer: quantizer, calibration: calibrationRecord, restricting: $0)
-                }, measure: { try Self.measuredKL(of: $0, on: source, quantizer: quantizer, profiler: profiler) },
-                   progress: { progress("refine", $0, $0) }) {
-                    (plan, refinement) = (refined.plan, refined.record)
-                }
-                seconds.append(("refine", clock.lap()))
-            }
         }
-        if profile == nil { seconds.append(("profile", clock.lap())) }
+        seconds.append(("profile", clock.lap()))
+        if r.refine, case .guided(let budget) = r.method, let profile, let profiler {
+            (plan, refinement) = try planner.refined(plan, of: checkpoint, profile: profile, budget: budget, quantizer: quantizer,
+                                                     calibration: calibrationRecord, profiler: profiler, progress: progress)
+            seconds.append(("refine", clock.lap()))
+        }
 
         let conversions = try plan.apply(to: &checkpoint, quantizer: quantizer)
         seconds.append(("convert", clock.lap()))
@@ -240,12 +234,20 @@ public struct QuantizationJob {
         return try QuantizationJob(r)
     }
 
-    /// The whole model's mean KL from the profiler's source on its calibration windows when
-    /// `c` is encoded as `plan` says.
-    public static func measuredKL(of plan: QuantizationPlan, on c: Checkpoint, quantizer: TensorQuantizer, profiler: SensitivityProfiler) throws -> Double {
-        var encoded = c
-        _ = try plan.apply(to: &encoded, quantizer: quantizer)
-        return try profiler.meanKL(of: WhisperModel(encoded))
+    /// `plan` for `c` after `PlanRefinement`: the largest tensor's encoding moved with the rest
+    /// re-planned by this job, each plan's whole-model mean KL from the profiler's source measured
+    /// on its calibration windows; the record is nil when there was nothing to move.
+    public func refined(_ plan: QuantizationPlan, of c: Checkpoint, profile: SensitivityProfile, budget: SizeBudget,
+                        quantizer: TensorQuantizer, calibration: QuantizationRecord.Calibration?, profiler: SensitivityProfiler,
+                        progress: (String, Int, Int) -> Void) throws -> (plan: QuantizationPlan, record: PlanRefinement?) {
+        let refined = try PlanRefinement.refine(c, plan: plan, profile: profile, makePlan: {
+            try self.plan(c, profile: profile, budget: budget, quantizer: quantizer, calibration: calibration, restricting: $0)
+        }, measure: { candidate in
+            var encoded = c
+            _ = try candidate.apply(to: &encoded, quantizer: quantizer)
+            return try profiler.meanKL(of: WhisperModel(encoded))
+        }, progress: { progress("refine", $0, $0) })
+        return refined.map { ($0.plan, $0.record) } ?? (plan, nil)
     }
 
     /// Bytes of the archive `plan` gives `c`, with its record, a worst-case evaluation record
