@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # docs/distillation.md, "Trimming the vocabulary to English": kdq compress of base to TARGET_MB
 # with its vocabulary trimmed to the words of Debian's wamerican and wbritish lists, trained on
-# CLIPS clips of ../shared/audio/distill/ (labels cached in out/base-work/clips), calibrated on
-# 32 dev utterances, then evaluated on the dev set. Resumable: run the same command again.
-# Usage: scripts/compress-trimmed.sh [TARGET_MB] [EPOCHS] [CLIPS]   (defaults: 29.9 1 600; KDQ=binary to skip the build)
+# CLIPS clips of DATA (default ../shared/audio/distill/; labels cached in out/base-work/clips),
+# calibrated on 32 dev utterances, then evaluated on the dev set. Resumable: run the same command again.
+# Usage: scripts/compress-trimmed.sh [TARGET_MB] [EPOCHS] [CLIPS] [DATA]   (defaults: 29.9 1 600
+#        ../shared/audio/distill/manifest.jsonl; KDQ=binary to skip the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target="${1:-29.9}"; epochs="${2:-1}"; clips="${3:-600}"
+target="${1:-29.9}"; epochs="${2:-1}"; clips="${3:-600}"; data="${4:-../shared/audio/distill/manifest.jsonl}"
 words=(/usr/share/dict/american-english /usr/share/dict/british-english)
 for w in "${words[@]}"; do
   [ -f "$w" ] || { echo "installing Debian's word lists (wamerican, wbritish)" >&2; apt-get install -y -q wamerican wbritish >/dev/null; break; }
 done
 if [ -z "${KDQ:-}" ]; then swift build -c release --product kdq >/dev/null; KDQ=.build/release/kdq; fi
 out="out/trimmed/c$target-e$epochs-n$clips"
+[ -z "${4:-}" ] || out="$out-$(basename "$(dirname "$data")")"
 mkdir -p "$out"
 [ -f "$out/model.kdq" ] || "$KDQ" compress models/base -o "$out/model.kdq" --target-mb "$target" \
-  --data ../shared/audio/distill/manifest.jsonl --calibration ../shared/audio/dev/manifest.jsonl \
+  --data "$data" --calibration ../shared/audio/dev/manifest.jsonl \
   --calibration-count 32 --limit "$clips" --clip-cache out/base-work/clips --validation 40 --probe-steps 20 \
   --epochs "$epochs" --batch 16 --lr 5e-4 --warmup 5 --depths 6 --patience 1 --language en --train-embeddings \
   --keep-tokens-of "${words[0]}" --keep-tokens-of "${words[1]}" --work-dir "$out/work" --json > "$out/compress.json"
