@@ -33,7 +33,7 @@ def entries():
 
 def sentences(entry):
     lines = [l.strip() for l in entry.splitlines() if l.strip()]
-    lines = [l for l in lines if not l.startswith("--") and not l.startswith("-- ")]
+    lines = [l for l in lines if not l.startswith("--")]
     text = " ".join(lines).replace('"', "").replace("``", "").replace("''", "")
     for piece in re.split(r"(?<=[.?!])\s+", text):
         piece = piece.strip()

@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out/speech}"; sentences="${2:-samples/sentences.txt}"; per="${3:-4}"
+case "$per" in 1|2|3|4) ;; *) echo "speech-data.sh: VOICES is $per, expected 1 to 4 (flite has four English voices)" >&2; exit 2 ;; esac
 if ! command -v flite >/dev/null; then
   sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get install -y flite >&2
