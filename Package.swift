@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "KDQTensorTests", dependencies: ["KDQTensor"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQFormatsTests", dependencies: ["KDQFormats", "KDQTensor", "KDQJSON", "CArchive", "KDQTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CKernels", "CSndFile", "KDQTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "KDQEngineTests", dependencies: ["KDQEngine", "KDQFormats", "KDQTensor", "CKernels", "CSndFile", "CSoxr", "KDQTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQAnalysisTests", dependencies: ["KDQAnalysis", "KDQFormats", "KDQTensor", "KDQJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "KDQQuantizeTests", dependencies: ["KDQQuantize", "KDQEngine", "KDQFormats", "KDQTensor", "KDQAnalysis", "KDQTestSupport"]),
         .testTarget(name: "KDQTrainTests", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQTestSupport"],

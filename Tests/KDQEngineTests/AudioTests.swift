@@ -1,4 +1,5 @@
 import CSndFile
+import CSoxr
 import Foundation
 import Testing
 @testable import KDQEngine
@@ -97,6 +98,25 @@ import KDQFormats
         FileManager.default.createFile(atPath: dir + "/cut.wav", contents: bytes.prefix(bytes.count / 2))
         let samples = try AudioLoader.load(dir + "/cut.wav")
         #expect(samples.count > 7000 && samples.count < 8100)
+    }
+
+    /// The streaming resampler gives libsoxr's one-shot samples exactly, for inputs of several
+    /// blocks that end mid-block, at the rates people record.
+    @Test(arguments: [8000, 22050, 44100, 48000])
+    func streamingResamplingEqualsLibsoxrOneShot(rate: Int) throws {
+        let input = (0..<(3 * AudioLoader.streamBlock + 4321)).map { Float(0.4 * sin(Double($0) * 0.37) + 0.2 * sin(Double($0) * 0.011)) }
+        let streamed = try AudioLoader.resample(input, from: rate, path: "test")
+        let expectedLength = Int((Double(input.count) * 16000 / Double(rate)).rounded())
+        var oneShot = [Float](repeating: 0, count: expectedLength + 16)
+        var produced = 0
+        var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
+        var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
+        let error = soxr_oneshot(Double(rate), 16000, 1, input, input.count, nil, &oneShot, oneShot.count, &produced, &io, &quality, nil)
+        #expect(error == nil)
+        #expect(streamed.count == produced, "streamed \(streamed.count) samples, one-shot \(produced)")
+        #expect(abs(streamed.count - expectedLength) <= 1)
+        let maxDifference = zip(streamed, oneShot).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(maxDifference == 0, "max difference \(maxDifference)")
     }
 
     @Test func twoHoursLoadAndFitTheWindowPlan() throws {

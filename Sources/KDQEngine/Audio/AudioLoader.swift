@@ -57,20 +57,41 @@ public enum AudioLoader {
         return rate == sampleRate ? mono : try resample(mono, from: rate, path: path)
     }
 
-    /// libsoxr's one-shot high-quality resampler.
+    /// libsoxr's high-quality resampler, fed `streamBlock` samples at a time. One call with the
+    /// whole input (`soxr_oneshot`) gives the same samples but makes libsoxr hold its own copy
+    /// of all of them in buffers it grows with `realloc`: two hours at 8 kHz took 3.3 s and
+    /// 1.3 GB that way against 1.2 s and 0.66 GB streamed.
     static func resample(_ input: [Float], from rate: Int, path: String) throws -> [Float] {
         let outLength = Int((Double(input.count) * Double(sampleRate) / Double(rate)).rounded())
         var output = [Float](repeating: 0, count: outLength + 16)
-        var produced = 0
         var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
         var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
-        let error = input.withUnsafeBufferPointer { inp in
-            output.withUnsafeMutableBufferPointer { out in
-                soxr_oneshot(Double(rate), Double(sampleRate), 1, inp.baseAddress, input.count, nil,
-                             out.baseAddress, out.count, &produced, &io, &quality, nil)
+        var error: soxr_error_t?
+        guard let resampler = soxr_create(Double(rate), Double(sampleRate), 1, &error, &io, &quality, nil), error == nil else {
+            throw EngineError(.audio, "resampling from \(rate) Hz failed: \(error.map { String(cString: $0) } ?? "no resampler")", path: path)
+        }
+        defer { soxr_delete(resampler) }
+        var consumed = 0, produced = 0
+        try input.withUnsafeBufferPointer { inp in
+            try output.withUnsafeMutableBufferPointer { out in
+                guard let inBase = inp.baseAddress, let outBase = out.baseAddress else { return }
+                // Input a block at a time, then empty calls that flush the filter's tail, until
+                // a call moves nothing or the output is full.
+                while produced < out.count {
+                    let length = min(streamBlock, inp.count - consumed)
+                    var taken = 0, made = 0
+                    let failure = soxr_process(resampler, length > 0 ? inBase + consumed : nil, length, &taken,
+                                               outBase + produced, out.count - produced, &made)
+                    if let failure { throw EngineError(.audio, "resampling from \(rate) Hz failed: \(String(cString: failure))", path: path) }
+                    consumed += taken
+                    produced += made
+                    if taken == 0 && made == 0 { break }
+                }
             }
         }
-        if let error { throw EngineError(.audio, "resampling from \(rate) Hz failed: \(String(cString: error))", path: path) }
         return Array(output.prefix(produced))
     }
+
+    /// Input samples per call of the streaming resampler.
+    static let streamBlock = 1 << 16
 }
