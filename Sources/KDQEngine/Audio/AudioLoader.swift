@@ -66,9 +66,10 @@ public enum AudioLoader {
         var output = [Float](repeating: 0, count: outLength + 16)
         var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
         var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
+        func failed(_ reason: String) -> EngineError { EngineError(.audio, "resampling from \(rate) Hz failed: \(reason)", path: path) }
         var error: soxr_error_t?
         guard let resampler = soxr_create(Double(rate), Double(sampleRate), 1, &error, &io, &quality, nil), error == nil else {
-            throw EngineError(.audio, "resampling from \(rate) Hz failed: \(error.map { String(cString: $0) } ?? "no resampler")", path: path)
+            throw failed(error.map { String(cString: $0) } ?? "no resampler")
         }
         defer { soxr_delete(resampler) }
         var consumed = 0, produced = 0
@@ -82,7 +83,7 @@ public enum AudioLoader {
                     var taken = 0, made = 0
                     let failure = soxr_process(resampler, length > 0 ? inBase + consumed : nil, length, &taken,
                                                outBase + produced, out.count - produced, &made)
-                    if let failure { throw EngineError(.audio, "resampling from \(rate) Hz failed: \(String(cString: failure))", path: path) }
+                    if let failure { throw failed(String(cString: failure)) }
                     consumed += taken
                     produced += made
                     if taken == 0 && made == 0 { break }
