@@ -4,17 +4,20 @@
 # CLIPS clips of DATA (default ../shared/audio/distill/; labels cached in out/base-work/clips),
 # calibrated on 32 dev utterances, then evaluated on the dev set. Resumable: run the same command again.
 # Usage: scripts/compress-trimmed.sh [TARGET_MB] [EPOCHS] [CLIPS] [DATA]   (defaults: 29.9 1 600
-#        ../shared/audio/distill/manifest.jsonl; KDQ=binary to skip the build)
+#        ../shared/audio/distill/manifest.jsonl; KDQ=binary to skip the build; WORDS=small or
+#        WORDS=large takes the lists of that size, wamerican-small/-large and wbritish-small/-large)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:-29.9}"; epochs="${2:-1}"; clips="${3:-600}"; data="${4:-../shared/audio/distill/manifest.jsonl}"
-words=(/usr/share/dict/american-english /usr/share/dict/british-english)
+size="${WORDS:+-$WORDS}"
+words=("/usr/share/dict/american-english$size" "/usr/share/dict/british-english$size")
 for w in "${words[@]}"; do
-  [ -f "$w" ] || { echo "installing Debian's word lists (wamerican, wbritish)" >&2; apt-get install -y -q wamerican wbritish >/dev/null; break; }
+  [ -f "$w" ] || { echo "installing Debian's word lists (wamerican$size, wbritish$size)" >&2; apt-get install -y -q "wamerican$size" "wbritish$size" >/dev/null; break; }
 done
 if [ -z "${KDQ:-}" ]; then swift build -c release --product kdq >/dev/null; KDQ=.build/release/kdq; fi
 out="out/trimmed/c$target-e$epochs-n$clips"
 [ -z "${4:-}" ] || out="$out-$(basename "$(dirname "$data")")"
+out="$out$size"
 mkdir -p "$out"
 [ -f "$out/model.kdq" ] || "$KDQ" compress models/base -o "$out/model.kdq" --target-mb "$target" \
   --data "$data" --calibration ../shared/audio/dev/manifest.jsonl \

@@ -18,14 +18,17 @@ public final class DivergenceMeter {
         references[id] = (tokens, LogitDivergence.logSoftmax(logits, vocab: model.dims.nVocab))
     }
 
-    /// Adds clip `id` for the model named `name` (same vocabulary as the reference); clips
-    /// without a reference are skipped.
+    /// Adds clip `id` for the model named `name` (same vocabulary as the reference, or a trimmed
+    /// copy of it: the reference's tokens are then forced up to the first one the model lacks);
+    /// clips without a reference are skipped.
     public func add(id: String, name: String, model: WhisperModel, encoderOutput: [Float]) throws {
         guard let ref = references[id] else { return }
         guard ref.logP.count == ref.tokens.count * model.dims.nVocab else {
             throw QuantizeError("model '\(name)' has a vocabulary of \(model.dims.nVocab), unlike the reference; KL needs the same one")
         }
-        let logits = try model.decoder.forward(ref.tokens, state: try model.decoder.makeState(encoderOutput: encoderOutput))
+        let forcible = model.decoder.forcibleLength(of: ref.tokens)
+        guard forcible > 0 else { return }
+        let logits = try model.decoder.forward(Array(ref.tokens.prefix(forcible)), state: try model.decoder.makeState(encoderOutput: encoderOutput))
         let d = LogitDivergence.summed(reference: ref.logP, candidate: logits, vocab: model.dims.nVocab)
         totals[name, default: (0, 0)].kl += d.total
         totals[name, default: (0, 0)].positions += d.rows

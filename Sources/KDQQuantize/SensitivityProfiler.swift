@@ -84,11 +84,14 @@ public final class SensitivityProfiler {
     }
 
     /// The mean next-token KL divergence of `candidate` (another model of the same dims, such
-    /// as the quantized result) from the source model, on the same windows and tokens.
+    /// as the quantized result) from the source model, on the same windows and tokens (a
+    /// vocabulary-trimmed candidate's up to the first token it lacks).
     public func meanKL(of candidate: WhisperModel) throws -> Double {
         var kl = 0.0, rows = 0
         for ref in references {
-            let result = try candidate.forward(mel: ref.mel, tokens: ref.tokens, keepHidden: false)
+            let forcible = candidate.decoder.forcibleLength(of: ref.tokens)
+            guard forcible > 0 else { continue }
+            let result = try candidate.forward(mel: ref.mel, tokens: Array(ref.tokens.prefix(forcible)), keepHidden: false)
             let d = LogitDivergence.summed(reference: ref.logProbabilities, candidate: result.logits, vocab: candidate.dims.nVocab)
             kl += d.total
             rows += d.rows

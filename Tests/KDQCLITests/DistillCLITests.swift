@@ -47,6 +47,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/s.bin"))
     }
 
+    /// A trimmed model lacking a token of the whole model's transcript (" country" is not among
+    /// the words) is still measured against it: the transcript is forced up to that token.
+    @Test(.enabled(if: KDQBinary.tinyEn != nil, "needs scripts/fetch-models.sh"))
+    func klFromTheWholeModelStopsAtTheFirstTokenATrimmedOneLacks() throws {
+        let dir = KDQBinary.scratchDirectory("student-trimmed-kl")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "and\nso\nmy\nfellow\nAmericans\nask\nnot\nwhat\nyour\n".write(toFile: dir + "/words.txt", atomically: true, encoding: .utf8)
+        let student = try KDQBinary.run(["student", KDQBinary.tinyEn!, "-o", dir + "/s.kdq", "--decoder-layers", "4", "--select", "even",
+                                         "--keep-tokens-of", dir + "/words.txt"])
+        #expect(student.status == 0, "\(student.stderr)")
+        let jfk = KDQBinary.packageRoot + "/samples/jfk.wav"
+        try #"{"id": "jfk", "audio": "\#(jfk)", "text": "And so my fellow Americans, ask not what your country can do for you."}"#
+            .write(toFile: dir + "/set.jsonl", atomically: true, encoding: .utf8)
+        let r = try KDQBinary.run(["eval", "--manifest", dir + "/set.jsonl", "--model", KDQBinary.tinyEn!, "--model", dir + "/s.kdq",
+                                   "--kl", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let kl = try #require(try JSONValue.parse(r.stdout)["models"]?.arrayValue?.last?["mean_kl"]?.doubleValue)
+        print("KL of the trimmed model from tiny.en, forced up to ' country': \(kl)")
+        #expect(kl.isFinite && kl > 0)
+    }
+
     @Test func aWordListThatCannotBeReadIsAnError() throws {
         let dir = KDQBinary.scratchDirectory("student-words")
         defer { try? FileManager.default.removeItem(atPath: dir) }
