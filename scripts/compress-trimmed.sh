@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:-29.9}"; epochs="${2:-1}"; clips="${3:-600}"; data="${4:-../shared/audio/distill/manifest.jsonl}"
+case "${WORDS:-}" in ""|small|large) ;; *) echo "compress-trimmed.sh: WORDS is $WORDS, expected small or large (or unset)" >&2; exit 2 ;; esac
 size="${WORDS:+-$WORDS}"
 words=("/usr/share/dict/american-english$size" "/usr/share/dict/british-english$size")
 for w in "${words[@]}"; do

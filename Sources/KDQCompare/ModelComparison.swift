@@ -73,8 +73,7 @@ public final class ModelComparison {
             guard samples.count <= LogMelSpectrogram.windowSamples else { continue }
             scored += 1
             // Forced through both up to the first token a trimmed student lacks.
-            let full = try teacher.teacherSequence(text: teacherText, options: r.options)
-            let sequence = Array(full.prefix(student.decoder.forcibleLength(of: full)))
+            let sequence = student.decoder.forciblePrefix(of: try teacher.teacherSequence(text: teacherText, options: r.options))
             let tf = try teacher.forward(mel: teacherTranscriber.melSegment(samples, seek: 0), tokens: sequence, keepCrossAttention: true)
             let sf = try student.forward(mel: studentTranscriber.melSegment(samples, seek: 0), tokens: sequence, keepCrossAttention: true)
             tokens.add(clip: clip.id, tokens: sequence, promptLength: prompt, teacherLogP: LogitDivergence.logSoftmax(tf.logits, vocab: t.nVocab),

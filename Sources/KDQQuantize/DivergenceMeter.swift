@@ -26,9 +26,9 @@ public final class DivergenceMeter {
         guard ref.logP.count == ref.tokens.count * model.dims.nVocab else {
             throw QuantizeError("model '\(name)' has a vocabulary of \(model.dims.nVocab), unlike the reference; KL needs the same one")
         }
-        let forcible = model.decoder.forcibleLength(of: ref.tokens)
-        guard forcible > 0 else { return }
-        let logits = try model.decoder.forward(Array(ref.tokens.prefix(forcible)), state: try model.decoder.makeState(encoderOutput: encoderOutput))
+        let forcible = model.decoder.forciblePrefix(of: ref.tokens)
+        guard !forcible.isEmpty else { return }
+        let logits = try model.decoder.forward(forcible, state: try model.decoder.makeState(encoderOutput: encoderOutput))
         let d = LogitDivergence.summed(reference: ref.logP, candidate: logits, vocab: model.dims.nVocab)
         totals[name, default: (0, 0)].kl += d.total
         totals[name, default: (0, 0)].positions += d.rows

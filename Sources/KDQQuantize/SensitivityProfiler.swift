@@ -89,9 +89,9 @@ public final class SensitivityProfiler {
     public func meanKL(of candidate: WhisperModel) throws -> Double {
         var kl = 0.0, rows = 0
         for ref in references {
-            let forcible = candidate.decoder.forcibleLength(of: ref.tokens)
-            guard forcible > 0 else { continue }
-            let result = try candidate.forward(mel: ref.mel, tokens: Array(ref.tokens.prefix(forcible)), keepHidden: false)
+            let forcible = candidate.decoder.forciblePrefix(of: ref.tokens)
+            guard !forcible.isEmpty else { continue }
+            let result = try candidate.forward(mel: ref.mel, tokens: forcible, keepHidden: false)
             let d = LogitDivergence.summed(reference: ref.logProbabilities, candidate: result.logits, vocab: candidate.dims.nVocab)
             kl += d.total
             rows += d.rows

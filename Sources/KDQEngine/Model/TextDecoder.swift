@@ -64,13 +64,13 @@ public struct TextDecoder {
         State(crossKeys: other.crossKeys, crossValues: other.crossValues, capacity: other.capacity, width: weights.dims.nTextState)
     }
 
-    /// How many of `tokens`, from the first, this decoder can take as input: all of them unless
-    /// its vocabulary is trimmed and one of them is not kept. A sequence of an untrimmed model
+    /// The longest start of `tokens` this decoder can take as input: all of them unless its
+    /// vocabulary is trimmed and one of them is not kept. A sequence of an untrimmed model
     /// teacher-forced through a trimmed one is cut there (as training cuts its labels); the last
     /// row it keeps still predicts the token the model lacks.
-    public func forcibleLength(of tokens: [Int]) -> Int {
-        guard let kept = weights.vocabulary else { return tokens.count }
-        return tokens.firstIndex { !kept.contains($0) } ?? tokens.count
+    public func forciblePrefix(of tokens: [Int]) -> [Int] {
+        guard let kept = weights.vocabulary, let cut = tokens.firstIndex(where: { !kept.contains($0) }) else { return tokens }
+        return Array(tokens[..<cut])
     }
 
     /// Runs `tokens` (appended after what `state` holds) and returns their logits
