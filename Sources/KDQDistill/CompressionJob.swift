@@ -46,6 +46,9 @@ public final class CompressionJob {
         /// Off by default: the check judges the untrained student, and the one plan it improved
         /// at 29.9 MB trained to a worse student (docs/distillation.md).
         public var refine = false
+        /// Tensors every student's plan holds to an encoding (or to its own); the rest are
+        /// planned around them within the budget.
+        public var rules: [KeepRule] = []
         public var options = DecodingOptions()
         /// How the archive will be written (its command line counts in its size).
         public var writeOptions = KDQWriteOptions()
@@ -226,6 +229,7 @@ public final class CompressionJob {
         var quantization = QuantizationJob.Request(method: .guided(.megabytes(r.targetMegabytes)))
         quantization.calibration = r.calibration
         quantization.writeOptions = r.writeOptions
+        quantization.rules = r.rules
         quantization.reservedBytes = Self.distillationRecordAllowance(epochs: r.settings.epochs, candidates: students.count)
             + (r.refine ? PlanRefinement.recordAllowance : 0)
         let planner = try QuantizationJob(quantization)

@@ -13,7 +13,8 @@ import Testing
         #expect(r.status == 0 && r.stdout.contains("--target-mb") && r.stdout.contains("--depths") && r.stdout.contains("--probe-steps"))
     }
 
-    @Test(arguments: [["--depths", "0"], ["--depths", "2,x"], ["--target-mb", "-1"], ["--probe-steps", "0"], ["--alpha", "2"]])
+    @Test(arguments: [["--depths", "0"], ["--depths", "2,x"], ["--target-mb", "-1"], ["--probe-steps", "0"], ["--alpha", "2"],
+                      ["--keep", "encoder*=q3_k"]])
     func badOptionsAreRefused(_ bad: [String]) throws {
         var arguments = ["compress", KDQBinary.fixtures + "/tiny-random.pt", "-o", "/tmp/never.kdq", "--target-mb", "1", "--data", "d.jsonl",
                          "--calibration", calibration]
@@ -104,10 +105,18 @@ import Testing
         let again = dir + "/again"
         try FileManager.default.createDirectory(atPath: again, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: dir + "/c.kdq.work/teacher-profile.json", toPath: again + "/teacher-profile.json")
+        // Its first encoder block's MLP matrices are pinned (--keep, as `kdq quantize`): the plan around them.
         let worse = try compressTinyEn(in: dir, output: "worse.kdq", targetMB: 24, clips: 10,
-                                       ["--depths", "4", "--lr", "30", "--warmup", "0", "--work-dir", again, "--clip-cache", dir + "/c.kdq.work/clips"])
+                                       ["--depths", "4", "--lr", "30", "--warmup", "0", "--work-dir", again, "--clip-cache", dir + "/c.kdq.work/clips",
+                                        "--keep", "encoder.blocks.0.mlp.*.weight=q8_0"])
         let kept = try #require(try JSONValue.parse(worse.stdout)["outcome"])
         #expect(kept["kept"]?.stringValue == "start", "\(kept.serialized(pretty: false))")
+        let tensors = try JSONValue.parse(try KDQBinary.run(["inspect", dir + "/worse.kdq", "--json"]).stdout)["tensors"]?.arrayValue ?? []
+        let mlp = tensors.filter { t in
+            let name = t["name"]?.stringValue ?? ""
+            return name.hasPrefix("encoder.blocks.0.mlp.") && name.hasSuffix(".weight")
+        }
+        #expect(mlp.count == 2 && mlp.allSatisfy { $0["encoding"]?.stringValue == "q8_0" }, "\(mlp.map { $0.serialized(pretty: false) })")
         #expect(try KDQBinary.run(["report", dir + "/worse.kdq", "-o", dir + "/worse.html"]).status == 0)
         #expect(try String(contentsOfFile: dir + "/worse.html", encoding: .utf8).contains("Training raised"))
     }

@@ -30,7 +30,8 @@ struct CompressCommand: ParsableCommand {
             labelled clips and every candidate's checkpoints: Ctrl-C stops with a checkpoint, and the \
             same command continues where it stopped. --keep-tokens-of WORDS trims every student's \
             vocabulary to the tokens that write those words (as `kdq student`), which frees the \
-            budget the unused rows of the token embedding would take.
+            budget the unused rows of the token embedding would take. --keep pins tensors of every \
+            student's plan to an encoding (as `kdq quantize`); the rest are planned around them.
             """
     )
 
@@ -56,6 +57,8 @@ struct CompressCommand: ParsableCommand {
     var selectionClips: Int = 16
 
     @OptionGroup var trimming: TokenTrimmingOptions
+
+    @OptionGroup var pinning: PinningOptions
 
     @Option(help: "Steps each candidate trains before they are compared.")
     var probeSteps: Int = 20
@@ -101,6 +104,7 @@ struct CompressCommand: ParsableCommand {
         request.calibrationCount = calibrationCount
         request.measureAll = measureAll
         request.refine = refine
+        request.rules = try pinning.rules()
         request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))
         StopRequest.install()

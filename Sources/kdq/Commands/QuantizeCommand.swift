@@ -48,8 +48,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Guided: the size whisper.cpp's uniform quantization to this type gives (e.g. q4_0).")
     var matchUniform: Encoding?
 
-    @Option(help: "Pin tensors: PATTERN=ENCODING (a tensor whose rows are not whole blocks of it keeps its own), or PATTERN to keep their encoding (repeatable; e.g. 'encoder.conv*=f16').")
-    var keep: [String] = []
+    @OptionGroup var pinning: PinningOptions
 
     @Option(help: "Calibration manifest (JSON Lines or TSV, as kdq eval); required for guided plans.")
     var calibration: String?
@@ -120,7 +119,7 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         let checkpoint = try Checkpoint.open(source)
         var request = QuantizationJob.Request(method: uniform.map { .uniform($0) } ?? .guided(budget()))
-        request.rules = try keep.map { try KeepRule(parsing: $0) }
+        request.rules = try pinning.rules()
         request.blocks = quantizer
         request.weightByActivations = weighting == .activations
         request.calibration = calibration
