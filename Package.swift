@@ -35,7 +35,7 @@ let package = Package(
                             .copy("Resources/alignment-heads.json")]),
         .target(name: "KDQEngine", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS", "CKernels", "CSndFile", "CSoxr", "CFFTW"]),
         .target(name: "KDQAnalysis", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "CBLAS"]),
-        .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis"]),
+        .target(name: "KDQQuantize", dependencies: ["KDQTensor", "KDQFormats", "KDQJSON", "KDQEngine", "KDQAnalysis", "CBLAS"]),
         .target(name: "KDQTrain", dependencies: ["KDQTensor", "KDQFormats", "KDQEngine", "CBLAS"]),
         .target(name: "KDQDistill", dependencies: ["KDQTrain", "KDQEngine", "KDQFormats", "KDQTensor", "KDQJSON", "KDQAnalysis", "KDQQuantize"],
                 resources: [.copy("Recipe/train_student.py")]),

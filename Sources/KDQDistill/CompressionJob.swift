@@ -46,6 +46,8 @@ public final class CompressionJob {
         /// Off by default: the check judges the untrained student, and the one plan it improved
         /// at 29.9 MB trained to a worse student (docs/distillation.md).
         public var refine = false
+        /// How the teacher's calibration inputs weigh each weight's quantization error.
+        public var weighting = ErrorWeighting.activations
         /// Tensors every student's plan holds to an encoding (or to its own); the rest are
         /// planned around them within the budget.
         public var rules: [KeepRule] = []
@@ -218,7 +220,7 @@ public final class CompressionJob {
 
         // The teacher's sensitivity to each encoding of every tensor some student keeps.
         let set = try CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
-        let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search, weighted: true)
+        let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search, weighting: r.weighting)
         let kept = Set(students.flatMap(\.selection.decoderLayers))
         let measurable = QuantizationPlanner.measurable(teacher).filter { Self.block(of: $0.name).map { kept.contains($0.index) } ?? true }
         let profile = try cachedProfile(profiler, measurable) { progress("profile", $0, $1) }

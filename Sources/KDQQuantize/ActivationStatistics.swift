@@ -1,14 +1,22 @@
+import CBLAS
 import KDQEngine
 
 /// The mean square of every input column of every linear layer over the calibration windows:
 /// with it, a weight's quantization error counts as much as it changes the layer's output
 /// (E‖ΔW·x‖² = Σⱼ ‖ΔW[:, j]‖² · E[xⱼ²] when the inputs' columns are uncorrelated), so an
 /// error-minimizing quantizer spends its precision on the columns the audio actually drives.
+///
+/// With `covariances`, the whole second moment XᵀX of each layer's input is kept as well: the
+/// Hessian of the layer's output error that `CompensatedQuantizer` (GPTQ) rounds with.
 public struct ActivationStatistics: Sendable {
     private var squares: [String: [Double]] = [:]
     private var rows: [String: Int] = [:]
+    /// Σ xᵀx per layer (row-major, the upper triangle filled), when kept.
+    private var products: [String: [Double]] = [:]
+    /// Whether `add` keeps each layer's input second moment (its columns squared).
+    public let keepsCovariances: Bool
 
-    public init() {}
+    public init(covariances: Bool = false) { keepsCovariances = covariances }
 
     /// Adds `count` rows of a linear layer's input (`input.count / count` columns each); rows
     /// of another width than the layer's first ones are ignored.
@@ -23,7 +31,34 @@ public struct ActivationStatistics: Sendable {
             }
             return true
         }
-        if added { rows[weight, default: 0] += count }
+        guard added else { return }
+        rows[weight, default: 0] += count
+        if keepsCovariances { addProducts(weight, input, rows: count, columns: columns) }
+    }
+
+    /// Adds XᵀX of the `count × columns` input to the layer's sum (upper triangle, by BLAS in
+    /// f32 per call, summed in f64 across calls).
+    private mutating func addProducts(_ weight: String, _ input: UnsafeBufferPointer<Float>, rows count: Int, columns: Int) {
+        var gram = [Float](repeating: 0, count: columns * columns)
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(columns), Int32(count), 1, input.baseAddress, Int32(columns), 0, &gram, Int32(columns))
+        products[weight, default: [Double](repeating: 0, count: columns * columns)].withUnsafeMutableBufferPointer { sum in
+            for r in 0..<columns { for c in r..<columns { sum[r * columns + c] += Double(gram[r * columns + c]) } }
+        }
+    }
+
+    /// The mean of xᵀx over `weight`'s input rows (`rowLength × rowLength`, row-major,
+    /// symmetric) when covariances were kept and the layer was observed with that width.
+    public func covariance(_ weight: String, rowLength: Int) -> [Double]? {
+        guard let sum = products[weight], sum.count == rowLength * rowLength, let n = rows[weight], n > 0 else { return nil }
+        var h = [Double](repeating: 0, count: sum.count)
+        let scale = 1 / Double(n)
+        for r in 0..<rowLength {
+            for c in r..<rowLength {
+                h[r * rowLength + c] = sum[r * rowLength + c] * scale
+                h[c * rowLength + r] = h[r * rowLength + c]
+            }
+        }
+        return h
     }
 
     /// Input rows seen by `weight`.
@@ -43,11 +78,12 @@ public struct ActivationStatistics: Sendable {
     /// The same statistics under other names: `rename` gives each weight's new name, or nil
     /// to leave it out (a teacher's statistics for a student that renumbers its blocks).
     public func renamed(_ rename: (String) -> String?) -> ActivationStatistics {
-        var out = ActivationStatistics()
+        var out = ActivationStatistics(covariances: keepsCovariances)
         for (name, sums) in squares {
             guard let new = rename(name) else { continue }
             out.squares[new] = sums
             out.rows[new] = rows[name]
+            out.products[new] = products[name]
         }
         return out
     }

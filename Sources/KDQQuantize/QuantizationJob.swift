@@ -22,8 +22,8 @@ public struct QuantizationJob {
         public var rules: [KeepRule] = []
         /// How ggml blocks are encoded (default: search for guided plans, nearest for uniform).
         public var blocks: BlockQuantizer?
-        /// Weight each column's error by the layer input's mean square on the calibration audio.
-        public var weightByActivations = true
+        /// How the search quantizer weighs each weight's error by the calibration audio.
+        public var weighting = ErrorWeighting.activations
         /// A manifest with text (as `kdq eval`); required for guided plans.
         public var calibration: String?
         public var calibrationCount = 32
@@ -122,7 +122,7 @@ public struct QuantizationJob {
         var calibrationSet: CalibrationSet?
         var profiler: SensitivityProfiler?
         var sourceModel: WhisperModel?
-        let weighs = blocks == .search && r.weightByActivations
+        let weighs = blocks == .search && r.weighting != .none
         var guided = false
         if case .guided = r.method { guided = true }
         if let calibration = r.calibration, guided || r.evaluate || weighs {
@@ -131,7 +131,7 @@ public struct QuantizationJob {
             calibrationSet = set
             sourceModel = model
             profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: r.options, blocks: blocks,
-                                               weighted: weighs)
+                                               weighting: weighs ? r.weighting : .none)
         }
         let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
         var seconds = [("calibrate", clock.lap())]

@@ -36,7 +36,7 @@ public struct QuantizationPlan: Sendable {
     /// returns the conversions made.
     public func apply(to checkpoint: inout Checkpoint, quantizer: TensorQuantizer) throws -> [(tensor: String, from: Encoding, to: Encoding)] {
         let targets = Dictionary(uniqueKeysWithValues: choices.filter { $0.chosen != $0.source }.map { ($0.tensor, $0.chosen) })
-        return try checkpoint.convertTensors(quantizer: quantizer.blocks, importance: quantizer.importance) { name, _ in targets[name] }
+        return try checkpoint.convertTensors({ name, _ in targets[name] }, using: quantizer.convert)
     }
 
     /// How many tensors take each encoding.

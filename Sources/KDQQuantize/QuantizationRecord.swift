@@ -42,7 +42,7 @@ public enum QuantizationRecord {
         budget["tensor_bytes"] = .number(plan.tensorBytes)
         budget["bits_per_weight"] = finite(plan.bitsPerWeight)
         var record: JSONObject = ["method": .string(plan.method.rawValue), "quantizer": .string(quantizer.blocks.rawValue),
-                                  "weighting": .string(quantizer.weighting),
+                                  "weighting": .string(quantizer.weighting.rawValue),
                                   "loss": "mean next-token KL divergence (nats) from the source model, one tensor quantized at a time; where kl_measured is false, scaled from the tensor's measured encoding by the ratio of squared weight errors",
                                   "budget": .object(budget), "predicted_kl": finite(plan.predictedKL)]
         record["calibration"] = calibration.map(json) ?? .null

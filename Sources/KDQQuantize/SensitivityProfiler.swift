@@ -11,20 +11,20 @@ public final class SensitivityProfiler {
     let checkpoint: Checkpoint
     let model: WhisperModel
     let references: [ReferencePass]
-    /// How candidates are encoded: `blocks`, weighted by this calibration's activations
-    /// unless `weighted` was false.
+    /// How candidates are encoded: `blocks`, weighted by this calibration's activations as
+    /// `weighting` says.
     public let quantizer: TensorQuantizer
 
     /// Runs the unquantized model on the calibration windows (greedy decoding with `options`
     /// gives the token sequences the decoder is teacher-forced on), recording the inputs of
     /// its linear layers.
     public init(checkpoint: Checkpoint, model: WhisperModel, calibration: CalibrationSet, options: DecodingOptions,
-                blocks: BlockQuantizer, weighted: Bool) throws {
+                blocks: BlockQuantizer, weighting: ErrorWeighting) throws {
         self.checkpoint = checkpoint
         self.model = model
-        var statistics = ActivationStatistics()
+        var statistics = ActivationStatistics(covariances: weighting == .covariance)
         references = try calibration.windows.map { try ReferencePass(model: model, audio: $0, options: options, statistics: &statistics) }
-        quantizer = TensorQuantizer(blocks: blocks, statistics: weighted ? statistics : nil)
+        quantizer = TensorQuantizer(blocks: blocks, statistics: weighting == .none ? nil : statistics)
     }
 
     /// Scored positions over all windows.

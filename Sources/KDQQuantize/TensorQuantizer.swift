@@ -1,34 +1,72 @@
 import KDQTensor
 
+/// How the search quantizer weighs a weight's error by the calibration audio's layer inputs.
+public enum ErrorWeighting: String, Sendable, CaseIterable {
+    /// Every weight's error counts the same.
+    case none
+    /// Each column's error weighted by the mean square of the layer's input in that column.
+    case activations
+    /// As `activations`, and each column rounded after the errors of the columns before it,
+    /// corrected through the inputs' whole second moment (`CompensatedQuantizer`, GPTQ).
+    case covariance
+}
+
 /// How a plan's tensors are encoded: ggml blocks by `blocks`, and with the search quantizer
-/// each column's error weighted by the calibration activations when `statistics` is given.
+/// each column's error weighted by the calibration activations when `statistics` is given —
+/// rounded with error compensation (GPTQ) when they hold the inputs' covariances.
 public struct TensorQuantizer: Sendable {
     /// Round to nearest (whisper.cpp's bytes) or error-minimizing search.
     public let blocks: BlockQuantizer
     /// The calibration inputs of every linear layer; nil for unweighted error.
     public let statistics: ActivationStatistics?
+    private let factors = InverseFactors()
 
     public init(blocks: BlockQuantizer, statistics: ActivationStatistics? = nil) {
         self.blocks = blocks
         self.statistics = blocks == .search ? statistics : nil
     }
 
-    /// The weighting recorded in the archive: `activations` or `none`.
-    public var weighting: String { statistics == nil ? "none" : "activations" }
+    /// The weighting recorded in the archive.
+    public var weighting: ErrorWeighting {
+        guard let statistics else { return .none }
+        return statistics.keepsCovariances ? .covariance : .activations
+    }
 
     /// The column weights for tensor `name` (nil when unweighted or not a linear layer).
     public func importance(_ name: String, _ tensor: Tensor) -> [Float]? {
         statistics?.importance(name, rowLength: tensor.shape.last ?? 0)
     }
 
-    /// `tensor` (named `name`) in `target`.
+    /// `tensor` (named `name`) in `target`: with covariances, a matrix in a ggml block encoding
+    /// whose layer input was observed is rounded column by column (`CompensatedQuantizer`).
     public func convert(_ name: String, _ tensor: Tensor, to target: Encoding) throws -> Tensor {
-        try tensor.converted(to: target, quantizer: blocks, importance: importance(name, tensor))
+        if weighting == .covariance, tensor.shape.count == 2, BlockGrid.encodings.contains(target), target.tilesRows(of: tensor.shape),
+           let statistics, let encoder = Tensor.blockEncoder(target, quantizer: blocks),
+           let factor = factors.factor(name, columns: tensor.shape[1], statistics: statistics) {
+            let data = CompensatedQuantizer.encode(try tensor.decodedFloats(), rows: tensor.shape[0], columns: tensor.shape[1], to: target,
+                                                   factor: factor, importance: importance(name, tensor), encoder: encoder)
+            return try Tensor(shape: tensor.shape, encoding: target, data: data)
+        }
+        return try tensor.converted(to: target, quantizer: blocks, importance: importance(name, tensor))
     }
 
     /// The same quantizer for a model whose tensors are named otherwise (see
     /// `ActivationStatistics.renamed`).
     public func renamed(_ rename: (String) -> String?) -> TensorQuantizer {
         TensorQuantizer(blocks: blocks, statistics: statistics?.renamed(rename))
+    }
+}
+
+/// Each layer's `CompensatedQuantizer.inverseFactor`, computed once (every candidate encoding
+/// of a tensor rounds with the same one).
+final class InverseFactors: @unchecked Sendable {
+    private let lock = NSLockLite()
+    private var factors: [String: [Float]?] = [:]
+
+    func factor(_ name: String, columns: Int, statistics: ActivationStatistics) -> [Float]? {
+        if let known = lock.withLock({ factors[name] }) { return known }
+        let factor = statistics.covariance(name, rowLength: columns).flatMap { CompensatedQuantizer.inverseFactor($0, n: columns) }
+        lock.withLock { factors[name] = factor }
+        return factor
     }
 }

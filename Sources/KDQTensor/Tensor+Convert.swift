@@ -33,10 +33,11 @@ extension Tensor {
             guard quantizer == .search else {
                 return try Tensor(shape: shape, encoding: target, data: encodedInChunks(blockElements: 32, blockBytes: target.blockBytes) { x, out, _ in encode(x, out) })
             }
-            let scratch = ThreadScratch()
-            return try weightedBlocks(target, importance: importance) { x, w, out in SearchQuantizer.encode(target, x, w, out, scratch: scratch.current) }
+            guard let search = Self.blockEncoder(target, quantizer: .search) else { break }
+            return try weightedBlocks(target, importance: importance, search)
         case .q3_K, .q2_K:
-            return try weightedBlocks(target, importance: importance, target == .q3_K ? KQuantizers.q3_K : KQuantizers.q2_K)
+            guard let encode = Self.blockEncoder(target, quantizer: quantizer) else { break }
+            return try weightedBlocks(target, importance: importance, encode)
         case .int8Rows:
             let values = try decodedFloats()
             let rows = shape.first ?? 1
@@ -55,10 +56,26 @@ extension Tensor {
         throw TensorError(.unsupportedEncoding, "cannot convert \(encoding.rawValue) to \(target.rawValue)")
     }
 
+    /// The encoder `converted(to:quantizer:importance:)` uses for one block of `target`:
+    /// `(values, their weights or nil, out)`, writing `target.blockBytes` bytes. Nil for
+    /// encodings that are not ggml blocks. Safe to call from several threads at once.
+    public static func blockEncoder(_ target: Encoding, quantizer: BlockQuantizer) -> WeightedBlockEncoder? {
+        switch target {
+        case .q3_K: return KQuantizers.q3_K
+        case .q2_K: return KQuantizers.q2_K
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:
+            guard let encode = Quantizers.blockEncoder(target) else { return nil }
+            guard quantizer == .search else { return { x, _, out in encode(x, out) } }
+            let scratch = ThreadScratch()
+            return { x, w, out in SearchQuantizer.encode(target, x, w, out, scratch: scratch.current) }
+        default:
+            return nil
+        }
+    }
+
     /// The tensor in the block encoding `target`, each block encoded by `encode(values, their
     /// columns' weights or nil, out)`, the weights taken from `importance` (one per column).
-    private func weightedBlocks(_ target: Encoding, importance: [Float]?,
-                                _ encode: @escaping (UnsafePointer<Float>, UnsafePointer<Float>?, UnsafeMutableRawPointer) -> Void) throws -> Tensor {
+    private func weightedBlocks(_ target: Encoding, importance: [Float]?, _ encode: @escaping WeightedBlockEncoder) throws -> Tensor {
         let rowLength = shape.last ?? 1
         guard rowLength % target.blockElements == 0 else {
             throw TensorError(.invalidShape, "\(target.rawValue) needs rows of whole \(target.blockElements)-value blocks, not \(rowLength)")
@@ -98,6 +115,9 @@ extension Tensor {
         return data
     }
 }
+
+/// Encodes one ggml block: `(values, each value's error weight or nil, out)`.
+public typealias WeightedBlockEncoder = (UnsafePointer<Float>, UnsafePointer<Float>?, UnsafeMutableRawPointer) -> Void
 
 /// How ggml blocks are chosen: whisper.cpp's round-to-nearest, or the error-minimizing search.
 public enum BlockQuantizer: String, Sendable, CaseIterable {

@@ -42,7 +42,7 @@ struct ActivationStatisticsTests {
         let model = try WhisperModel(checkpoint)
         let calibration = try SensitivityProfilerTests.calibration()
         let profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: calibration,
-                                               options: DecodingOptions(), blocks: .search, weighted: true)
+                                               options: DecodingOptions(), blocks: .search, weighting: .activations)
         let stats = try #require(profiler.quantizer.statistics)
         for (name, t) in checkpoint.tensors where CanonicalNames.isMatrixWeight(name, shape: t.shape) {
             #expect(stats.importance(name, rowLength: t.shape[1]) != nil, "\(name) not observed")
@@ -67,7 +67,7 @@ struct ActivationStatisticsTests {
         var changes: [Double] = []
         for weighted in [false, true] {
             let profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: try SensitivityProfilerTests.calibration(),
-                                                   options: DecodingOptions(), blocks: .search, weighted: weighted)
+                                                   options: DecodingOptions(), blocks: .search, weighting: weighted ? .activations : .none)
             let q4 = try profiler.profile([(name, [.q4_0])]).entries[0].alternatives.first { $0.encoding == .q4_0 }!
             changes.append(q4.encoderLayers[3])
         }

@@ -15,7 +15,7 @@ import KDQTensor
         let checkpoint = try Checkpoint.open(SensitivityProfilerTests.tinyEn!)
         let profiler = try SensitivityProfiler(checkpoint: checkpoint, model: try WhisperModel(checkpoint),
                                                calibration: try SensitivityProfilerTests.calibration(), options: DecodingOptions(),
-                                               blocks: .nearest, weighted: false)
+                                               blocks: .nearest, weighting: .none)
         let profile = try profiler.profile([(tensor, [.q8_0, .q4_0])], measureAll: true)
         let plan = try QuantizationPlanner.guided(checkpoint, profile: profile, budget: .megabytes(1000))
         let record: JSONObject = ["encodings": QuantizationRecord.encodings(plan, profile: profile, quantizer: profiler.quantizer, calibration: nil),

@@ -27,7 +27,7 @@ import KDQTensor
         let checkpoint = try Checkpoint.open(Self.tinyEn!)
         let model = try WhisperModel(checkpoint)
         let profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: try Self.calibration(),
-                                               options: DecodingOptions(), blocks: .nearest, weighted: false)
+                                               options: DecodingOptions(), blocks: .nearest, weighting: .none)
         let profile = try profiler.profile([("encoder.blocks.2.mlp.0.weight", [.q8_0, .q4_0]),
                                             ("decoder.blocks.1.cross_attn.value.weight", [.q8_0, .q4_0])], measureAll: true)
         let encoderEntry = profile.entry("encoder.blocks.2.mlp.0.weight")!
@@ -47,7 +47,7 @@ import KDQTensor
     func scaledLossesFollowTheMeasuredProbe() throws {
         let checkpoint = try Checkpoint.open(Self.tinyEn!)
         let profiler = try SensitivityProfiler(checkpoint: checkpoint, model: try WhisperModel(checkpoint), calibration: try Self.calibration(),
-                                               options: DecodingOptions(), blocks: .nearest, weighted: false)
+                                               options: DecodingOptions(), blocks: .nearest, weighting: .none)
         let entry = try profiler.profile([("decoder.blocks.3.mlp.2.weight", [.q8_0, .q5_0, .q4_0])], measureAll: false).entries[0]
         let probe = entry.alternatives.first { $0.encoding == .q4_0 }!
         #expect(probe.measured)
@@ -64,7 +64,7 @@ import KDQTensor
     func predictedKLMatchesTheQuantizedModel() throws {
         var checkpoint = try Checkpoint.open(Self.tinyEn!)
         let profiler = try SensitivityProfiler(checkpoint: checkpoint, model: try WhisperModel(checkpoint), calibration: try Self.calibration(),
-                                               options: DecodingOptions(), blocks: .nearest, weighted: false)
+                                               options: DecodingOptions(), blocks: .nearest, weighting: .none)
         let rules = try ["encoder.*", "decoder.blocks.0.*", "decoder.blocks.1.*", "decoder.blocks.2.*", "decoder.token_embedding*"]
             .map { try KeepRule(parsing: $0) }
         let tensors = QuantizationPlanner.measurable(checkpoint, rules: rules, among: [.q8_0, .q4_0])

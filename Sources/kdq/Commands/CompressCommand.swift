@@ -4,6 +4,7 @@ import KDQDistill
 import KDQEngine
 import KDQFormats
 import KDQJSON
+import KDQQuantize
 
 /// `kdq compress TEACHER --target-mb N --data M -o OUT.kdq`: student selection, distillation
 /// through the planned encodings, guided quantization and evaluation in one command.
@@ -69,6 +70,9 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Move the chosen student's largest tensor's encoding a step at a time, the rest re-planned around it, and keep the plan whose whole quantized (untrained) student has the lowest mean KL from the teacher on the calibration windows. Off by default: on base at 29.9 MB the plan it chose was better untrained but trained to a worse student.")
     var refine = false
 
+    @Option(help: "How the teacher's calibration inputs weigh each weight's quantization error: activations (each column by its input's mean square), covariance (also each column rounded after correcting it for the errors of the columns before it: GPTQ), none.")
+    var weighting: ErrorWeighting = .activations
+
     @OptionGroup var dataOptions: TrainingDataOptions
 
     @OptionGroup var training: TrainingOptions
@@ -104,6 +108,7 @@ struct CompressCommand: ParsableCommand {
         request.calibrationCount = calibrationCount
         request.measureAll = measureAll
         request.refine = refine
+        request.weighting = weighting
         request.rules = try pinning.rules()
         request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))

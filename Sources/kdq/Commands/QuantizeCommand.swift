@@ -76,7 +76,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "How ggml blocks are encoded: nearest (whisper.cpp's rounding, byte-identical) or search (error-minimizing; same layout). Default: search for guided plans, nearest for uniform.")
     var quantizer: BlockQuantizer?
 
-    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations) or not (none).")
+    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations), also round each column after correcting it for the errors of the columns before it through the inputs' covariance (covariance: GPTQ), or neither (none).")
     var weighting: ErrorWeighting = .activations
 
     @Option(help: "Language code for decoding the calibration audio (multilingual models).")
@@ -121,7 +121,7 @@ struct QuantizeCommand: ParsableCommand {
         var request = QuantizationJob.Request(method: uniform.map { .uniform($0) } ?? .guided(budget()))
         request.rules = try pinning.rules()
         request.blocks = quantizer
-        request.weightByActivations = weighting == .activations
+        request.weighting = weighting
         request.calibration = calibration
         request.calibrationCount = calibrationCount
         request.calibrationWindows = calibrationWindows
@@ -178,7 +178,4 @@ struct QuantizeCommand: ParsableCommand {
 extension Encoding: ExpressibleByArgument {}
 extension CalibrationSet.Windows: ExpressibleByArgument {}
 
-/// How the search quantizer weights a weight's error.
-enum ErrorWeighting: String, ExpressibleByArgument, CaseIterable {
-    case activations, none
-}
+extension ErrorWeighting: ExpressibleByArgument {}

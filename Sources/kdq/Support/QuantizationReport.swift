@@ -14,7 +14,11 @@ struct QuantizationReport {
         guard let plan = try RecordedPlan(compression: compression) else { return "no quantization plan recorded" }
         var lines: [String] = []
         var head = "plan        \(plan.method), quantizer \(plan.quantizer)"
-        if plan.weighting == "activations" { head += " weighted by the calibration activations" }
+        switch plan.weighting.flatMap(ErrorWeighting.init(rawValue:)) {
+        case .activations: head += " weighted by the calibration activations"
+        case .covariance: head += " weighted by the calibration activations, errors compensated (GPTQ)"
+        default: break
+        }
         head += ", \(Format.bytes(plan.tensorBytes)) of tensor data"
         if let bpw = plan.bitsPerWeight { head += " (\(Format.fixed(bpw, 2)) bits/weight)" }
         lines.append(head)

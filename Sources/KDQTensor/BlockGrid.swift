@@ -1,0 +1,102 @@
+/// The grid each value of an encoded ggml block lies on, read from the block's own scales:
+/// value = (level − center) · step + offset, level in `levels` (the stored code; q8_0's signed
+/// byte), computed in that order as the decoders compute it. With it a quantizer can keep a
+/// block's scales and choose each value's level itself (`CompensatedQuantizer` rounds values
+/// one at a time, each after the errors before it).
+public struct ValueGrid: Equatable, Sendable {
+    public let step: Float
+    public let offset: Float
+    public let levels: ClosedRange<Int>
+    /// The level whose value is `offset`.
+    public let center: Int
+
+    public init(step: Float, offset: Float = 0, levels: ClosedRange<Int>, center: Int = 0) {
+        self.step = step
+        self.offset = offset
+        self.levels = levels
+        self.center = center
+    }
+
+    /// The level whose value is nearest to `x` (the center, clamped to the levels, for a zero
+    /// step; the lowest level for a value that is not finite).
+    @inline(__always) public func nearestLevel(_ x: Float) -> Int {
+        guard step != 0 else { return Swift.max(levels.lowerBound, Swift.min(levels.upperBound, center)) }
+        let q = ((x - offset) / step).rounded()
+        guard q.isFinite else { return levels.lowerBound }
+        return Swift.max(levels.lowerBound, Swift.min(levels.upperBound, center + Int(Swift.max(-512, Swift.min(512, q)))))
+    }
+
+    /// The value of `level`.
+    @inline(__always) public func value(_ level: Int) -> Float { Float(level - center) * step + offset }
+}
+
+/// Reading each value's grid from, and writing each value's level into, blocks of the ggml
+/// layouts `BlockCodecs` and `KQuantCodecs` decode.
+public enum BlockGrid {
+    /// The encodings whose blocks this reads and writes.
+    public static let encodings: Set<Encoding> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q2_K]
+
+    /// The grid of value `i` (0 ..< `e.blockElements`) of the block at `b`.
+    @inline(__always) public static func grid(_ e: Encoding, _ b: UnsafeRawPointer, value i: Int) -> ValueGrid {
+        switch e {
+        case .q4_0:
+            return ValueGrid(step: BlockCodecs.half(b, 0), levels: 0...15, center: 8)
+        case .q4_1:
+            return ValueGrid(step: BlockCodecs.half(b, 0), offset: BlockCodecs.half(b, 2), levels: 0...15)
+        case .q5_0:
+            return ValueGrid(step: BlockCodecs.half(b, 0), levels: 0...31, center: 16)
+        case .q5_1:
+            return ValueGrid(step: BlockCodecs.half(b, 0), offset: BlockCodecs.half(b, 2), levels: 0...31)
+        case .q8_0:
+            return ValueGrid(step: BlockCodecs.half(b, 0), levels: -127...127)
+        case .q3_K:
+            return ValueGrid(step: BlockCodecs.half(b, 108) * Float(KQuantCodecs.q3Scale(b + 96, i / 16)), levels: 0...7, center: 4)
+        case .q2_K:
+            let sc = b.load(fromByteOffset: i / 16, as: UInt8.self)
+            return ValueGrid(step: BlockCodecs.half(b, 80) * Float(sc & 0x0F), offset: -BlockCodecs.half(b, 82) * Float(sc >> 4), levels: 0...3)
+        default:
+            return ValueGrid(step: 0, levels: 0...0)
+        }
+    }
+
+    /// Stores `level` (within the value's grid's levels) as value `i`'s code in the block at `b`.
+    @inline(__always) public static func setLevel(_ e: Encoding, _ b: UnsafeMutableRawPointer, value i: Int, _ level: Int) {
+        switch e {
+        case .q4_0: setNibble(b + 2, i, UInt8(level))
+        case .q4_1: setNibble(b + 4, i, UInt8(level))
+        case .q5_0:
+            setNibble(b + 6, i, UInt8(level & 0x0F))
+            setBit(b + 2 + i / 8, UInt8(i % 8), level >= 16)
+        case .q5_1:
+            setNibble(b + 8, i, UInt8(level & 0x0F))
+            setBit(b + 4 + i / 8, UInt8(i % 8), level >= 16)
+        case .q8_0:
+            b.storeBytes(of: Int8(level), toByteOffset: 2 + i, as: Int8.self)
+        case .q3_K:
+            setCrumb(b + 32, i, UInt8(level & 3))
+            setBit(b + i % 32, UInt8(i / 32), level >= 4)
+        case .q2_K:
+            setCrumb(b + 16, i, UInt8(level))
+        default:
+            break
+        }
+    }
+
+    /// Value `i` of a 32-value block's nibbles at `q`: the low nibble of byte i for i < 16,
+    /// the high nibble of byte i − 16 otherwise.
+    @inline(__always) static func setNibble(_ q: UnsafeMutableRawPointer, _ i: Int, _ v: UInt8) {
+        let byte = q + i % 16, shift = UInt8(4 * (i / 16))
+        byte.storeBytes(of: byte.load(as: UInt8.self) & ~(0x0F << shift) | (v & 0x0F) << shift, as: UInt8.self)
+    }
+
+    /// A k-quant value's two bits among the quant bytes at `quants`.
+    @inline(__always) static func setCrumb(_ quants: UnsafeMutableRawPointer, _ i: Int, _ v: UInt8) {
+        let byte = quants + KQuantCodecs.quantByte(i), shift = KQuantCodecs.crumbShift(i)
+        byte.storeBytes(of: byte.load(as: UInt8.self) & ~(3 << shift) | (v & 3) << shift, as: UInt8.self)
+    }
+
+    @inline(__always) static func setBit(_ byte: UnsafeMutableRawPointer, _ bit: UInt8, _ on: Bool) {
+        let old = byte.load(as: UInt8.self)
+        byte.storeBytes(of: on ? old | 1 << bit : old & ~(1 << bit), as: UInt8.self)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import KDQTestSupport
+import Testing
+@testable import KDQQuantize
+@testable import KDQTensor
+
+/// GPTQ over the ggml block encodings (`CompensatedQuantizer`): its inverse-Hessian factor, its
+/// agreement with the paper's column-by-column algorithm, and what it is for — a smaller
+/// output error on correlated inputs than rounding each block on its own.
+@Suite struct CompensatedQuantizerTests {
+    static let rows = 24, columns = 512, samples = 1024
+
+    /// Uniform values in [−0.5, 0.5).
+    static func uniform(_ count: Int, _ rng: inout SplitMix64) -> [Float] {
+        (0..<count).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53) - 0.5) }
+    }
+
+    /// Inputs whose columns are strongly correlated (each a mix of its neighbours' sources),
+    /// as a layer's inputs are, and uncorrelated weights.
+    static let problem: (weights: [Float], inputs: [Float]) = {
+        var rng = SplitMix64(seed: 2305)
+        let sources = uniform(samples * columns, &rng)
+        var inputs = [Float](repeating: 0, count: samples * columns)
+        for s in 0..<samples {
+            for c in 0..<columns {
+                var v: Float = 0
+                for k in 0..<8 { v += sources[s * columns + (c + k) % columns] * Float(8 - k) }
+                inputs[s * columns + c] = v * (c % 7 == 0 ? 3 : 1)
+            }
+        }
+        return (uniform(rows * columns, &rng).map { $0 * 0.1 }, inputs)
+    }()
+
+    static func hessian(_ inputs: [Float]) -> [Double] {
+        var stats = ActivationStatistics(covariances: true)
+        inputs.withUnsafeBufferPointer { stats.add("w", $0, rows: samples) }
+        return stats.covariance("w", rowLength: columns)!
+    }
+
+    /// Σ over the calibration inputs of ‖(W − Ŵ)x‖².
+    static func outputError(_ a: [Float], _ b: [Float], _ inputs: [Float]) -> Double {
+        var total = 0.0
+        for s in 0..<samples {
+            for r in 0..<rows {
+                var y = 0.0
+                for c in 0..<columns { y += Double(a[r * columns + c] - b[r * columns + c]) * Double(inputs[s * columns + c]) }
+                total += y * y
+            }
+        }
+        return total
+    }
+
+    @Test func covarianceIsTheMeanInputProduct() throws {
+        var stats = ActivationStatistics(covariances: true)
+        let x: [Float] = [1, 2, 3, -1, 0, 2]  // two rows of three
+        x.withUnsafeBufferPointer { stats.add("w", $0, rows: 2) }
+        x.withUnsafeBufferPointer { stats.add("w", UnsafeBufferPointer(rebasing: $0[0..<3]), rows: 1) }
+        let h = try #require(stats.covariance("w", rowLength: 3))
+        // (xᵀx of both rows + the first row again) / 3 rows
+        let expected: [Double] = [3, 4, 4, 4, 8, 12, 4, 12, 22].map { $0 / 3 }
+        #expect(h == expected, "\(h)")
+        #expect(stats.covariance("w", rowLength: 4) == nil && ActivationStatistics().covariance("w", rowLength: 3) == nil)
+    }
+
+    @Test func factorInvertsTheDampedHessian() throws {
+        let n = 64
+        let h = Array(Self.hessian(Self.problem.inputs).prefix(n * Self.columns))
+        var sub = [Double](repeating: 0, count: n * n)
+        for r in 0..<n { for c in 0..<n { sub[r * n + c] = h[r * Self.columns + c] } }
+        let u = try #require(CompensatedQuantizer.inverseFactor(sub, n: n))
+        var meanDiagonal = 0.0
+        for i in 0..<n { meanDiagonal += sub[i * n + i] / Double(n) }
+        var worst = 0.0
+        for r in 0..<n {
+            for c in 0..<n {
+                // ((H + λI) · UᵀU)[r][c]
+                var v = 0.0
+                for k in 0..<n {
+                    var inverse = 0.0
+                    for m in 0...min(k, c) { inverse += Double(u[m * n + k]) * Double(u[m * n + c]) }
+                    v += (sub[r * n + k] + (r == k ? CompensatedQuantizer.damping * meanDiagonal : 0)) * inverse
+                }
+                worst = max(worst, abs(v - (r == c ? 1 : 0)))
+                if c < r { #expect(u[r * n + c] == 0) }
+            }
+        }
+        print("max |(H + λI)·UᵀU − I| = \(worst)")
+        #expect(worst < 1e-3)
+    }
+
+    @Test func singularOrEmptyHessiansHaveNoFactor() {
+        #expect(CompensatedQuantizer.inverseFactor([0, 0, 0, 0], n: 2) == nil)
+        #expect(CompensatedQuantizer.inverseFactor([1, 2, 3], n: 2) == nil)
+        #expect(CompensatedQuantizer.inverseFactor([.nan, 0, 0, 1], n: 2) == nil)
+        // a column that never saw input gets a unit diagonal: still factorable
+        #expect(CompensatedQuantizer.inverseFactor([4, 0, 0, 0], n: 2) != nil)
+    }
+
+    /// With uncorrelated inputs there is nothing to compensate: every value takes the level
+    /// nearest to it on the grid the block encoder chose (which whisper.cpp's own rounding of
+    /// q4_0, from the scale before f16 rounding, does not always do).
+    @Test(arguments: [Encoding.q4_0, .q3_K])
+    func diagonalHessianRoundsToTheEncodersGrids(_ e: Encoding) throws {
+        let (w, _) = Self.problem
+        var identity = [Double](repeating: 0, count: Self.columns * Self.columns)
+        for i in 0..<Self.columns { identity[i * Self.columns + i] = 1 }
+        let u = try #require(CompensatedQuantizer.inverseFactor(identity, n: Self.columns))
+        let encoder = try #require(Tensor.blockEncoder(e, quantizer: .search))
+        let compensated = try Tensor(shape: [Self.rows, Self.columns], encoding: e,
+                                     data: CompensatedQuantizer.encode(w, rows: Self.rows, columns: Self.columns, to: e, factor: u, importance: nil,
+                                                                       encoder: encoder)).decodedFloats()
+        var plain = try Tensor(shape: [Self.rows, Self.columns], floats: w).converted(to: e, quantizer: .search).data.array
+        let expected: [Float] = plain.withUnsafeMutableBytes { b in
+            (0..<w.count).map { i in
+                let grid = BlockGrid.grid(e, b.baseAddress! + i / e.blockElements * e.blockBytes, value: i % e.blockElements)
+                return grid.value(grid.nearestLevel(w[i]))
+            }
+        }
+        #expect(compensated == expected)
+    }
+
+    /// The blocked implementation (block rounding, then one matrix product for the later
+    /// columns) against the paper's algorithm written out: every column's error applied to
+    /// every later column at once.
+    @Test(arguments: [Encoding.q4_0, .q5_1, .q8_0, .q2_K, .q3_K])
+    func matchesTheColumnByColumnAlgorithm(_ e: Encoding) throws {
+        let (weights, inputs) = Self.problem
+        let n = Self.columns
+        let u = try #require(CompensatedQuantizer.inverseFactor(Self.hessian(inputs), n: n))
+        let encoder = try #require(Tensor.blockEncoder(e, quantizer: .search))
+        let blocked = try Tensor(shape: [Self.rows, n], encoding: e,
+                                 data: CompensatedQuantizer.encode(weights, rows: Self.rows, columns: n, to: e, factor: u, importance: nil, encoder: encoder))
+            .decodedFloats()
+        var reference = [Float](repeating: 0, count: Self.rows * n)
+        var block = [UInt8](repeating: 0, count: e.blockBytes)
+        for r in 0..<Self.rows {
+            var w = Array(weights[(r * n)..<(r * n + n)])
+            for j in 0..<n {
+                block.withUnsafeMutableBytes { b in
+                    if j % e.blockElements == 0 { w.withUnsafeBufferPointer { encoder($0.baseAddress! + j, nil, b.baseAddress!) } }
+                    let grid = BlockGrid.grid(e, b.baseAddress!, value: j % e.blockElements)
+                    let q = grid.value(grid.nearestLevel(w[j]))
+                    reference[r * n + j] = q
+                    let error = (w[j] - q) / u[j * n + j]
+                    for k in (j + 1)..<n { w[k] -= error * u[j * n + k] }
+                }
+            }
+        }
+        let differing = zip(blocked, reference).filter { $0 != $1 }.count
+        let blockedError = Self.outputError(weights, blocked, inputs), referenceError = Self.outputError(weights, reference, inputs)
+        print("\(e.rawValue): \(differing) of \(blocked.count) values differ from the column-by-column algorithm; output error \(blockedError) against \(referenceError)")
+        // Sums in another order can move a value across a rounding boundary, and the changed
+        // error then moves the row's later values: on a fine grid (q8_0) that happens, on
+        // coarse ones almost never. The result is as good either way.
+        if e.bitsPerElement < 5 { #expect(Double(differing) <= 0.002 * Double(blocked.count)) }
+        #expect(abs(blockedError - referenceError) <= 0.03 * referenceError)
+    }
+
+    /// What GPTQ is for: on correlated inputs the layer's output error is well below that of
+    /// the same encoder weighting each column by its input's mean square.
+    @Test(arguments: [Encoding.q4_0, .q5_0, .q2_K, .q3_K])
+    func lowersTheOutputErrorOnCorrelatedInputs(_ e: Encoding) throws {
+        let (weights, inputs) = Self.problem
+        var stats = ActivationStatistics(covariances: true)
+        inputs.withUnsafeBufferPointer { stats.add("w", $0, rows: Self.samples) }
+        let t = try Tensor(shape: [Self.rows, Self.columns], floats: weights)
+        let compensated = try TensorQuantizer(blocks: .search, statistics: stats).convert("w", t, to: e).decodedFloats()
+        let weighted = try t.converted(to: e, quantizer: .search, importance: stats.importance("w", rowLength: Self.columns)).decodedFloats()
+        let gptq = Self.outputError(weights, compensated, inputs), diagonal = Self.outputError(weights, weighted, inputs)
+        print("\(e.rawValue): output error with GPTQ \(gptq), activation-weighted \(diagonal) (ratio \(gptq / diagonal))")
+        #expect(gptq < 0.8 * diagonal)
+    }
+}
