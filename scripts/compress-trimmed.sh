@@ -5,11 +5,13 @@
 # calibrated on 32 dev utterances, then evaluated on the dev set. Resumable: run the same command again.
 # Usage: scripts/compress-trimmed.sh [TARGET_MB] [EPOCHS] [CLIPS] [DATA]   (defaults: 29.9 1 600
 #        ../shared/audio/distill/manifest.jsonl; KDQ=binary to skip the build; WORDS=small or
-#        WORDS=large takes the lists of that size, wamerican-small/-large and wbritish-small/-large)
+#        WORDS=large takes the lists of that size, wamerican-small/-large and wbritish-small/-large;
+#        WEIGHTING=covariance rounds with GPTQ, `kdq compress --weighting`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:-29.9}"; epochs="${2:-1}"; clips="${3:-600}"; data="${4:-../shared/audio/distill/manifest.jsonl}"
 case "${WORDS:-}" in ""|small|large) ;; *) echo "compress-trimmed.sh: WORDS is $WORDS, expected small or large (or unset)" >&2; exit 2 ;; esac
+case "${WEIGHTING:-activations}" in activations|covariance|none) ;; *) echo "compress-trimmed.sh: WEIGHTING is $WEIGHTING, expected activations, covariance or none" >&2; exit 2 ;; esac
 size="${WORDS:+-$WORDS}"
 words=("/usr/share/dict/american-english$size" "/usr/share/dict/british-english$size")
 for w in "${words[@]}"; do
@@ -19,12 +21,13 @@ if [ -z "${KDQ:-}" ]; then swift build -c release --product kdq >/dev/null; KDQ=
 out="out/trimmed/c$target-e$epochs-n$clips"
 [ -z "${4:-}" ] || out="$out-$(basename "$(dirname "$data")")"
 out="$out$size"
+[ "${WEIGHTING:-activations}" = activations ] || out="$out-$WEIGHTING"
 mkdir -p "$out"
 [ -f "$out/model.kdq" ] || "$KDQ" compress models/base -o "$out/model.kdq" --target-mb "$target" \
   --data "$data" --calibration ../shared/audio/dev/manifest.jsonl \
   --calibration-count 32 --limit "$clips" --clip-cache out/base-work/clips --validation 40 --probe-steps 20 \
   --epochs "$epochs" --batch 16 --lr 5e-4 --warmup 5 --depths 6 --patience 1 --language en --train-embeddings \
-  --keep-tokens-of "${words[0]}" --keep-tokens-of "${words[1]}" --work-dir "$out/work" --json > "$out/compress.json"
+  --keep-tokens-of "${words[0]}" --keep-tokens-of "${words[1]}" --weighting "${WEIGHTING:-activations}" --work-dir "$out/work" --json > "$out/compress.json"
 "$KDQ" eval --manifest ../shared/audio/dev/manifest.jsonl --model "$out/model.kdq" --language en \
   --out "$out/eval.jsonl" --json > "$out/eval.json"
 python3 - "$out" <<'PY'

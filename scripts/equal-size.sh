@@ -4,22 +4,27 @@
 # scripts/compare-quantization.sh; every candidate run, the k-quants q3_K and q2_K among them
 # where rows are whole super-blocks — base's are, tiny.en's 384-wide rows are not), then
 # `kdq eval --kl` on the dev set per model (KL from that model's f16). Archives and evaluations
-# already in out/equal-size are kept. KDQ=path picks the kdq binary (default: a release build).
+# already in out/equal-size are kept. KDQ=path picks the kdq binary (default: a release build);
+# MODELS="tiny.en" limits the models; WEIGHTING=covariance quantizes with GPTQ (`kdq quantize
+# --weighting`) into out/equal-size-covariance.
 # Usage: scripts/equal-size.sh [MB...]   (default: 29.9 43.5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -gt 0 ] && sizes=("$@") || sizes=(29.9 43.5)
 dev=../shared/audio/dev/manifest.jsonl
 if [ -z "${KDQ:-}" ]; then swift build -c release --product kdq >/dev/null; KDQ=.build/release/kdq; fi
+weighting="${WEIGHTING:-activations}"
+case "$weighting" in activations|covariance|none) ;; *) echo "equal-size.sh: WEIGHTING is $weighting, expected activations, covariance or none" >&2; exit 2 ;; esac
 out=out/equal-size
+[ "$weighting" = activations ] || out="$out-$weighting"
 mkdir -p "$out"
-for m in base tiny.en; do
+for m in ${MODELS:-base tiny.en}; do
   reuse=()
   models=(--model "models/$m")
   for mb in "${sizes[@]}"; do
     a="$out/$m-guided-$mb.kdq"
     [ -f "$a" ] || "$KDQ" quantize "models/$m" -o "$a" --target-mb "$mb" --calibration "$dev" --calibration-count 32 \
-      --language en "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
+      --language en --weighting "$weighting" "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
     reuse=(--profile-from "$out/$m-guided-${sizes[0]}.kdq")
     models+=(--model "$a")
   done

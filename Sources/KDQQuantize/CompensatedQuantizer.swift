@@ -16,6 +16,14 @@ public enum CompensatedQuantizer {
     /// The relative damping added to H's diagonal (GPTQ's default: 1% of its mean).
     public static let damping = 0.01
 
+    /// A layer is compensated only when its calibration inputs had at least this many rows per
+    /// input column. Below that, H describes the calibration audio rather than the layer's
+    /// inputs in general, and the correction fits the calibration set: compensating the
+    /// decoder's layers, which see only the calibration's few hundred tokens, made the dev set
+    /// worse (docs/quantization.md), while the encoder's, which see 1,500 frames a window,
+    /// made it better.
+    public static let minimumRowsPerColumn = 2
+
     /// The upper Cholesky factor U of (H + λ·mean(diag H)·I)⁻¹ = UᵀU, row-major `n × n`, where
     /// `h` is the symmetric `n × n` Hessian (row-major; a column that never saw input gets a
     /// unit diagonal). Damping grows tenfold, up to three times, while the matrix is not

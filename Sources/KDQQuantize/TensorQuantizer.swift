@@ -38,7 +38,8 @@ public struct TensorQuantizer: Sendable {
     }
 
     /// `tensor` (named `name`) in `target`: with covariances, a matrix in a ggml block encoding
-    /// whose layer input was observed is rounded column by column (`CompensatedQuantizer`).
+    /// whose layer inputs were observed often enough is rounded column by column
+    /// (`CompensatedQuantizer`); every other tensor as without them.
     public func convert(_ name: String, _ tensor: Tensor, to target: Encoding) throws -> Tensor {
         if weighting == .covariance, tensor.shape.count == 2, BlockGrid.encodings.contains(target), target.tilesRows(of: tensor.shape),
            let statistics, let encoder = Tensor.blockEncoder(target, quantizer: blocks),
@@ -63,9 +64,12 @@ final class InverseFactors: @unchecked Sendable {
     private let lock = NSLockLite()
     private var factors: [String: [Float]?] = [:]
 
+    /// Nil when the layer's inputs were not observed at this width, had fewer rows than
+    /// `CompensatedQuantizer.minimumRowsPerColumn` per column, or give no positive definite H.
     func factor(_ name: String, columns: Int, statistics: ActivationStatistics) -> [Float]? {
         if let known = lock.withLock({ factors[name] }) { return known }
-        let factor = statistics.covariance(name, rowLength: columns).flatMap { CompensatedQuantizer.inverseFactor($0, n: columns) }
+        let enough = statistics.rowCount(name) >= CompensatedQuantizer.minimumRowsPerColumn * columns
+        let factor = enough ? statistics.covariance(name, rowLength: columns).flatMap { CompensatedQuantizer.inverseFactor($0, n: columns) } : nil
         lock.withLock { factors[name] = factor }
         return factor
     }

@@ -170,4 +170,20 @@ import Testing
         print("\(e.rawValue): output error with GPTQ \(gptq), activation-weighted \(diagonal) (ratio \(gptq / diagonal))")
         #expect(gptq < 0.8 * diagonal)
     }
+
+    /// A layer whose calibration inputs had too few rows for its width (the decoder's, which
+    /// see a few hundred tokens) keeps the activation-weighted rounding.
+    @Test func layersSeenTooRarelyAreNotCompensated() throws {
+        let (weights, inputs) = Self.problem
+        let seen = CompensatedQuantizer.minimumRowsPerColumn * Self.columns - 1
+        var stats = ActivationStatistics(covariances: true)
+        inputs.withUnsafeBufferPointer { stats.add("w", UnsafeBufferPointer(rebasing: $0[0..<(seen * Self.columns)]), rows: seen) }
+        let t = try Tensor(shape: [Self.rows, Self.columns], floats: weights)
+        let quantizer = TensorQuantizer(blocks: .search, statistics: stats)
+        #expect(quantizer.weighting == .covariance)
+        let plain = try t.converted(to: .q4_0, quantizer: .search, importance: stats.importance("w", rowLength: Self.columns))
+        #expect(try quantizer.convert("w", t, to: .q4_0).data.hasSameBytes(as: plain.data))
+        stats.add("w", UnsafeBufferPointer(start: inputs, count: Self.columns), rows: 1)
+        #expect(try !TensorQuantizer(blocks: .search, statistics: stats).convert("w", t, to: .q4_0).data.hasSameBytes(as: plain.data))
+    }
 }
