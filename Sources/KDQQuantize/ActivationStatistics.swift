@@ -11,12 +11,16 @@ import KDQEngine
 public struct ActivationStatistics: Sendable {
     private var squares: [String: [Double]] = [:]
     private var rows: [String: Int] = [:]
-    /// Σ xᵀx per layer (row-major, the upper triangle filled), when kept.
+    /// Σ xᵀx per layer (row-major, the upper triangle filled), when kept, and its rows.
     private var products: [String: [Double]] = [:]
+    private var productRows: [String: Int] = [:]
     /// Whether `add` keeps each layer's input second moment (its columns squared).
     public let keepsCovariances: Bool
 
     public init(covariances: Bool = false) { keepsCovariances = covariances }
+
+    /// Whether any layer's covariance was kept.
+    public var hasCovariances: Bool { !products.isEmpty }
 
     /// Adds `count` rows of a linear layer's input (`input.count / count` columns each); rows
     /// of another width than the layer's first ones are ignored.
@@ -33,8 +37,23 @@ public struct ActivationStatistics: Sendable {
         }
         guard added else { return }
         rows[weight, default: 0] += count
-        if keepsCovariances { addProducts(weight, input, rows: count, columns: columns) }
+        if keepsCovariances {
+            addProducts(weight, input, rows: count, columns: columns)
+            productRows[weight, default: 0] += count
+        }
     }
+
+    /// These statistics with the covariances of `other` (observed on other windows) in place
+    /// of their own.
+    public func withCovariances(of other: ActivationStatistics) -> ActivationStatistics {
+        var out = self
+        out.products = other.products
+        out.productRows = other.productRows
+        return out
+    }
+
+    /// Input rows behind `weight`'s covariance.
+    public func covarianceRowCount(_ weight: String) -> Int { productRows[weight] ?? 0 }
 
     /// Adds XᵀX of the `count × columns` input to the layer's sum (upper triangle, by BLAS in
     /// f32 per call, summed in f64 across calls).
@@ -49,7 +68,7 @@ public struct ActivationStatistics: Sendable {
     /// The mean of xᵀx over `weight`'s input rows (`rowLength × rowLength`, row-major,
     /// symmetric) when covariances were kept and the layer was observed with that width.
     public func covariance(_ weight: String, rowLength: Int) -> [Double]? {
-        guard let sum = products[weight], sum.count == rowLength * rowLength, let n = rows[weight], n > 0 else { return nil }
+        guard let sum = products[weight], sum.count == rowLength * rowLength, let n = productRows[weight], n > 0 else { return nil }
         var h = [Double](repeating: 0, count: sum.count)
         let scale = 1 / Double(n)
         for r in 0..<rowLength {
@@ -84,6 +103,7 @@ public struct ActivationStatistics: Sendable {
             out.squares[new] = sums
             out.rows[new] = rows[name]
             out.products[new] = products[name]
+            out.productRows[new] = productRows[name]
         }
         return out
     }

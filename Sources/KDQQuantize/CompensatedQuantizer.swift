@@ -10,7 +10,8 @@ import KDQTensor
 /// rounded in proportion to that factor's row — the optimal correction of the rest for the
 /// error just made (optimal brain surgeon). Each block's scales are chosen (by the block
 /// encoder, weighted by H's diagonal) when the block is reached, from the weights as corrected
-/// so far; its values then take the level of their grid nearest to their corrected value.
+/// so far, and a k-quant sub-block's coded scale again when the sub-block is reached; its
+/// values then take the level of their grid nearest to their corrected value.
 /// The bytes are ordinary ggml blocks: only which levels they hold differs.
 public enum CompensatedQuantizer {
     /// The relative damping added to H's diagonal (GPTQ's default: 1% of its mean).
@@ -110,8 +111,18 @@ public enum CompensatedQuantizer {
         } else {
             encoder(row + start, nil, block)
         }
+        let group = BlockGrid.scaleGroup(target)
         for j in 0..<b {
             let column = start + j
+            if j > 0, j % group == 0 {
+                // A k-quant sub-block's scale is chosen when it is reached, from its corrected
+                // values (as GPTQ fits each group's scale), on the super-block's scales.
+                if let importance {
+                    importance.withUnsafeBufferPointer { BlockGrid.refitSubBlock(target, block, subBlock: j / group, row + column, $0.baseAddress! + column) }
+                } else {
+                    BlockGrid.refitSubBlock(target, block, subBlock: j / group, row + column, nil)
+                }
+            }
             let grid = BlockGrid.grid(target, block, value: j)
             let level = grid.nearestLevel(row[column])
             BlockGrid.setLevel(target, block, value: j, level)

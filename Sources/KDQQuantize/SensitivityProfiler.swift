@@ -22,9 +22,25 @@ public final class SensitivityProfiler {
                 blocks: BlockQuantizer, weighting: ErrorWeighting) throws {
         self.checkpoint = checkpoint
         self.model = model
-        var statistics = ActivationStatistics(covariances: weighting == .covariance)
+        var statistics = ActivationStatistics()
         references = try calibration.windows.map { try ReferencePass(model: model, audio: $0, options: options, statistics: &statistics) }
+        if weighting == .covariance { statistics = try statistics.withCovariances(of: Self.encoderCovariances(model, calibration)) }
         quantizer = TensorQuantizer(blocks: blocks, statistics: weighting == .none ? nil : statistics)
+    }
+
+    /// The input covariances of the layers the encoder's output feeds, each calibration
+    /// utterance in its own window padded with silence, as transcription runs it: GPTQ fitted
+    /// to packed windows alone (speech in every frame) rounds the padding frames' inputs
+    /// badly, and at 2 bits that broke decoding (docs/quantization.md).
+    static func encoderCovariances(_ model: WhisperModel, _ calibration: CalibrationSet) throws -> ActivationStatistics {
+        var observed = ActivationStatistics(covariances: true)
+        for u in calibration.utterances where !u.samples.isEmpty {
+            try model.observingLinearInputs({ observed.add($0, $1, rows: $2) }) {
+                let output = try model.encoder.run(model.encoder.embed(model.melWindow(u.samples)), fromBlock: 0) { _, _ in }
+                _ = try model.decoder.makeState(encoderOutput: output)
+            }
+        }
+        return observed
     }
 
     /// Scored positions over all windows.

@@ -29,7 +29,7 @@ public struct TensorQuantizer: Sendable {
     /// The weighting recorded in the archive.
     public var weighting: ErrorWeighting {
         guard let statistics else { return .none }
-        return statistics.keepsCovariances ? .covariance : .activations
+        return statistics.hasCovariances ? .covariance : .activations
     }
 
     /// The column weights for tensor `name` (nil when unweighted or not a linear layer).
@@ -68,7 +68,7 @@ final class InverseFactors: @unchecked Sendable {
     /// `CompensatedQuantizer.minimumRowsPerColumn` per column, or give no positive definite H.
     func factor(_ name: String, columns: Int, statistics: ActivationStatistics) -> [Float]? {
         if let known = lock.withLock({ factors[name] }) { return known }
-        let enough = statistics.rowCount(name) >= CompensatedQuantizer.minimumRowsPerColumn * columns
+        let enough = statistics.covarianceRowCount(name) >= CompensatedQuantizer.minimumRowsPerColumn * columns
         let factor = enough ? statistics.covariance(name, rowLength: columns).flatMap { CompensatedQuantizer.inverseFactor($0, n: columns) } : nil
         lock.withLock { factors[name] = factor }
         return factor

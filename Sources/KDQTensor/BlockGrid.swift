@@ -82,6 +82,51 @@ public enum BlockGrid {
         }
     }
 
+    /// Values that share one coded scale: a k-quant's sub-block of 16, else the whole block.
+    public static func scaleGroup(_ e: Encoding) -> Int {
+        e == .q3_K || e == .q2_K ? KQuantizers.subBlock : e.blockElements
+    }
+
+    /// Re-chooses the coded scale (and, for q2_K, minimum) of k-quant sub-block `k` of the
+    /// super-block at `b` for the 16 values `x` (error weights `w`, or all 1), on the
+    /// super-block's own scales: every code is tried and the one whose grid rounds `x` with the
+    /// smallest (weighted) squared error kept. The sub-block's levels are not rewritten. Other
+    /// encodings have one scale per block: nothing to do.
+    public static func refitSubBlock(_ e: Encoding, _ b: UnsafeMutableRawPointer, subBlock k: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?) {
+        switch e {
+        case .q3_K:
+            let d = BlockCodecs.half(b, 108)
+            var best = (code: Int(KQuantCodecs.q3Scale(b + 96, k)), error: Double.infinity)
+            for a in -32...31 {
+                let error = KQuantizers.gridError(x, w, step: d * Float(a), offset: 0, levels: -4...3)
+                if error < best.error { best = (a, error) }
+            }
+            setQ3Scale(b + 96, k, best.code)
+        case .q2_K:
+            let d = BlockCodecs.half(b, 80), dmin = BlockCodecs.half(b, 82)
+            var best = (code: Int(b.load(fromByteOffset: k, as: UInt8.self)), error: Double.infinity)
+            for a in 0...15 {
+                for m in 0...15 {
+                    let error = KQuantizers.gridError(x, w, step: d * Float(a), offset: -dmin * Float(m), levels: 0...3)
+                    if error < best.error { best = (a | m << 4, error) }
+                }
+            }
+            b.storeBytes(of: UInt8(best.code), toByteOffset: k, as: UInt8.self)
+        default:
+            break
+        }
+    }
+
+    /// Sub-block `k`'s q3_K scale code (−32…31) in the 12 scale bytes at `scales`, in the
+    /// layout `KQuantCodecs.q3Scale` reads.
+    static func setQ3Scale(_ scales: UnsafeMutableRawPointer, _ k: Int, _ code: Int) {
+        let stored = UInt8(code + 32)
+        let low = scales + k % 8, lowShift = UInt8(4 * (k / 8))
+        low.storeBytes(of: low.load(as: UInt8.self) & ~(0x0F << lowShift) | (stored & 0x0F) << lowShift, as: UInt8.self)
+        let high = scales + 8 + k % 4, highShift = UInt8(2 * (k / 4))
+        high.storeBytes(of: high.load(as: UInt8.self) & ~(0x03 << highShift) | (stored >> 4) << highShift, as: UInt8.self)
+    }
+
     /// Value `i` of a 32-value block's nibbles at `q`: the low nibble of byte i for i < 16,
     /// the high nibble of byte i − 16 otherwise.
     @inline(__always) static func setNibble(_ q: UnsafeMutableRawPointer, _ i: Int, _ v: UInt8) {

@@ -66,4 +66,43 @@ import Testing
         #expect(centered.nearestLevel(0.26) == 9 && centered.value(9) == 0.25 && centered.nearestLevel(0) == 8)
         #expect(ValueGrid(step: 0, levels: 0...7, center: 4).nearestLevel(1) == 4)
     }
+
+    /// A k-quant sub-block whose values moved after the super-block was encoded gets the scale
+    /// code that fits them best on the super-block's scales; the other sub-blocks keep theirs.
+    @Test(arguments: [Encoding.q3_K, .q2_K])
+    func refittingASubBlockFitsItsNewValuesAndNothingElse(_ e: Encoding) throws {
+        var bytes = try encodedBlock(e, seed: 21)
+        let before = try decoded(e, bytes)
+        var moved = before
+        for i in 48..<64 { moved[i] *= 0.4 }  // sub-block 3 shrinks
+        let error = { (values: [Float], bytes: [UInt8]) -> Double in
+            var total = 0.0
+            var copy = bytes
+            copy.withUnsafeMutableBytes { b in
+                for i in 48..<64 {
+                    let grid = BlockGrid.grid(e, b.baseAddress!, value: i)
+                    let d = Double(grid.value(grid.nearestLevel(values[i])) - values[i])
+                    total += d * d
+                }
+            }
+            return total
+        }
+        let stale = error(moved, bytes)
+        moved.withUnsafeBufferPointer { x in bytes.withUnsafeMutableBytes { BlockGrid.refitSubBlock(e, $0.baseAddress!, subBlock: 3, x.baseAddress! + 48, nil) } }
+        let refit = error(moved, bytes)
+        print("\(e.rawValue): sub-block error \(stale) on the stale code, \(refit) refitted")
+        #expect(refit < 0.5 * stale)
+        let after = try decoded(e, bytes)
+        for i in 0..<e.blockElements where !(48..<64).contains(i) { #expect(after[i] == before[i], "value \(i) changed") }
+    }
+
+    @Test func q3ScaleCodesRoundTrip() {
+        var scales = [UInt8](repeating: 0xA5, count: 12)
+        scales.withUnsafeMutableBytes { s in
+            for k in 0..<16 { BlockGrid.setQ3Scale(s.baseAddress!, k, (k * 5) % 64 - 32) }
+            for k in 0..<16 { #expect(Int(KQuantCodecs.q3Scale(s.baseAddress!, k)) == (k * 5) % 64 - 32) }
+            BlockGrid.setQ3Scale(s.baseAddress!, 7, 31)
+            #expect(KQuantCodecs.q3Scale(s.baseAddress!, 7) == 31 && KQuantCodecs.q3Scale(s.baseAddress!, 6) == 30 - 32)
+        }
+    }
 }

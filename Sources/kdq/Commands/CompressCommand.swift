@@ -70,7 +70,7 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Move the chosen student's largest tensor's encoding a step at a time, the rest re-planned around it, and keep the plan whose whole quantized (untrained) student has the lowest mean KL from the teacher on the calibration windows. Off by default: on base at 29.9 MB the plan it chose was better untrained but trained to a worse student.")
     var refine = false
 
-    @Option(help: "How the teacher's calibration inputs weigh each weight's quantization error: activations (each column by its input's mean square), covariance (also each column rounded after correcting it for the errors of the columns before it: GPTQ), none.")
+    @Option(help: "How the teacher's calibration inputs weigh each weight's quantization error: activations (each column by its input's mean square), covariance (also, in the layers the calibration audio drives with at least 2 rows per input column — the encoder's — each column rounded after correcting it for the errors of the columns before it: GPTQ), none.")
     var weighting: ErrorWeighting = .activations
 
     @OptionGroup var dataOptions: TrainingDataOptions

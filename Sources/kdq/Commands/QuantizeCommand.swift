@@ -76,7 +76,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "How ggml blocks are encoded: nearest (whisper.cpp's rounding, byte-identical) or search (error-minimizing; same layout). Default: search for guided plans, nearest for uniform.")
     var quantizer: BlockQuantizer?
 
-    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations), also round each column after correcting it for the errors of the columns before it through the inputs' covariance (covariance: GPTQ), or neither (none).")
+    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations), also round each column after correcting it for the errors of the columns before it through the inputs' covariance, in the layers the calibration audio drives with at least 2 rows per input column — the encoder's (covariance: GPTQ), or neither (none).")
     var weighting: ErrorWeighting = .activations
 
     @Option(help: "Language code for decoding the calibration audio (multilingual models).")
