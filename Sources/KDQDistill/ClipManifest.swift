@@ -38,8 +38,11 @@ public struct ClipManifest: Sendable {
     }
 
     /// `count` clips spread evenly over the manifest (all when it lists fewer).
-    public func spread(_ count: Int) -> [Clip] {
-        let n = min(count, clips.count)
-        return (0..<n).map { clips[$0 * clips.count / n] }
+    public func spread(_ count: Int) -> [Clip] { Self.spread(clips, count) }
+
+    /// `count` of `items` spread evenly over them (all when there are fewer).
+    static func spread<T>(_ items: [T], _ count: Int) -> [T] {
+        let n = min(count, items.count)
+        return (0..<n).map { items[$0 * items.count / n] }
     }
 }

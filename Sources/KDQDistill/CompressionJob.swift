@@ -48,6 +48,10 @@ public final class CompressionJob {
         public var refine = false
         /// How the teacher's calibration inputs weigh each weight's quantization error.
         public var weighting = ErrorWeighting.activations
+        /// With `covariance` weighting: training clips (spread over those the run uses, labelled
+        /// by the teacher into the clip cache training reads) whose token sequences give the
+        /// decoder's layers their GPTQ covariances; 0 leaves the decoder to the calibration windows.
+        public var covarianceClips = 512
         /// Tensors every student's plan holds to an encoding (or to its own); the rest are
         /// planned around them within the budget.
         public var rules: [KeepRule] = []
@@ -220,7 +224,11 @@ public final class CompressionJob {
 
         // The teacher's sensitivity to each encoding of every tensor some student keeps.
         let set = try CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
-        let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search, weighting: r.weighting)
+        let decoderCalibration = r.weighting == .covariance && r.covarianceClips > 0
+            ? try labelledSequences(teacherModel, progress: { progress("label", $0, $1) }) : nil
+        let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search,
+                                               weighting: r.weighting, decoderCalibration: decoderCalibration,
+                                               progress: { progress("covariances", $0, $1) })
         let kept = Set(students.flatMap(\.selection.decoderLayers))
         let measurable = QuantizationPlanner.measurable(teacher).filter { Self.block(of: $0.name).map { kept.contains($0.index) } ?? true }
         let profile = try cachedProfile(profiler, measurable) { progress("profile", $0, $1) }
@@ -339,6 +347,26 @@ public final class CompressionJob {
                       check: check, outcome: outcome,
                       archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step,
                       encoderOutputs: job.encoderOutputs, trainingSeconds: trainingSeconds, seconds: seconds)
+    }
+
+    /// `covarianceClips` of the training clips, spread over those the run uses, as the teacher
+    /// labels them (`ClipLabeller`, into the clip cache that training reads, so nothing is
+    /// labelled twice): their cached encoder outputs and token sequences.
+    func labelledSequences(_ teacher: WhisperModel, progress: (Int, Int) -> Void) throws -> DecoderCalibration {
+        let r = request
+        let manifest = try ClipManifest(path: r.data)
+        let used = r.clips.limit.map { manifest.spread($0) } ?? manifest.clips
+        let cache = try ClipCache(directory: r.clips.cache ?? r.workDirectory + "/clips")
+        var labeller = ClipLabeller(teacher: teacher, options: r.options, cache: cache)
+        labeller.maxReferenceWER = r.clips.maxReferenceWER
+        let kept = try labeller.prepare(ClipManifest.spread(used, r.covarianceClips), progress: progress).kept
+        let values = teacher.dims.nAudioCtx * teacher.dims.nAudioState
+        return DecoderCalibration(manifest: r.data, count: kept.count) { i in
+            guard let clip = try cache.load(kept[i], encoderValues: values) else {
+                throw TrainingError("\(cache.path(kept[i])): the labelled clip \(kept[i]) left the cache while it was read")
+            }
+            return (clip.encoderOutput, clip.tokens)
+        }
     }
 
     func noStudentFits(_ unreachable: [LeftOut]) -> TrainingError {

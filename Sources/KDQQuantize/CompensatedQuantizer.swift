@@ -20,9 +20,9 @@ public enum CompensatedQuantizer {
     /// A layer is compensated only when its calibration inputs had at least this many rows per
     /// input column. Below that, H describes the calibration audio rather than the layer's
     /// inputs in general, and the correction fits the calibration set: compensating the
-    /// decoder's layers, which see only the calibration's few hundred tokens, made the dev set
-    /// worse (docs/quantization.md), while the encoder's, which see 1,500 frames a window,
-    /// made it better.
+    /// decoder's layers, which see only the calibration windows' few hundred tokens, made the
+    /// dev set worse (docs/quantization.md), while the encoder's, which see 1,500 frames a
+    /// window, made it better. The decoder gets its rows from `DecoderCalibration`.
     public static let minimumRowsPerColumn = 2
 
     /// The upper Cholesky factor U of (H + λ·mean(diag H)·I)⁻¹ = UᵀU, row-major `n × n`, where

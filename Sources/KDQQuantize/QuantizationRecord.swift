@@ -46,6 +46,7 @@ public enum QuantizationRecord {
                                   "loss": "mean next-token KL divergence (nats) from the source model, one tensor quantized at a time; where kl_measured is false, scaled from the tensor's measured encoding by the ratio of squared weight errors",
                                   "budget": .object(budget), "predicted_kl": finite(plan.predictedKL)]
         record["calibration"] = calibration.map(json) ?? .null
+        if let d = quantizer.decoderCovariances { record["decoder_covariances"] = d.json }
         record["tensors"] = .object(tensors)
         if let refinement { record["refinement"] = refinement.json }
         return .object(record)

@@ -40,8 +40,10 @@ public struct RecordedPlan: Sendable {
 
     public let method: String
     public let quantizer: String
-    /// How each tensor's error was weighted (`activations` or `none`), when recorded.
+    /// How each tensor's error was weighted (`activations`, `covariance` or `none`), when recorded.
     public let weighting: String?
+    /// Where the decoder's GPTQ covariances came from, when not from the calibration windows.
+    public let decoderCovariances: DecoderCovariances?
     /// The bytes the tensors could take, and the rule that set it (nil for uniform plans).
     public let targetBytes: Int?
     public let rule: String?
@@ -61,6 +63,7 @@ public struct RecordedPlan: Sendable {
         self.method = method
         quantizer = record["quantizer"]?.stringValue ?? ""
         weighting = record["weighting"]?.stringValue
+        decoderCovariances = try record["decoder_covariances"].map { try DecoderCovariances(json: $0) }
         let budget = record["budget"]?.objectValue
         targetBytes = budget?["target_bytes"]?.intValue
         rule = budget?["rule"]?.stringValue

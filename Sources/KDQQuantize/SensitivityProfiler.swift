@@ -17,15 +17,25 @@ public final class SensitivityProfiler {
 
     /// Runs the unquantized model on the calibration windows (greedy decoding with `options`
     /// gives the token sequences the decoder is teacher-forced on), recording the inputs of
-    /// its linear layers.
+    /// its linear layers. With `covariance` weighting, the covariances of the layers the
+    /// encoder's output feeds come from the calibration utterances, and the decoder's from
+    /// `decoderCalibration` when given (`progress` gets its sequences done and their total).
     public init(checkpoint: Checkpoint, model: WhisperModel, calibration: CalibrationSet, options: DecodingOptions,
-                blocks: BlockQuantizer, weighting: ErrorWeighting) throws {
+                blocks: BlockQuantizer, weighting: ErrorWeighting, decoderCalibration: DecoderCalibration? = nil,
+                progress: ((Int, Int) -> Void)? = nil) throws {
         self.checkpoint = checkpoint
         self.model = model
         var statistics = ActivationStatistics()
         references = try calibration.windows.map { try ReferencePass(model: model, audio: $0, options: options, statistics: &statistics) }
-        if weighting == .covariance { statistics = try statistics.withCovariances(of: Self.encoderCovariances(model, calibration)) }
-        quantizer = TensorQuantizer(blocks: blocks, statistics: weighting == .none ? nil : statistics)
+        var decoderCovariances: DecoderCovariances?
+        if weighting == .covariance {
+            var observed = try Self.encoderCovariances(model, calibration)
+            if let decoderCalibration {
+                decoderCovariances = decoderCalibration.record(tokens: try decoderCalibration.observe(model, into: &observed, progress: progress))
+            }
+            statistics = statistics.withCovariances(of: observed)
+        }
+        quantizer = TensorQuantizer(blocks: blocks, statistics: weighting == .none ? nil : statistics, decoderCovariances: decoderCovariances)
     }
 
     /// The input covariances of the layers the encoder's output feeds, each calibration

@@ -19,11 +19,15 @@ public struct TensorQuantizer: Sendable {
     public let blocks: BlockQuantizer
     /// The calibration inputs of every linear layer; nil for unweighted error.
     public let statistics: ActivationStatistics?
+    /// Where the decoder layers' covariances came from, when other sequences than the
+    /// calibration windows gave them (`DecoderCalibration`).
+    public let decoderCovariances: DecoderCovariances?
     private let factors = InverseFactors()
 
-    public init(blocks: BlockQuantizer, statistics: ActivationStatistics? = nil) {
+    public init(blocks: BlockQuantizer, statistics: ActivationStatistics? = nil, decoderCovariances: DecoderCovariances? = nil) {
         self.blocks = blocks
         self.statistics = blocks == .search ? statistics : nil
+        self.decoderCovariances = self.statistics?.hasCovariances == true ? decoderCovariances : nil
     }
 
     /// The weighting recorded in the archive.
@@ -54,7 +58,7 @@ public struct TensorQuantizer: Sendable {
     /// The same quantizer for a model whose tensors are named otherwise (see
     /// `ActivationStatistics.renamed`).
     public func renamed(_ rename: (String) -> String?) -> TensorQuantizer {
-        TensorQuantizer(blocks: blocks, statistics: statistics?.renamed(rename))
+        TensorQuantizer(blocks: blocks, statistics: statistics?.renamed(rename), decoderCovariances: decoderCovariances)
     }
 }
 

@@ -120,4 +120,22 @@ import Testing
         #expect(try KDQBinary.run(["report", dir + "/worse.kdq", "-o", dir + "/worse.html"]).status == 0)
         #expect(try String(contentsOfFile: dir + "/worse.html", encoding: .utf8).contains("Training raised"))
     }
+
+    /// With GPTQ, the decoder's covariances come from teacher-labelled training clips
+    /// (`--covariance-clips`), and the plan's record says which and how many tokens.
+    @Test(.enabled(if: tinyEn != nil && release, "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func covarianceWeightingTakesTheDecodersRowsFromTrainingClips() throws {
+        let dir = KDQBinary.scratchDirectory("compress-covariance")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try compressTinyEn(in: dir, targetMB: 24, clips: 8, ["--depths", "4", "--weighting", "covariance", "--covariance-clips", "5"])
+        let plan = try JSONValue.parse(try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan", "--json"]).stdout)
+        let encodings = try #require(plan["encodings"])
+        #expect(encodings["weighting"]?.stringValue == "covariance")
+        let record = try #require(encodings["decoder_covariances"], "\(encodings.serialized(pretty: false).prefix(400))")
+        let sequences = try #require(record["sequences"]?.intValue), tokens = try #require(record["tokens"]?.intValue)
+        #expect((1...5).contains(sequences) && tokens > 3 * sequences, "\(record.serialized(pretty: false))")
+        #expect(record["manifest"]?.stringValue?.hasSuffix(".jsonl") == true)
+        let text = try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan"]).stdout
+        #expect(text.contains("errors compensated (GPTQ)") && text.contains("covariances decoder's from \(sequences) clips"), "\(text.prefix(400))")
+    }
 }

@@ -70,8 +70,11 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Move the chosen student's largest tensor's encoding a step at a time, the rest re-planned around it, and keep the plan whose whole quantized (untrained) student has the lowest mean KL from the teacher on the calibration windows. Off by default: on base at 29.9 MB the plan it chose was better untrained but trained to a worse student.")
     var refine = false
 
-    @Option(help: "How the teacher's calibration inputs weigh each weight's quantization error: activations (each column by its input's mean square), covariance (also, in the layers the calibration audio drives with at least 2 rows per input column — the encoder's — each column rounded after correcting it for the errors of the columns before it: GPTQ), none.")
+    @Option(help: "How the teacher's calibration inputs weigh each weight's quantization error: activations (each column by its input's mean square), covariance (also, in the layers the calibration audio drives with at least 2 rows per input column — the encoder's, and the decoder's from --covariance-clips — each column rounded after correcting it for the errors of the columns before it: GPTQ), none.")
     var weighting: ErrorWeighting = .activations
+
+    @Option(help: "With --weighting covariance: training clips (spread over those the run uses, labelled by the teacher into the clip cache) whose token sequences give the decoder's layers their GPTQ covariances; 0 leaves the decoder to the calibration windows' few tokens.")
+    var covarianceClips: Int = 512
 
     @OptionGroup var dataOptions: TrainingDataOptions
 
@@ -81,6 +84,7 @@ struct CompressCommand: ParsableCommand {
 
     func validate() throws {
         guard targetMb > 0 else { throw ValidationError("--target-mb must be positive") }
+        guard covarianceClips >= 0 else { throw ValidationError("--covariance-clips must be 0 or more, got \(covarianceClips)") }
         guard selectionClips >= 1, probeSteps >= 1, calibrationCount >= 1, dataOptions.validation >= 1 else {
             throw ValidationError("--selection-clips, --probe-steps, --calibration-count and --validation must be at least 1")
         }
@@ -109,6 +113,7 @@ struct CompressCommand: ParsableCommand {
         request.measureAll = measureAll
         request.refine = refine
         request.weighting = weighting
+        request.covarianceClips = covarianceClips
         request.rules = try pinning.rules()
         request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))

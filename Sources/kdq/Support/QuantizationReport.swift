@@ -22,6 +22,9 @@ struct QuantizationReport {
         head += ", \(Format.bytes(plan.tensorBytes)) of tensor data"
         if let bpw = plan.bitsPerWeight { head += " (\(Format.fixed(bpw, 2)) bits/weight)" }
         lines.append(head)
+        if let d = plan.decoderCovariances {
+            lines.append("covariances decoder's from \(d.sequences) clips of \(d.manifest) (\(d.tokens) tokens), the rest from the calibration audio")
+        }
         if let target = plan.targetBytes { lines.append("budget      \(Format.bytes(target)) (\(plan.rule ?? ""))") }
         if let kl = plan.predictedKL { lines.append("predicted   mean KL \(Format.fixed(kl, 5)) (sum of the chosen alternatives' losses)") }
         if let r = plan.refinement {

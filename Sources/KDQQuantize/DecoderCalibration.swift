@@ -1,0 +1,89 @@
+import KDQEngine
+import KDQJSON
+
+/// Token sequences on which the decoder's linear layers are observed for GPTQ's covariances
+/// (`ErrorWeighting.covariance`). The calibration windows give the decoder only a few hundred
+/// tokens — too few rows per input column for H to describe its layers' inputs beyond that
+/// audio (`CompensatedQuantizer.minimumRowsPerColumn`) — so a larger set of sequences supplies
+/// them: teacher-labelled training clips, for example, which keep the evaluation audio out of
+/// what the rounding is fitted to.
+public struct DecoderCalibration {
+    /// One clip: the encoder's output for it and the tokens the decoder is teacher-forced on
+    /// (prompt, transcript, end of text).
+    public typealias Sequence = (encoderOutput: [Float], tokens: [Int])
+
+    /// Where the sequences came from, for the record.
+    public let manifest: String
+    /// Sequences available.
+    public let count: Int
+    private let sequence: (Int) throws -> Sequence
+
+    /// `count` sequences of clips listed in `manifest`, the i-th given by `sequence(i)` (read
+    /// when observed, one at a time: each holds a whole window's encoder output).
+    public init(manifest: String, count: Int, sequence: @escaping (Int) throws -> Sequence) {
+        self.manifest = manifest
+        self.count = count
+        self.sequence = sequence
+    }
+
+    /// The tensor whose inputs are not observed: the token embedding is also the decoder's
+    /// output projection, but its rows are read as input embeddings as well, where H (the final
+    /// hidden state's covariance) says nothing about what their error costs.
+    static let unobserved = "decoder.token_embedding.weight"
+
+    /// Adds the inputs of the decoder's self-attention, cross-attention query and output, and MLP
+    /// layers for every sequence to `statistics` (the cross-attention keys and values read the
+    /// encoder output, which the calibration windows observe); returns the tokens observed.
+    /// `progress` gets sequences done and the total.
+    func observe(_ model: WhisperModel, into statistics: inout ActivationStatistics, progress: ((Int, Int) -> Void)?) throws -> Int {
+        var observed = statistics
+        var tokens = 0
+        for i in 0..<count {
+            progress?(i, count)
+            let s = try sequence(i)
+            guard !s.tokens.isEmpty else { continue }
+            let state = try model.decoder.makeState(encoderOutput: s.encoderOutput)
+            try model.observingLinearInputs({ name, input, rows in
+                if name != Self.unobserved { observed.add(name, input, rows: rows) }
+            }) {
+                _ = try model.decoder.forward(s.tokens, state: state)
+            }
+            tokens += s.tokens.count
+        }
+        progress?(count, count)
+        statistics = observed
+        return tokens
+    }
+
+    /// The record of `tokens` observed from these sequences.
+    func record(tokens: Int) -> DecoderCovariances {
+        DecoderCovariances(manifest: manifest, sequences: count, tokens: tokens)
+    }
+}
+
+/// Where the decoder's GPTQ covariances came from, as the archive records it.
+public struct DecoderCovariances: Sendable, Equatable {
+    public let manifest: String
+    public let sequences: Int
+    /// Token positions observed (rows of each decoder layer's H).
+    public let tokens: Int
+
+    public init(manifest: String, sequences: Int, tokens: Int) {
+        self.manifest = manifest
+        self.sequences = sequences
+        self.tokens = tokens
+    }
+
+    /// The record back from its JSON form.
+    public init(json v: JSONValue) throws {
+        guard let manifest = v["manifest"]?.stringValue, let sequences = v["sequences"]?.intValue, let tokens = v["tokens"]?.intValue else {
+            throw QuantizeError("compression.encodings.decoder_covariances needs a manifest, sequences and tokens: \(v.serialized(pretty: false).prefix(200))")
+        }
+        self.init(manifest: manifest, sequences: sequences, tokens: tokens)
+    }
+
+    /// `{"manifest", "sequences", "tokens"}`.
+    public var json: JSONValue {
+        .object(["manifest": .string(manifest), "sequences": .number(sequences), "tokens": .number(tokens)])
+    }
+}
