@@ -299,7 +299,8 @@ public final class CompressionJob {
         }
         var planned = student.checkpoint
         let conversions = try plan.apply(to: &planned, quantizer: quantizer)
-        let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned)
+        let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned,
+                                   quantizer: quantizer)
         try job.prepare(progress: { progress("label", $0, $1) }, encoding: { progress("encode", $0, $1) })
         let loop = job.loop!
         if loop.hasCheckpoint { try loop.restore() }
@@ -375,8 +376,10 @@ public final class CompressionJob {
                       + " (fewer decoder blocks, or a larger --target-mb)")
     }
 
-    /// The distillation of one candidate, in its own work directory, sharing the clip cache.
-    func distillation(_ student: Checkpoint, layers: [Int], teacher: Checkpoint, planned: Checkpoint?) throws -> DistillationJob {
+    /// The distillation of one candidate, in its own work directory, sharing the clip cache;
+    /// with a `planned` student, its tensors train through `quantizer`'s encodings (the plan's).
+    func distillation(_ student: Checkpoint, layers: [Int], teacher: Checkpoint, planned: Checkpoint?,
+                      quantizer: TensorQuantizer? = nil) throws -> DistillationJob {
         let r = request
         var d = DistillationJob.Request(teacher: r.teacher, student: r.teacher, data: r.data, workDirectory: candidateDirectory(layers))
         d.clips = r.clips
@@ -384,7 +387,8 @@ public final class CompressionJob {
         d.settings = r.settings
         if layers.count == teacher.dims.nTextLayer { d.settings.learningRate *= Self.wholeDecoderLearningRateFactor }
         d.options = r.options
-        return try DistillationJob(d, teacher: teacher, student: student, planned: planned)
+        guard let quantizer else { return try DistillationJob(d, teacher: teacher, student: student, planned: planned) }
+        return try DistillationJob(d, teacher: teacher, student: student, planned: planned, encode: { try quantizer.convert($0, $1, to: $2) })
     }
 
     func candidateDirectory(_ layers: [Int]) -> String {

@@ -43,14 +43,20 @@ public final class DistillationJob {
     var selection: JSONValue = .null
     /// The quantized student (`request.plan`, or given) whose encodings the student trains through.
     var planned: Checkpoint?
+    /// How the planned tensors are encoded in training and for the archive.
+    let encode: FakeQuantization.Encode
 
     /// Opens the request's models, or takes them as given (`teacher`, `student`, and the
-    /// quantized student `planned` to train through, made in memory by `kdq compress`).
-    public init(_ request: Request, teacher: Checkpoint? = nil, student: Checkpoint? = nil, planned: Checkpoint? = nil) throws {
+    /// quantized student `planned` to train through, made in memory by `kdq compress`, whose
+    /// quantizer `encode` then re-encodes the tensors as they train — whisper.cpp's
+    /// round-to-nearest when not given).
+    public init(_ request: Request, teacher: Checkpoint? = nil, student: Checkpoint? = nil, planned: Checkpoint? = nil,
+                encode: @escaping FakeQuantization.Encode = FakeQuantization.nearest) throws {
         self.request = request
         teacherCheckpoint = try teacher ?? Checkpoint.open(request.teacher)
         studentCheckpoint = try student ?? Checkpoint.open(request.student)
         self.planned = planned
+        self.encode = encode
         manifest = try ClipManifest(path: request.data)
         try Self.checkCompatible(teacher: teacherCheckpoint, student: studentCheckpoint)
     }
@@ -113,7 +119,7 @@ public final class DistillationJob {
             let encodings = try Self.encodings(planned, for: studentCheckpoint, path: request.plan ?? "the plan",
                                                encoderChanges: StudentEncoderOutputs.differs(planned, from: studentCheckpoint),
                                                encoderTrains: encoder)
-            try trainer.quantizationAware(encodings.isEmpty ? nil : encodings)
+            try trainer.quantizationAware(encodings.isEmpty ? nil : encodings, encode: encode)
         }
         let loop = try DistillationLoop(trainer: trainer, settings: s, cache: cache, train: train, validation: validation,
                                         padding: try teacherModel.tokenizer().endOfText,

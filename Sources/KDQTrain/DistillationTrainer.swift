@@ -107,10 +107,11 @@ public final class DistillationTrainer {
         #endif
     }()
 
-    /// Trains through `plan`'s encodings from now on (nil: full precision).
-    public func quantizationAware(_ plan: [String: Encoding]?) throws {
+    /// Trains through `plan`'s encodings, each tensor encoded by `encode`, from now on (nil:
+    /// full precision).
+    public func quantizationAware(_ plan: [String: Encoding]?, encode: @escaping FakeQuantization.Encode = FakeQuantization.nearest) throws {
         fakeQuantization = nil
-        if let plan { fakeQuantization = try FakeQuantization(student, plan: plan) }
+        if let plan { fakeQuantization = try FakeQuantization(student, plan: plan, encode: encode) }
     }
 
     /// Re-encodes the fake-quantized tensors from the masters (after they were restored).

@@ -81,4 +81,25 @@ struct FakeQuantizationEncodingTests {
         #expect(try store.array(name) == master, "the master stays f32")
         _ = fake
     }
+
+    /// A plan's own quantizer (the search kdq compress planned with) encodes what training sees
+    /// and what is shipped, instead of round-to-nearest.
+    @Test func forwardReadsWhatTheGivenEncoderWrites() throws {
+        let name = "decoder.blocks.0.mlp.0.weight"
+        let store = try ParameterStore(try Checkpoint.open(TrainFixtures.randomModel)) { $0 == name }
+        let values = try store.value(name)
+        for (i, r) in randomValues(256 * 64, scale: 1e-3, seed: 52).enumerated() { values[i] += r }
+        let master = try Tensor(shape: [256, 64], floats: try store.array(name))
+        var named: [String] = []
+        let fake = try FakeQuantization(store, plan: [name: .q4_0]) { n, values, e in
+            named.append(n)
+            return try values.converted(to: e, quantizer: .search)
+        }
+        let searched = try master.converted(to: .q4_0, quantizer: .search)
+        let used = Array(UnsafeBufferPointer(start: try store.forward(name), count: master.elementCount))
+        #expect(used == (try searched.decodedFloats()), "forward values are not what the given encoder wrote")
+        #expect(used != (try master.converted(to: .q4_0, quantizer: .nearest).decodedFloats()), "the search made no other choice than nearest rounding")
+        #expect(try fake.encoded(name).data.hasSameBytes(as: searched.data))
+        #expect(named.allSatisfy { $0 == name } && !named.isEmpty)
+    }
 }

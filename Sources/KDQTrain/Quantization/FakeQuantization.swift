@@ -4,17 +4,26 @@ import KDQTensor
 /// decodes to (the same block encoders the guided quantizer writes), and its gradient goes to the
 /// f32 master unchanged (the straight-through estimator).
 public final class FakeQuantization {
+    /// How a planned tensor is encoded from its master values: its name, the values as an f32
+    /// tensor, and its planned encoding.
+    public typealias Encode = (_ name: String, _ values: Tensor, _ encoding: Encoding) throws -> Tensor
+
+    /// whisper.cpp's round-to-nearest blocks.
+    public static let nearest: Encode = { _, values, encoding in try values.converted(to: encoding, quantizer: .nearest) }
+
     /// Tensor name → encoding it will be shipped in.
     public let plan: [String: Encoding]
-    public let quantizer: BlockQuantizer
+    /// How each tensor is encoded, in every step and for the archive.
+    public let encode: Encode
     private var buffers: [String: UnsafeMutablePointer<Float>] = [:]
     private let store: ParameterStore
 
-    /// Puts the fake-quantized values of every tensor of `plan` in front of `store`'s masters.
-    public init(_ store: ParameterStore, plan: [String: Encoding], quantizer: BlockQuantizer = .nearest) throws {
+    /// Puts the fake-quantized values of every tensor of `plan`, encoded by `encode`, in front of
+    /// `store`'s masters.
+    public init(_ store: ParameterStore, plan: [String: Encoding], encode: @escaping Encode = FakeQuantization.nearest) throws {
         self.store = store
         self.plan = plan
-        self.quantizer = quantizer
+        self.encode = encode
         for name in plan.keys.sorted() {
             let e = try store.entry(name)
             let b = UnsafeMutablePointer<Float>.allocate(capacity: max(1, e.count))
@@ -40,7 +49,7 @@ public final class FakeQuantization {
     public func encoded(_ name: String) throws -> Tensor {
         guard let encoding = plan[name] else { throw TrainingError("tensor '\(name)' has no planned encoding") }
         let e = try store.entry(name)
-        return try Tensor(shape: e.shape, floats: try store.array(name)).converted(to: encoding, quantizer: quantizer)
+        return try encode(name, Tensor(shape: e.shape, floats: try store.array(name)), encoding)
     }
 
     private func encode(_ name: String, into buffer: UnsafeMutablePointer<Float>) throws -> Tensor {
