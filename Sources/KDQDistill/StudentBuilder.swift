@@ -1,3 +1,4 @@
+import KDQAnalysis
 import KDQEngine
 import KDQFormats
 import KDQJSON

@@ -1,3 +1,4 @@
+import KDQAnalysis
 import KDQEngine
 import KDQJSON
 
@@ -26,6 +27,26 @@ public struct DecoderCalibration {
         self.sequence = sequence
     }
 
+    /// `count` clips spread over `manifest`, each in its own padded window: the clip's reference
+    /// text where the manifest has one, else `model`'s greedy transcript with `options` (a
+    /// transcript that is empty or never ends leaves the clip out). Decoded when observed.
+    public static func transcribed(manifest path: String, count: Int, model: WhisperModel, options: DecodingOptions) throws -> DecoderCalibration {
+        guard count > 0 else { throw QuantizeError("the decoder's covariances need at least one clip, got \(count)") }
+        let clips = try ClipManifest(path: path).spread(count)
+        return DecoderCalibration(manifest: path, count: clips.count) { i in
+            let samples = Array(try AudioLoader.load(clips[i].audio).prefix(LogMelSpectrogram.windowSamples))
+            let encoded = try model.encoder.encode(model.melWindow(samples))
+            if let text = clips[i].text { return (encoded, try model.teacherSequence(text: text, options: options)) }
+            let tokens = try model.greedySequence(encoderOutput: encoded, options: options)
+            let prompt = try model.teacherSequence(text: "", options: options).count - 1
+            let sampled = tokens.count - prompt - 1
+            return (encoded, sampled > 0 && sampled < longestTranscript ? tokens : [])
+        }
+    }
+
+    /// Sampled tokens at which a greedy transcript is taken as one that never ends.
+    static let longestTranscript = 200
+
     /// The tensor whose inputs are not observed: the token embedding is also the decoder's
     /// output projection, but its rows are read as input embeddings as well, where H (the final
     /// hidden state's covariance) says nothing about what their error costs.
@@ -33,11 +54,12 @@ public struct DecoderCalibration {
 
     /// Adds the inputs of the decoder's self-attention, cross-attention query and output, and MLP
     /// layers for every sequence to `statistics` (the cross-attention keys and values read the
-    /// encoder output, which the calibration windows observe); returns the tokens observed.
-    /// `progress` gets sequences done and the total.
-    func observe(_ model: WhisperModel, into statistics: inout ActivationStatistics, progress: ((Int, Int) -> Void)?) throws -> Int {
+    /// encoder output, which the calibration windows observe; an empty sequence is skipped);
+    /// returns the record of what was observed. `progress` gets sequences done and the total.
+    func observe(_ model: WhisperModel, into statistics: inout ActivationStatistics,
+                 progress: ((Int, Int) -> Void)?) throws -> DecoderCovariances {
         var observed = statistics
-        var tokens = 0
+        var tokens = 0, sequences = 0
         for i in 0..<count {
             progress?(i, count)
             let s = try sequence(i)
@@ -49,21 +71,18 @@ public struct DecoderCalibration {
                 _ = try model.decoder.forward(s.tokens, state: state)
             }
             tokens += s.tokens.count
+            sequences += 1
         }
         progress?(count, count)
         statistics = observed
-        return tokens
-    }
-
-    /// The record of `tokens` observed from these sequences.
-    func record(tokens: Int) -> DecoderCovariances {
-        DecoderCovariances(manifest: manifest, sequences: count, tokens: tokens)
+        return DecoderCovariances(manifest: manifest, sequences: sequences, tokens: tokens)
     }
 }
 
 /// Where the decoder's GPTQ covariances came from, as the archive records it.
 public struct DecoderCovariances: Sendable, Equatable {
     public let manifest: String
+    /// Sequences observed.
     public let sequences: Int
     /// Token positions observed (rows of each decoder layer's H).
     public let tokens: Int

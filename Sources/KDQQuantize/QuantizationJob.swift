@@ -24,6 +24,12 @@ public struct QuantizationJob {
         public var blocks: BlockQuantizer?
         /// How the search quantizer weighs each weight's error by the calibration audio.
         public var weighting = ErrorWeighting.activations
+        /// With `covariance` weighting: audio (JSON Lines, text optional: the source model's
+        /// transcript stands in) whose token sequences give the decoder's layers their GPTQ
+        /// covariances (`DecoderCalibration`); nil leaves the decoder to the calibration windows.
+        public var covarianceData: String?
+        /// Clips of `covarianceData` used, spread over it.
+        public var covarianceClips = 512
         /// A manifest with text (as `kdq eval`); required for guided plans.
         public var calibration: String?
         public var calibrationCount = 32
@@ -99,6 +105,9 @@ public struct QuantizationJob {
 
     public init(_ request: Request) throws {
         if case .guided = request.method, request.calibration == nil { throw QuantizeError("a guided plan needs calibration audio") }
+        if request.covarianceData != nil, request.weighting != .covariance {
+            throw QuantizeError("audio for the decoder's covariances is used by covariance weighting only, not \(request.weighting.rawValue)")
+        }
         self.request = request
     }
 
@@ -130,8 +139,12 @@ public struct QuantizationJob {
             let model = try WhisperModel(checkpoint)
             calibrationSet = set
             sourceModel = model
+            let decoderCalibration = try r.covarianceData.map {
+                try DecoderCalibration.transcribed(manifest: $0, count: r.covarianceClips, model: model, options: r.options)
+            }
             profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: r.options, blocks: blocks,
-                                               weighting: weighs ? r.weighting : .none)
+                                               weighting: weighs ? r.weighting : .none, decoderCalibration: weighs ? decoderCalibration : nil,
+                                               progress: { progress("covariances", $0, $1) })
         }
         let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
         var seconds = [("calibrate", clock.lap())]

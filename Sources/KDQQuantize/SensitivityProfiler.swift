@@ -31,7 +31,7 @@ public final class SensitivityProfiler {
         if weighting == .covariance {
             var observed = try Self.encoderCovariances(model, calibration)
             if let decoderCalibration {
-                decoderCovariances = decoderCalibration.record(tokens: try decoderCalibration.observe(model, into: &observed, progress: progress))
+                decoderCovariances = try decoderCalibration.observe(model, into: &observed, progress: progress)
             }
             statistics = statistics.withCovariances(of: observed)
         }

@@ -125,6 +125,27 @@ import Testing
         }
     }
 
+    /// Unlabelled audio gives the decoder's layers their GPTQ covariances (the source model
+    /// transcribes it), and the record says how many clips and tokens.
+    @Test(.enabled(if: tinyEn != nil && KDQBinary.isRelease,
+                   "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func covarianceDataGivesTheDecoderItsRows() throws {
+        let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/c.kdq", "--uniform", "q4_0", "--quantizer", "search",
+                                   "--calibration", calibration, "--calibration-count", "1", "--skip-evaluation", "--weighting", "covariance",
+                                   "--covariance-data", try KDQBinary.sampleManifest(in: dir, count: 3), "--covariance-clips", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let record = try JSONValue.parse(try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan", "--json"]).stdout)["encodings"]?["decoder_covariances"]
+        #expect(record?["sequences"]?.intValue == 2 && (record?["tokens"]?.intValue ?? 0) > 20, "\(String(describing: record))")
+        #expect(record?["manifest"]?.stringValue == dir + "/data.jsonl")
+    }
+
+    @Test func covarianceDataWithoutCovarianceWeightingIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/x.kdq", "--uniform", "q4_0", "--quantizer", "search",
+                                   "--calibration", calibration, "--covariance-data", calibration])
+        #expect(r.status != 0 && r.stderr.contains("--covariance-data is for --weighting covariance"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.kdq"))
+    }
+
     @Test func profileFromWithUniformIsRefused() throws {
         let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/x.kdq", "--uniform", "q4_0", "--profile-from", dir + "/y.kdq"])
         #expect(r.status != 0 && r.stderr.contains("--profile-from is for guided plans"), "\(r.stderr)")

@@ -1,4 +1,5 @@
 import Foundation
+import KDQAnalysis
 import KDQEngine
 import KDQFormats
 import KDQTensor

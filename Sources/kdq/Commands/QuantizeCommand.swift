@@ -76,8 +76,14 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "How ggml blocks are encoded: nearest (whisper.cpp's rounding, byte-identical) or search (error-minimizing; same layout). Default: search for guided plans, nearest for uniform.")
     var quantizer: BlockQuantizer?
 
-    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations), also round each column after correcting it for the errors of the columns before it through the inputs' covariance, in the layers the calibration audio drives with at least 2 rows per input column — the encoder's (covariance: GPTQ), or neither (none).")
+    @Option(help: "With the search quantizer and calibration audio: weight each column's error by the mean square of the layer's input on the calibration windows (activations), also round each column after correcting it for the errors of the columns before it through the inputs' covariance, in the layers the calibration audio drives with at least 2 rows per input column — the encoder's, and the decoder's from --covariance-data (covariance: GPTQ) — or neither (none).")
     var weighting: ErrorWeighting = .activations
+
+    @Option(help: "With --weighting covariance: audio (a manifest as --calibration; text optional, the source model's transcript stands in) whose token sequences give the decoder's layers their GPTQ covariances — the calibration windows give them too few tokens. Keep it apart from the audio you evaluate on.")
+    var covarianceData: String?
+
+    @Option(help: "Clips of --covariance-data used, spread over it.")
+    var covarianceClips: Int = 512
 
     @Option(help: "Language code for decoding the calibration audio (multilingual models).")
     var language: String?
@@ -104,6 +110,10 @@ struct QuantizeCommand: ParsableCommand {
         if let targetMb, !(targetMb > 0) { throw ValidationError("--target-mb must be positive") }
         if let targetBpw, !(targetBpw > 0) { throw ValidationError("--target-bpw must be positive") }
         guard calibrationCount >= 1 else { throw ValidationError("--calibration-count must be at least 1") }
+        guard covarianceClips >= 1 else { throw ValidationError("--covariance-clips must be at least 1, got \(covarianceClips)") }
+        if covarianceData != nil && weighting != .covariance {
+            throw ValidationError("--covariance-data is for --weighting covariance (GPTQ), not \(weighting.rawValue)")
+        }
         _ = try candidateEncodings()
     }
 
@@ -122,6 +132,8 @@ struct QuantizeCommand: ParsableCommand {
         request.rules = try pinning.rules()
         request.blocks = quantizer
         request.weighting = weighting
+        request.covarianceData = covarianceData
+        request.covarianceClips = covarianceClips
         request.calibration = calibration
         request.calibrationCount = calibrationCount
         request.calibrationWindows = calibrationWindows
