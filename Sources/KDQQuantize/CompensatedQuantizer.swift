@@ -78,20 +78,22 @@ public enum CompensatedQuantizer {
             w.withUnsafeMutableBufferPointer { wp in
                 errors.withUnsafeMutableBufferPointer { ep in
                     factor.withUnsafeBufferPointer { up in
-                        let w = wp.baseAddress!, e = ep.baseAddress!, u = up.baseAddress!
-                        for start in stride(from: 0, to: columns, by: b) {
-                            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                                for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
-                                    roundBlock(w + r * columns, start: start, width: b, columns: columns, errors: e + r * b,
-                                               block: base + (r * perRow + start / b) * blockBytes, target: target, factor: u,
-                                               importance: importance, encoder: encoder)
+                        withPointer(importance) { importance in
+                            let w = wp.baseAddress!, e = ep.baseAddress!, u = up.baseAddress!
+                            for start in stride(from: 0, to: columns, by: b) {
+                                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                                    for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
+                                        roundBlock(w + r * columns, start: start, width: b, columns: columns, errors: e + r * b,
+                                                   block: base + (r * perRow + start / b) * blockBytes, target: target, factor: u,
+                                                   importance: importance, encoder: encoder)
+                                    }
                                 }
-                            }
-                            // The rest of every row takes the block's errors: W[:, after] −= E · U[block, after].
-                            let after = start + b
-                            if after < columns {
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns - after), Int32(b),
-                                            -1, e, Int32(b), u + start * columns + after, Int32(columns), 1, w + after, Int32(columns))
+                                // The rest of every row takes the block's errors: W[:, after] −= E · U[block, after].
+                                let after = start + b
+                                if after < columns {
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns - after), Int32(b),
+                                                -1, e, Int32(b), u + start * columns + after, Int32(columns), 1, w + after, Int32(columns))
+                                }
                             }
                         }
                     }
@@ -100,28 +102,26 @@ public enum CompensatedQuantizer {
         }
     }
 
+    /// `body` with a pointer to `values`' elements, or nil.
+    static func withPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let values else { return body(nil) }
+        return values.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
     /// Encodes the block of one row starting at column `start`, then rounds its values one at
     /// a time on the block's grids, each value's scaled error (into `errors`) corrected in the
-    /// block's later values.
+    /// block's later values; `importance` holds one weight per column of the row.
     static func roundBlock(_ row: UnsafeMutablePointer<Float>, start: Int, width b: Int, columns: Int, errors: UnsafeMutablePointer<Float>,
                            block: UnsafeMutableRawPointer, target: Encoding, factor u: UnsafePointer<Float>,
-                           importance: [Float]?, encoder: WeightedBlockEncoder) {
-        if let importance {
-            importance.withUnsafeBufferPointer { encoder(row + start, $0.baseAddress! + start, block) }
-        } else {
-            encoder(row + start, nil, block)
-        }
+                           importance: UnsafePointer<Float>?, encoder: WeightedBlockEncoder) {
+        encoder(row + start, importance.map { $0 + start }, block)
         let group = BlockGrid.scaleGroup(target)
         for j in 0..<b {
             let column = start + j
             if j > 0, j % group == 0 {
                 // A k-quant sub-block's scale is chosen when it is reached, from its corrected
                 // values (as GPTQ fits each group's scale), on the super-block's scales.
-                if let importance {
-                    importance.withUnsafeBufferPointer { BlockGrid.refitSubBlock(target, block, subBlock: j / group, row + column, $0.baseAddress! + column) }
-                } else {
-                    BlockGrid.refitSubBlock(target, block, subBlock: j / group, row + column, nil)
-                }
+                BlockGrid.refitSubBlock(target, block, subBlock: j / group, row + column, importance.map { $0 + column })
             }
             let grid = BlockGrid.grid(target, block, value: j)
             let level = grid.nearestLevel(row[column])
