@@ -6,7 +6,9 @@
 # `kdq eval --kl` on the dev set per model (KL from that model's f16). Archives and evaluations
 # already in out/equal-size are kept. KDQ=path picks the kdq binary (default: a release build);
 # MODELS="tiny.en" limits the models; WEIGHTING=covariance quantizes with GPTQ (`kdq quantize
-# --weighting`) into out/equal-size-covariance.
+# --weighting`) into out/equal-size-covariance, and with COVARIANCE_DATA=MANIFEST the decoder's
+# covariances from COVARIANCE_CLIPS (default 512) of its clips (`--covariance-data`) into
+# out/equal-size-covariance-decoder.
 # Usage: scripts/equal-size.sh [MB...]   (default: 29.9 43.5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,12 @@ weighting="${WEIGHTING:-activations}"
 case "$weighting" in activations|covariance|none) ;; *) echo "equal-size.sh: WEIGHTING is $weighting, expected activations, covariance or none" >&2; exit 2 ;; esac
 out=out/equal-size
 [ "$weighting" = activations ] || out="$out-$weighting"
+decoder=()
+if [ -n "${COVARIANCE_DATA:-}" ]; then
+  [ "$weighting" = covariance ] || { echo "equal-size.sh: COVARIANCE_DATA is for WEIGHTING=covariance" >&2; exit 2; }
+  decoder=(--covariance-data "$COVARIANCE_DATA" --covariance-clips "${COVARIANCE_CLIPS:-512}")
+  out="$out-decoder"
+fi
 mkdir -p "$out"
 for m in ${MODELS:-base tiny.en}; do
   reuse=()
@@ -24,7 +32,7 @@ for m in ${MODELS:-base tiny.en}; do
   for mb in "${sizes[@]}"; do
     a="$out/$m-guided-$mb.kdq"
     [ -f "$a" ] || "$KDQ" quantize "models/$m" -o "$a" --target-mb "$mb" --calibration "$dev" --calibration-count 32 \
-      --language en --weighting "$weighting" "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
+      --language en --weighting "$weighting" "${decoder[@]}" "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
     reuse=(--profile-from "$out/$m-guided-${sizes[0]}.kdq")
     models+=(--model "$a")
   done
