@@ -47,14 +47,10 @@ public struct DecoderCalibration {
     /// Sampled tokens at which a greedy transcript is taken as one that never ends.
     static let longestTranscript = 200
 
-    /// The tensor whose inputs are not observed: the token embedding is also the decoder's
-    /// output projection, but its rows are read as input embeddings as well, where H (the final
-    /// hidden state's covariance) says nothing about what their error costs.
-    static let unobserved = "decoder.token_embedding.weight"
-
     /// Adds the inputs of the decoder's self-attention, cross-attention query and output, and MLP
-    /// layers for every sequence to `statistics` (the cross-attention keys and values read the
-    /// encoder output, which the calibration windows observe; an empty sequence is skipped);
+    /// layers, and of the logits projection (the token embedding, tied), for every sequence to
+    /// `statistics` (the cross-attention keys and values read the encoder output, which the
+    /// calibration windows observe; an empty sequence is skipped);
     /// returns the record of what was observed. `progress` gets sequences done and the total.
     func observe(_ model: WhisperModel, into statistics: inout ActivationStatistics,
                  progress: ((Int, Int) -> Void)?) throws -> DecoderCovariances {
@@ -65,9 +61,7 @@ public struct DecoderCalibration {
             let s = try sequence(i)
             guard !s.tokens.isEmpty else { continue }
             let state = try model.decoder.makeState(encoderOutput: s.encoderOutput)
-            try model.observingLinearInputs({ name, input, rows in
-                if name != Self.unobserved { observed.add(name, input, rows: rows) }
-            }) {
+            try model.observingLinearInputs({ observed.add($0, $1, rows: $2) }) {
                 _ = try model.decoder.forward(s.tokens, state: state)
             }
             tokens += s.tokens.count
