@@ -94,7 +94,7 @@ for t in "${targets[@]}"; do
     -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix="$out/crashes/$t-" \
     -print_final_stats=1 "${leaks[@]}" 2>"$out/$t.log" || { status=1; tail -30 "$out/$t.log" >&2; }
   clean_scratch
-  runs=$(grep -E "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}')
+  runs=$(grep -aE "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}')
   echo "$t ${runs:-0} executions, corpus $(ls "$corpus" | wc -l) inputs"
   # The running tally behind docs/reliability.md's table (date, target, executions, seconds).
   [ "$seconds" = 0 ] || printf '%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${runs:-0}" "$seconds" >> "$out/executions.tsv"
