@@ -387,8 +387,8 @@ public final class CompressionJob {
         d.settings = r.settings
         if layers.count == teacher.dims.nTextLayer { d.settings.learningRate *= Self.wholeDecoderLearningRateFactor }
         d.options = r.options
-        guard let quantizer else { return try DistillationJob(d, teacher: teacher, student: student, planned: planned) }
-        return try DistillationJob(d, teacher: teacher, student: student, planned: planned, encode: { try quantizer.convert($0, $1, to: $2) })
+        let encode = quantizer.map { q in { try q.convert($0, $1, to: $2) } } ?? FakeQuantization.nearest
+        return try DistillationJob(d, teacher: teacher, student: student, planned: planned, encode: encode)
     }
 
     func candidateDirectory(_ layers: [Int]) -> String {
