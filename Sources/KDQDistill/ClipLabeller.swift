@@ -7,16 +7,14 @@ import KDQTrain
 /// Prepares training clips once, into a `ClipCache`: the frozen encoder's output of each clip
 /// (one padded 30-second window) and its label — the reference text where the manifest has one
 /// (the clip is dropped when the teacher's transcript disagrees with it beyond a WER threshold,
-/// as distil-whisper does), else the teacher's own greedy transcript (dropped when it never
-/// ends or is empty). Drops are remembered in the work directory too.
+/// as distil-whisper does), else the teacher's own greedy transcript (dropped when
+/// `GreedyLabel` finds it unusable: it never ends or is empty). Drops are remembered in the work directory too.
 public struct ClipLabeller {
     public let teacher: WhisperModel
     public let options: DecodingOptions
     public let cache: ClipCache
     /// Largest teacher-vs-reference WER a clip with a reference may have.
     public var maxReferenceWER = 0.2
-    /// A transcript this long (sampled tokens) is taken as one that never ends.
-    public var longestLabel = 200
 
     public init(teacher: WhisperModel, options: DecodingOptions, cache: ClipCache) {
         self.teacher = teacher
@@ -42,7 +40,6 @@ public struct ClipLabeller {
             if cache.contains(clip.id) { kept.append(clip.id); continue }
             let samples = Array(try AudioLoader.load(clip.audio).prefix(LogMelSpectrogram.windowSamples))
             let labelled = try TaughtClip.teacherLabelled(id: clip.id, samples: samples, teacher: teacher, options: options)
-            let sampled = labelled.tokens.count - labelled.promptLength - 1
             var reason: String?
             var taught = labelled
             if let text = clip.text {
@@ -54,10 +51,8 @@ public struct ClipLabeller {
                     taught = TaughtClip(id: clip.id, encoderOutput: labelled.encoderOutput,
                                         tokens: try teacher.teacherSequence(text: text, options: options), promptLength: labelled.promptLength)
                 }
-            } else if sampled >= longestLabel {
-                reason = "the teacher's transcript never ends"
-            } else if sampled <= 0 {
-                reason = "the teacher heard nothing"
+            } else {
+                reason = GreedyLabel(tokens: labelled.tokens, promptLength: labelled.promptLength).unusable
             }
             if let reason {
                 dropped.append(Drop(id: clip.id, reason: reason))

@@ -146,8 +146,9 @@ public final class CompressionJob {
         public let writeOptions: KDQWriteOptions
         public let steps: Int
         /// What the student's decoder attended to while it trained: the teacher's encoder
-        /// outputs, its own planned encoder's (cached), or its own encoder trained with it.
-        public let encoderOutputs: DistillationJob.EncoderOutputs
+        /// outputs, its own planned encoder's (cached), or its own encoder trained with it; nil
+        /// when it did not train (no epochs asked for).
+        public let encoderOutputs: DistillationJob.EncoderOutputs?
         public let trainingSeconds: Double
         public let seconds: [(phase: String, seconds: Double)]
     }
@@ -299,24 +300,30 @@ public final class CompressionJob {
         }
         var planned = student.checkpoint
         let conversions = try plan.apply(to: &planned, quantizer: quantizer)
-        let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned,
-                                   quantizer: quantizer)
-        try job.prepare(progress: { progress("label", $0, $1) }, encoding: { progress("encode", $0, $1) })
-        let loop = job.loop!
-        if loop.hasCheckpoint { try loop.restore() }
-        let started = Date()
-        let finished = try loop.run(resume: false, shouldStop: shouldStop) { step, total, _ in progress("train", step, total) }
-        guard finished else { return nil }
-        let trainingSeconds = Date().timeIntervalSince(started)
-        let trained = try job.result(seconds: trainingSeconds)
-        seconds.append(("train", clock.lap()))
+        let startModel = try WhisperModel(planned)
+        var trained: (checkpoint: Checkpoint, model: WhisperModel, steps: Int, seconds: Double, encoderOutputs: DistillationJob.EncoderOutputs)?
+        if r.settings.epochs > 0 {
+            let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned,
+                                       quantizer: quantizer)
+            try job.prepare(progress: { progress("label", $0, $1) }, encoding: { progress("encode", $0, $1) })
+            let loop = job.loop!
+            if loop.hasCheckpoint { try loop.restore() }
+            let started = Date()
+            let finished = try loop.run(resume: false, shouldStop: shouldStop) { step, total, _ in progress("train", step, total) }
+            guard finished else { return nil }
+            let trainingSeconds = Date().timeIntervalSince(started)
+            let checkpoint = try job.result(seconds: trainingSeconds)
+            trained = (checkpoint, try WhisperModel(checkpoint), loop.step, trainingSeconds, job.encoderOutputs)
+            seconds.append(("train", clock.lap()))
+        }
 
         // The trained student against its start (the same encodings, untrained) on the
         // calibration set: the lower KL is kept, with the training record either way.
-        let trainedModel = try WhisperModel(trained), startModel = try WhisperModel(planned)
-        let outcome = TrainingOutcome(startKL: try profiler.meanKL(of: startModel), trainedKL: try profiler.meanKL(of: trainedModel))
-        var result = trained
-        if outcome.kept == .start { result = planned; result.archiveManifest = trained.archiveManifest }
+        let outcome = TrainingOutcome(startKL: try profiler.meanKL(of: startModel), trainedKL: try trained.map { try profiler.meanKL(of: $0.model) })
+        var result = planned
+        if let trained {
+            if outcome.kept == .trained { result = trained.checkpoint } else { result.archiveManifest = trained.checkpoint.archiveManifest }
+        }
 
         // Records, and the student against the teacher on the calibration set.
         var manifest = result.archiveManifest ?? JSONObject()
@@ -332,7 +339,7 @@ public final class CompressionJob {
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration,
                                                                 refinement: refinement)
         compression["error_profiles"] = QuantizationRecord.errorProfiles(mapped)
-        let check = try QuantizationJob.Check.measure(outcome.kept == .trained ? trainedModel : startModel, against: teacherModel,
+        let check = try QuantizationJob.Check.measure(outcome.kept == .trained ? trained?.model ?? startModel : startModel, against: teacherModel,
                                                       profiler: profiler, set: set, meanKL: outcome.keptKL, options: r.options, progress: progress)
         compression["evaluation"] = check.record(calibration)
         manifest["compression"] = .object(compression)
@@ -346,8 +353,8 @@ public final class CompressionJob {
         seconds.append(("evaluate", clock.lap()))
         return Result(checkpoint: result, candidates: candidates, chosen: chosen, unreachable: unreachable, plan: plan,
                       check: check, outcome: outcome,
-                      archiveBytes: bytes, writeOptions: writeOptions, steps: loop.step,
-                      encoderOutputs: job.encoderOutputs, trainingSeconds: trainingSeconds, seconds: seconds)
+                      archiveBytes: bytes, writeOptions: writeOptions, steps: trained?.steps ?? 0,
+                      encoderOutputs: trained?.encoderOutputs, trainingSeconds: trained?.seconds ?? 0, seconds: seconds)
     }
 
     /// `covarianceClips` of the training clips, spread over those the run uses, as the teacher

@@ -15,6 +15,27 @@ public struct DistillationRecord: Sendable {
         /// Whether the trained student or its untrained start was written (nil in records
         /// written before compress compared them).
         public let outcome: TrainingOutcome?
+
+        /// The choice back from its JSON form (`student_depth`); nil when there is none.
+        public init?(json v: JSONValue?) throws {
+            guard let d = v?.objectValue else { return nil }
+            rule = d["rule"]?.stringValue ?? ""
+            targetBytes = d["target_bytes"]?.intValue
+            candidates = try (d["candidates"]?.arrayValue ?? []).map {
+                try CompressionJob.Candidate(json: $0, probeSteps: d["probe_steps"]?.intValue ?? 0)
+            }
+            chosen = d["chosen"]?.intValue ?? 0
+            unreachable = (d["unreachable"]?.arrayValue ?? []).compactMap { u in
+                u["depth"]?.intValue.map { CompressionJob.LeftOut(depth: $0, reason: u["reason"]?.stringValue ?? "") }
+            }
+            outcome = TrainingOutcome(json: d["outcome"])
+        }
+
+        /// The choice `kdq compress` recorded in `checkpoint`, whether its student trained (a
+        /// distillation record) or was written untrained (the student's selection record).
+        public static func recorded(in checkpoint: Checkpoint) throws -> DepthChoice? {
+            try DepthChoice(json: checkpoint.archiveManifest?["compression"]?["layer_map"]?["student_depth"])
+        }
     }
 
     public let teacherPath: String
@@ -66,18 +87,6 @@ public struct DistillationRecord: Sendable {
         trainingCurve = try (v["training_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
         validationCurve = try (v["validation_curve"]?.arrayValue ?? []).map(LossPoint.init(json:))
         quantizationAware = (v["quantization_aware"] ?? .null) != .null
-        if let d = v["student_depth"]?.objectValue {
-            depthChoice = DepthChoice(rule: d["rule"]?.stringValue ?? "", targetBytes: d["target_bytes"]?.intValue,
-                                      candidates: try (d["candidates"]?.arrayValue ?? []).map {
-                                          try CompressionJob.Candidate(json: $0, probeSteps: d["probe_steps"]?.intValue ?? 0)
-                                      },
-                                      chosen: d["chosen"]?.intValue ?? 0,
-                                      unreachable: (d["unreachable"]?.arrayValue ?? []).compactMap { u in
-                                          u["depth"]?.intValue.map { CompressionJob.LeftOut(depth: $0, reason: u["reason"]?.stringValue ?? "") }
-                                      },
-                                      outcome: TrainingOutcome(json: d["outcome"]))
-        } else {
-            depthChoice = nil
-        }
+        depthChoice = try DepthChoice(json: v["student_depth"])
     }
 }

@@ -21,9 +21,8 @@ public struct TaughtClip: Sendable {
     /// The teacher's greedy transcript of `samples` (at most 30 s, one padded window) as a taught clip.
     public static func teacherLabelled(id: String, samples: [Float], teacher: WhisperModel, options: DecodingOptions) throws -> TaughtClip {
         let encoded = try teacher.encoder.encode(teacher.melWindow(samples))
-        let tokens = try teacher.greedySequence(encoderOutput: encoded, options: options)
-        let prompt = try teacher.teacherSequence(text: "", options: options).count - 1
-        return TaughtClip(id: id, encoderOutput: encoded, tokens: tokens, promptLength: prompt)
+        let label = try teacher.greedyLabel(encoderOutput: encoded, options: options)
+        return TaughtClip(id: id, encoderOutput: encoded, tokens: label.tokens, promptLength: label.promptLength)
     }
 }
 

@@ -29,7 +29,7 @@ public struct DecoderCalibration {
 
     /// `count` clips spread over `manifest`, each in its own padded window: the clip's reference
     /// text where the manifest has one, else `model`'s greedy transcript with `options` (a
-    /// transcript that is empty or never ends leaves the clip out). Decoded when observed.
+    /// transcript `GreedyLabel` finds unusable leaves the clip out). Decoded when observed.
     public static func transcribed(manifest path: String, count: Int, model: WhisperModel, options: DecodingOptions) throws -> DecoderCalibration {
         guard count > 0 else { throw QuantizeError("the decoder's covariances need at least one clip, got \(count)") }
         let clips = try ClipManifest(path: path).spread(count)
@@ -37,15 +37,10 @@ public struct DecoderCalibration {
             let samples = Array(try AudioLoader.load(clips[i].audio).prefix(LogMelSpectrogram.windowSamples))
             let encoded = try model.encoder.encode(model.melWindow(samples))
             if let text = clips[i].text { return (encoded, try model.teacherSequence(text: text, options: options)) }
-            let tokens = try model.greedySequence(encoderOutput: encoded, options: options)
-            let prompt = try model.teacherSequence(text: "", options: options).count - 1
-            let sampled = tokens.count - prompt - 1
-            return (encoded, sampled > 0 && sampled < longestTranscript ? tokens : [])
+            let label = try model.greedyLabel(encoderOutput: encoded, options: options)
+            return (encoded, label.unusable == nil ? label.tokens : [])
         }
     }
-
-    /// Sampled tokens at which a greedy transcript is taken as one that never ends.
-    static let longestTranscript = 200
 
     /// Adds the inputs of the decoder's self-attention, cross-attention query and output, and MLP
     /// layers, and of the logits projection (the token embedding, tied), for every sequence to

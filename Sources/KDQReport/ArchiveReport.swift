@@ -27,6 +27,8 @@ public struct ArchiveReport {
     public let command: String?
     public let plan: RecordedPlan?
     public let distillation: DistillationRecord?
+    /// How `kdq compress` chose the student (trained or not).
+    public let depthChoice: DistillationRecord.DepthChoice?
     /// The teacher blocks a pruned student keeps and every choice scored (`kdq student`), when
     /// the archive records a selection but no distillation.
     public let selection: LayerSelection?
@@ -55,6 +57,7 @@ public struct ArchiveReport {
         let compression = c.archiveManifest?["compression"]?.objectValue
         plan = try RecordedPlan(compression: compression)
         distillation = try DistillationRecord.recorded(in: c)
+        depthChoice = try DistillationRecord.DepthChoice.recorded(in: c)
         selection = distillation == nil ? try LayerSelection.recorded(in: c) : nil
         self.comparison = comparison
         keptTokens = c.keptTokenCount

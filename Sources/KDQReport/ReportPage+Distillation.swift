@@ -2,7 +2,7 @@ import Foundation
 import KDQDistill
 
 extension ReportPage {
-    /// The distillation record: how the student was chosen, loss curves, layer maps.
+    /// The distillation record: settings, loss curves, layer maps.
     static func distillation(_ d: DistillationRecord) -> String {
         var items = ["teacher \(d.teacherPath) (\(d.teacherDecoderLayers) decoder blocks)",
                      "\(d.steps) steps in \(number(d.seconds / 60, 1)) min, \(number(d.tokensPerSecond, 1)) tokens/s",
@@ -10,21 +10,6 @@ extension ReportPage {
         if d.quantizationAware { items.append("trained through its planned encodings (quantization-aware)") }
         if let s = d.selection { items.append("student keeps teacher decoder blocks \(s.decoderLayers.map(String.init).joined(separator: ", ")) (\(s.method.rawValue) choice)") }
         var html = "<section id=\"distillation\"><h2>Distillation</h2><ul>" + items.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
-        if let choice = d.depthChoice {
-            html += "<h3>How the student was chosen</h3>" + HTML.table(
-                ["", "teacher blocks kept", "choice", "pruned KL", "probe steps", "probe KL", "quantization KL", "score", "bits/weight"],
-                choice.candidates.enumerated().map { k, c in
-                    [k == choice.chosen ? "chosen" : "", c.decoderLayers.map(String.init).joined(separator: ", "), c.selection.rawValue,
-                     c.prunedKL.map { number($0) } ?? "–", String(c.probeSteps), number(c.probeKL), number(c.quantizationKL), number(c.score), number(c.bitsPerWeight, 2)]
-                }, numeric: [3, 4, 5, 6, 7, 8], caption: choice.rule)
-            if let o = choice.outcome {
-                let what = o.kept == .trained ? "Training lowered" : "Training raised (so the untrained student, in the same encodings, was written)"
-                html += "<p>\(HTML.escape("\(what) the student's KL from the teacher on the calibration audio: \(number(o.startKL)) before, \(number(o.trainedKL)) after."))</p>"
-            }
-            if !choice.unreachable.isEmpty {
-                html += "<ul>" + choice.unreachable.map { "<li>\(HTML.escape("\($0.depth) decoder blocks left out: \($0.reason)"))</li>" }.joined() + "</ul>"
-            }
-        }
         if !d.trainingCurve.isEmpty {
             var series: [LineChart.Series] = [
                 .init(name: "training KL", color: Palette.blue, points: d.trainingCurve.map { (Double($0.step), $0.loss.kl) }),
@@ -49,6 +34,23 @@ extension ReportPage {
                     [String(h.step), h.map.sorted { $0.key < $1.key }.map { "\($0.key)→\($0.value)" }.joined(separator: ", ")]
                 }, numeric: [0], caption: "How the map moved during training.")
             }
+        }
+        return html + "</section>"
+    }
+
+    /// How `kdq compress` chose the student: every candidate's scores, and whether training was kept.
+    static func depthChoice(_ choice: DistillationRecord.DepthChoice) -> String {
+        var html = "<section id=\"student-choice\"><h2>How the student was chosen</h2>" + HTML.table(
+            ["", "teacher blocks kept", "choice", "pruned KL", "probe steps", "probe KL", "quantization KL", "score", "bits/weight"],
+            choice.candidates.enumerated().map { k, c in
+                [k == choice.chosen ? "chosen" : "", c.decoderLayers.map(String.init).joined(separator: ", "), c.selection.rawValue,
+                 c.prunedKL.map { number($0) } ?? "–", String(c.probeSteps), number(c.probeKL), number(c.quantizationKL), number(c.score), number(c.bitsPerWeight, 2)]
+            }, numeric: [3, 4, 5, 6, 7, 8], caption: choice.rule)
+        if let o = choice.outcome {
+            html += "<p>\(HTML.escape(o.summary.prefix(1).uppercased() + o.summary.dropFirst())).</p>"
+        }
+        if !choice.unreachable.isEmpty {
+            html += "<ul>" + choice.unreachable.map { "<li>\(HTML.escape("\($0.depth) decoder blocks left out: \($0.reason)"))</li>" }.joined() + "</ul>"
         }
         return html + "</section>"
     }

@@ -16,6 +16,7 @@ public enum ReportPage {
         body.append(sizes(r))
         if let plan = r.plan { body.append(quantization(plan, r)) }
         if let d = r.distillation { body.append(distillation(d)) }
+        if let choice = r.depthChoice { body.append(depthChoice(choice)) }
         if let s = r.selection { body.append("<section id=\"student\"><h2>Layer-pruned student</h2>" + selectionTable(s) + "</section>") }
         if let c = r.comparison { body.append(comparison(c)) }
         body.append(evaluation(r))

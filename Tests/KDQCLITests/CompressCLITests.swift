@@ -48,11 +48,11 @@ import Testing
     }
 
     /// `kdq compress` of tiny.en into DIR/OUTPUT, small: one calibration utterance, `clips` sample
-    /// clips (two held back), one epoch of batches of 4, `--json`; expects exit 0.
-    func compressTinyEn(in dir: String, output: String = "c.kdq", targetMB: Int, clips: Int, _ options: [String]) throws -> KDQBinary.Result {
+    /// clips (two held back), `epochs` of batches of 4, `--json`; expects exit 0.
+    func compressTinyEn(in dir: String, output: String = "c.kdq", targetMB: Int, clips: Int, epochs: Int = 1, _ options: [String]) throws -> KDQBinary.Result {
         let r = try KDQBinary.run(["compress", Self.tinyEn!, "-o", dir + "/" + output, "--target-mb", String(targetMB),
                                    "--data", try KDQBinary.sampleManifest(in: dir, count: clips), "--calibration", calibration, "--calibration-count", "1",
-                                   "--validation", "2", "--epochs", "1", "--batch", "4", "--json"] + options)
+                                   "--validation", "2", "--epochs", String(epochs), "--batch", "4", "--json"] + options)
         #expect(r.status == 0, "\(r.stderr)")
         return r
     }
@@ -137,5 +137,21 @@ import Testing
         #expect(record["manifest"]?.stringValue?.hasSuffix(".jsonl") == true)
         let text = try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan"]).stdout
         #expect(text.contains("errors compensated (GPTQ)") && text.contains("covariances decoder's from \(sequences) clips"), "\(text.prefix(400))")
+    }
+
+    /// `--epochs 0`: the chosen student is written untrained in its planned encodings, and the
+    /// record says no training was asked for (no trained KL, no steps).
+    @Test(.enabled(if: tinyEn != nil && release, "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func noEpochsWritesThePlanUntrained() throws {
+        let dir = KDQBinary.scratchDirectory("compress-untrained")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try compressTinyEn(in: dir, targetMB: 24, clips: 6, epochs: 0, ["--depths", "4"])
+        let report = try JSONValue.parse(r.stdout)
+        let outcome = try #require(report["outcome"]), start = try #require(outcome["start_kl"]?.doubleValue)
+        #expect(outcome["trained_kl"] == .null && outcome["kept"]?.stringValue == "start", "\(outcome.serialized(pretty: false))")
+        #expect(report["steps"]?.intValue == 0 && report["student_encoder_outputs"] == .null && report["mean_kl"]?.doubleValue == start)
+        #expect(try KDQBinary.run(["verify", dir + "/c.kdq"]).status == 0)
+        #expect(try KDQBinary.run(["report", dir + "/c.kdq", "-o", dir + "/c.html"]).status == 0)
+        #expect(try String(contentsOfFile: dir + "/c.html", encoding: .utf8).contains("No recovery training (0 epochs)"))
     }
 }

@@ -215,6 +215,8 @@ import Testing
     @Test func badOptionsAndMissingManifestFail() throws {
         let bad = try KDQBinary.run(["distill", f + "/tiny-random.pt", f + "/tiny-random.pt", "--data", "x.jsonl", "-o", "/tmp/o.kdq", "--alpha", "2"])
         #expect(bad.status != 0 && bad.stderr.contains("--alpha"))
+        let untrained = try KDQBinary.run(["distill", f + "/tiny-random.pt", f + "/tiny-random.pt", "--data", "x.jsonl", "-o", "/tmp/o.kdq", "--epochs", "0"])
+        #expect(untrained.status != 0 && untrained.stderr.contains("--epochs must be at least 1 for kdq distill"), "\(untrained.stderr)")
         let missing = try KDQBinary.run(["distill", f + "/tiny-random.pt", f + "/tiny-random.pt", "--data", "/nonexistent.jsonl", "-o", "/tmp/o.kdq"])
         #expect(missing.status != 0 && missing.stderr.contains("/nonexistent.jsonl"))
     }

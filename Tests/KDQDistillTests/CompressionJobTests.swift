@@ -57,4 +57,12 @@ import Testing
         #expect(worse.json["kept"]?.stringValue == "start")
         #expect(TrainingOutcome(json: .object(["start_kl": 0.1])) == nil)
     }
+
+    @Test func withoutTrainingTheStartIsKept() throws {
+        let untrained = TrainingOutcome(startKL: 0.05, trainedKL: nil)
+        #expect(untrained.kept == .start && untrained.keptKL == 0.05)
+        #expect(untrained.json["trained_kl"] == .null && TrainingOutcome(json: untrained.json) == untrained)
+        #expect(untrained.summary.hasPrefix("no recovery training (0 epochs)"))
+        #expect(TrainingOutcome(json: .object(["start_kl": 0.1, "trained_kl": "x"])) == nil)
+    }
 }

@@ -4,7 +4,7 @@ import KDQTrain
 
 /// The hyperparameters of a distillation run, shared by `kdq distill` and `kdq compress`.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Passes over the training clips.")
+    @Option(help: "Passes over the training clips (kdq distill: at least 1; kdq compress: 0 writes the chosen student untrained, in its planned encodings).")
     var epochs: Int = 4
 
     @Option(help: "Clips per step.")
@@ -47,8 +47,8 @@ struct TrainingOptions: ParsableArguments {
     var seed: UInt64 = 1
 
     func validate() throws {
-        guard epochs >= 1, batch >= 1, checkpointEvery >= 1, patience >= 1 else {
-            throw ValidationError("--epochs, --batch, --checkpoint-every and --patience must be at least 1")
+        guard epochs >= 0, batch >= 1, checkpointEvery >= 1, patience >= 1 else {
+            throw ValidationError("--batch, --checkpoint-every and --patience must be at least 1, --epochs at least 0")
         }
         guard lr > 0, (0...1).contains(alpha), beta >= 0, temperature > 0 else {
             throw ValidationError("--lr and --temperature must be positive, --alpha within 0…1, --beta at least 0")

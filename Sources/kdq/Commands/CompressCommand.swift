@@ -141,7 +141,7 @@ struct CompressCommand: ParsableCommand {
                 "unreachable": .array(result.unreachable.map(\.json)),
                 "decoder_layers": .array(result.candidates[result.chosen].decoderLayers.map { .number($0) }),
                 "bits_per_weight": .number(result.plan.bitsPerWeight),
-                "student_encoder_outputs": .string(result.encoderOutputs.rawValue),
+                "student_encoder_outputs": result.encoderOutputs.map { .string($0.rawValue) } ?? .null,
                 "encodings": .object(JSONObject(result.plan.histogram.map { ($0.encoding.rawValue, .number($0.tensors)) })),
                 "steps": .number(result.steps), "training_seconds": .number(result.trainingSeconds),
                 "outcome": result.outcome.json,
@@ -160,11 +160,8 @@ struct CompressCommand: ParsableCommand {
         for u in result.unreachable { print("\(u.depth) decoder blocks left out: \(u.reason)") }
         let mix = result.plan.histogram.map { "\($0.tensors) \($0.encoding.rawValue)" }.joined(separator: ", ")
         print("\(output): \(Format.bytes(result.archiveBytes)) (\(Format.fixed(result.plan.bitsPerWeight, 2)) bits/weight: \(mix)), \(result.steps) steps in \(Format.fixed(result.trainingSeconds, 0)) s"
-              + result.encoderOutputs.trainingNote)
-        if result.outcome.kept == .start {
-            print("training raised the calibration KL from \(Format.fixed(result.outcome.startKL, 4)) to \(Format.fixed(result.outcome.trainedKL, 4)): "
-                  + "the untrained student in the same encodings was written instead")
-        }
+              + (result.encoderOutputs?.trainingNote ?? ""))
+        if result.outcome.kept == .start { print(result.outcome.summary) }
         print("calibration: KL from the teacher \(Format.fixed(check.meanKL, 4)) nats/token; WER teacher \(Format.fixed(100 * check.sourceWords.rate, 2))%, student \(Format.fixed(100 * check.quantizedWords.rate, 2))%")
     }
 }

@@ -55,6 +55,7 @@ struct DistillCommand: ParsableCommand {
 
     func validate() throws {
         guard (output == nil) != (exportRecipe == nil) else { throw ValidationError("give -o OUTPUT to train here, or --export-recipe DIR, not both") }
+        guard training.epochs >= 1 else { throw ValidationError("--epochs must be at least 1 for kdq distill, got \(training.epochs)") }
     }
 
     func run() throws {
