@@ -3,7 +3,7 @@
 # with its vocabulary trimmed to the words of Debian's wamerican and wbritish lists, trained on
 # CLIPS clips of DATA (default ../shared/audio/distill/; labels cached in out/base-work/clips),
 # calibrated on 32 dev utterances, then evaluated on the dev set. Resumable: run the same command again.
-# Usage: scripts/compress-trimmed.sh [TARGET_MB] [EPOCHS] [CLIPS] [DATA]   (defaults: 29.9 1 600
+# Usage: scripts/compress-trimmed.sh [TARGET_MB] [EPOCHS] [CLIPS] [DATA]   (defaults: 29.9 1 600; EPOCHS 0: no training
 #        ../shared/audio/distill/manifest.jsonl; KDQ=binary to skip the build; WORDS=small or
 #        WORDS=large takes the lists of that size, wamerican-small/-large and wbritish-small/-large;
 #        WEIGHTING=covariance rounds with GPTQ, `kdq compress --weighting`, the decoder's covariances
@@ -35,7 +35,8 @@ mkdir -p "$out"
 python3 - "$out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1] + "/compress.json")); m = json.load(open(sys.argv[1] + "/eval.json"))["models"][0]
-print(f"{d['archive_bytes'] / 1e6:.2f} MB, {d['bits_per_weight']:.2f} bits/weight, training {d['outcome']['kept']} "
-      f"(calibration KL {d['outcome']['start_kl']:.4f} -> {d['outcome']['trained_kl']:.4f}); dev WER {m['wer']:.2f} "
+o = d['outcome']; trained = "untrained" if o['trained_kl'] is None else f"{o['trained_kl']:.4f}"
+print(f"{d['archive_bytes'] / 1e6:.2f} MB, {d['bits_per_weight']:.2f} bits/weight, training {o['kept']} "
+      f"(calibration KL {o['start_kl']:.4f} -> {trained}); dev WER {m['wer']:.2f} "
       f"({m['wer_ci95'][0]:.2f}-{m['wer_ci95'][1]:.2f}), CER {m['cer']:.2f}")
 PY

@@ -14,7 +14,8 @@ import KDQTrain
 /// budget; the candidate with the lowest validation KL plus predicted quantization KL wins,
 /// trains on through its planned encodings (quantization-aware), and is written exactly as
 /// trained — unless training raised its calibration KL above the untrained student's in the
-/// same encodings, which is then written instead — with every record and an evaluation against
+/// same encodings, which is then written instead (with no epochs asked for, it is written
+/// untrained) — with every record and an evaluation against
 /// the teacher on the calibration set.
 public final class CompressionJob {
     /// What the caller chose.

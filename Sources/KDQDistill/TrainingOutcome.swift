@@ -34,11 +34,11 @@ public struct TrainingOutcome: Sendable, Equatable {
     public var summary: String {
         func f(_ x: Double) -> String { String(format: "%.4f", x) }
         guard let trainedKL else {
-            return "no recovery training (0 epochs): the untrained student in its planned encodings was written, calibration KL \(f(startKL))"
+            return "no recovery training (0 epochs): the untrained student in its planned encodings was written, its KL from the teacher on the calibration audio \(f(startKL))"
         }
         return kept == .trained
-            ? "training lowered the calibration KL from \(f(startKL)) to \(f(trainedKL)): the trained student was written"
-            : "training raised the calibration KL from \(f(startKL)) to \(f(trainedKL)): the untrained student in the same encodings was written instead"
+            ? "training lowered the KL from the teacher on the calibration audio from \(f(startKL)) to \(f(trainedKL)): the trained student was written"
+            : "training raised the KL from the teacher on the calibration audio from \(f(startKL)) to \(f(trainedKL)): the untrained student in the same encodings was written instead"
     }
 
     /// The outcome back from its JSON form (`compression.layer_map.student_depth.outcome`).

@@ -25,7 +25,8 @@ struct CompressCommand: ParsableCommand {
             validation KL plus predicted quantization KL wins and trains to the end through its \
             planned encodings (quantization-aware), and is written exactly as trained — unless \
             training raised its KL from the teacher on the calibration audio above the untrained \
-            student's in the same encodings, which is then written instead. The archive \
+            student's in the same encodings, which is then written instead (--epochs 0 writes \
+            it untrained). The archive \
             records the candidates and why one won, the distillation, the plan and the student's KL \
             and WER against the teacher on the calibration audio. The work directory keeps the \
             labelled clips and every candidate's checkpoints: Ctrl-C stops with a checkpoint, and the \
