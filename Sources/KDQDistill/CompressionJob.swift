@@ -301,7 +301,6 @@ public final class CompressionJob {
         }
         var planned = student.checkpoint
         let conversions = try plan.apply(to: &planned, quantizer: quantizer)
-        let startModel = try WhisperModel(planned)
         var trained: (checkpoint: Checkpoint, model: WhisperModel, steps: Int, seconds: Double, encoderOutputs: DistillationJob.EncoderOutputs)?
         if r.settings.epochs > 0 {
             let job = try distillation(student.checkpoint, layers: student.selection.decoderLayers, teacher: teacher, planned: planned,
@@ -320,11 +319,11 @@ public final class CompressionJob {
 
         // The trained student against its start (the same encodings, untrained) on the
         // calibration set: the lower KL is kept, with the training record either way.
+        let startModel = try WhisperModel(planned)
         let outcome = TrainingOutcome(startKL: try profiler.meanKL(of: startModel), trainedKL: try trained.map { try profiler.meanKL(of: $0.model) })
-        var result = planned
-        if let trained {
-            if outcome.kept == .trained { result = trained.checkpoint } else { result.archiveManifest = trained.checkpoint.archiveManifest }
-        }
+        let keptTraining = outcome.kept == .trained ? trained : nil
+        var result = keptTraining?.checkpoint ?? planned
+        if let trained { result.archiveManifest = trained.checkpoint.archiveManifest }
 
         // Records, and the student against the teacher on the calibration set.
         var manifest = result.archiveManifest ?? JSONObject()
@@ -340,7 +339,7 @@ public final class CompressionJob {
         compression["encodings"] = QuantizationRecord.encodings(plan, profile: mapped, quantizer: quantizer, calibration: calibration,
                                                                 refinement: refinement)
         compression["error_profiles"] = QuantizationRecord.errorProfiles(mapped)
-        let check = try QuantizationJob.Check.measure(outcome.kept == .trained ? trained?.model ?? startModel : startModel, against: teacherModel,
+        let check = try QuantizationJob.Check.measure(keptTraining?.model ?? startModel, against: teacherModel,
                                                       profiler: profiler, set: set, meanKL: outcome.keptKL, options: r.options, progress: progress)
         compression["evaluation"] = check.record(calibration)
         manifest["compression"] = .object(compression)
