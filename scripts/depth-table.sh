@@ -10,7 +10,8 @@
 # stopped (finished files are kept, training resumes from its checkpoint, eval from its --out).
 # Two to three hours of both cores per depth with the defaults (four trainings, two guided
 # quantizations, eight models on the dev set).
-# Usage: scripts/depth-table.sh [DEPTHS] [CLIPS] [TARGET_MB]   (defaults: "2 3 4" 600 43.5; KDQ=binary to skip the build)
+# Usage: scripts/depth-table.sh [DEPTHS] [CLIPS] [TARGET_MB]   (defaults: "2 3 4" 600 43.5; KDQ=binary to skip the build;
+#        QAT=0 leaves out the two quantized rows, about an hour a depth)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 depths="${1:-2 3 4}"; clips="${2:-600}"; target="${3:-43.5}"
@@ -47,11 +48,13 @@ for d in $depths; do
   distill "s$d-kd" "$student"
   distill "s$d-hidden" "$student" --beta 1 --normalize-hidden
   distill "s$d-hidden-dynamic" "$student" --beta 1 --normalize-hidden --matching dynamic
-  quantize "$out/s$d-plan.kdq" "$student"
-  distill "s$d-qat" "$student" --plan "$out/s$d-plan.kdq"
-  quantize "$out/s$d-ptq.kdq" "$out/s$d-kd.kdq"
-  models=(models/base "$out/s$d-even.kdq" "$student" "$out/s$d-kd.kdq" "$out/s$d-hidden.kdq" "$out/s$d-hidden-dynamic.kdq"
-          "$out/s$d-qat.kdq" "$out/s$d-ptq.kdq")
+  models=(models/base "$out/s$d-even.kdq" "$student" "$out/s$d-kd.kdq" "$out/s$d-hidden.kdq" "$out/s$d-hidden-dynamic.kdq")
+  if [ "${QAT:-1}" != 0 ]; then
+    quantize "$out/s$d-plan.kdq" "$student"
+    distill "s$d-qat" "$student" --plan "$out/s$d-plan.kdq"
+    quantize "$out/s$d-ptq.kdq" "$out/s$d-kd.kdq"
+    models+=("$out/s$d-qat.kdq" "$out/s$d-ptq.kdq")
+  fi
   if [ ! -f "$out/s$d-eval.json" ]; then
     echo "evaluating depth $d on the dev set" >&2
     "$KDQ" eval --manifest "$dev" $(printf -- '--model %s ' "${models[@]}") --kl --language en --out "$out/s$d-eval.jsonl" \
