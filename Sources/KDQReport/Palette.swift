@@ -9,15 +9,15 @@ public enum Palette {
     /// Series colours in order of use.
     public static let series = [blue, orange, green, vermillion, purple, skyBlue, yellow, black]
 
-    /// The colour of an encoding: wide ones blue, 8 bits green, 5 bits sky blue, 4 bits orange
-    /// and yellow, 3 and 2 bits vermillion and purple.
+    /// The colour of an encoding: wide ones blue, 8 and 6 bits green, 5 bits sky blue, 4 bits
+    /// orange and yellow, 3 and 2 bits vermillion and purple.
     public static func color(_ encoding: Encoding) -> String {
         switch encoding {
         case .f32, .f64: return black
         case .f16, .bf16: return blue
-        case .q8_0, .int8Rows, .i8, .u8: return green
-        case .q5_0, .q5_1: return skyBlue
-        case .q4_0: return orange
+        case .q8_0, .q6_K, .int8Rows, .i8, .u8: return green
+        case .q5_0, .q5_1, .q5_K: return skyBlue
+        case .q4_0, .q4_K: return orange
         case .q4_1: return yellow
         case .q3_K: return vermillion
         case .q2_K: return purple

@@ -34,7 +34,7 @@ public struct ValueGrid: Equatable, Sendable {
 /// layouts `BlockCodecs` and `KQuantCodecs` decode.
 public enum BlockGrid {
     /// The encodings whose blocks this reads and writes.
-    public static let encodings: Set<Encoding> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q2_K]
+    public static let encodings: Set<Encoding> = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K]
 
     /// The grid of value `i` (0 ..< `e.blockElements`) of the block at `b`.
     @inline(__always) public static func grid(_ e: Encoding, _ b: UnsafeRawPointer, value i: Int) -> ValueGrid {
@@ -49,6 +49,11 @@ public enum BlockGrid {
             return ValueGrid(step: BlockCodecs.half(b, 0), offset: BlockCodecs.half(b, 2), levels: 0...31)
         case .q8_0:
             return ValueGrid(step: BlockCodecs.half(b, 0), levels: -127...127)
+        case .q6_K:
+            return ValueGrid(step: BlockCodecs.half(b, 208) * Float(b.load(fromByteOffset: 192 + i / 16, as: Int8.self)), levels: 0...63, center: 32)
+        case .q5_K, .q4_K:
+            let (sc, m) = KQuantCodecs.scaleAndMin(b + 4, i / 32)
+            return ValueGrid(step: BlockCodecs.half(b, 0) * Float(sc), offset: -(BlockCodecs.half(b, 2) * Float(m)), levels: 0...(e == .q4_K ? 15 : 31))
         case .q3_K:
             return ValueGrid(step: BlockCodecs.half(b, 108) * Float(KQuantCodecs.q3Scale(b + 96, i / 16)), levels: 0...7, center: 4)
         case .q2_K:
@@ -72,6 +77,15 @@ public enum BlockGrid {
             setBit(b + 4 + i / 8, UInt8(i % 8), level >= 16)
         case .q8_0:
             b.storeBytes(of: Int8(level), toByteOffset: 2 + i, as: Int8.self)
+        case .q6_K:
+            let (lowByte, lowShift, highByte, highShift) = KQuantCodecs.q6Position(i)
+            setBits(b + lowByte, lowShift, width: 4, UInt8(level & 0x0F))
+            setBits(b + highByte, highShift, width: 2, UInt8(level >> 4))
+        case .q5_K:
+            setBits(b + 48 + 32 * (i / 64) + i % 32, UInt8(4 * ((i / 32) % 2)), width: 4, UInt8(level & 0x0F))
+            setBit(b + 16 + i % 32, UInt8(i / 32), level >= 16)
+        case .q4_K:
+            setBits(b + 16 + 32 * (i / 64) + i % 32, UInt8(4 * ((i / 32) % 2)), width: 4, UInt8(level))
         case .q3_K:
             setCrumb(b + 32, i, UInt8(level & 3))
             setBit(b + i % 32, UInt8(i / 32), level >= 4)
@@ -82,16 +96,22 @@ public enum BlockGrid {
         }
     }
 
-    /// Values that share one coded scale: a k-quant's sub-block of 16, else the whole block.
+    /// Values that share one coded scale: a k-quant's sub-block (32 in q4_K and q5_K, else 16),
+    /// else the whole block.
     public static func scaleGroup(_ e: Encoding) -> Int {
-        e == .q3_K || e == .q2_K ? KQuantizers.subBlock : e.blockElements
+        switch e {
+        case .q6_K, .q3_K, .q2_K: return KQuantizers.subBlock
+        case .q5_K, .q4_K: return KQuantizers.wideSubBlock
+        default: return e.blockElements
+        }
     }
 
-    /// Re-chooses the coded scale (and, for q2_K, minimum) of k-quant sub-block `k` of the
-    /// super-block at `b` for the 16 values `x` (error weights `w`, or all 1), on the
-    /// super-block's own scales: every code is tried and the one whose grid rounds `x` with the
-    /// smallest (weighted) squared error kept. The sub-block's levels are not rewritten. Other
-    /// encodings have one scale per block: nothing to do.
+    /// Re-chooses the coded scale (and, for q2_K, q4_K and q5_K, minimum) of k-quant sub-block
+    /// `k` of the super-block at `b` for its values `x` (error weights `w`, or all 1), on the
+    /// super-block's own scales: the codes are tried (all of them; for q4_K and q5_K, whose 64 × 64
+    /// pairs would be slow, those within two of the sub-block's own best fit) and the one whose
+    /// grid rounds `x` with the smallest (weighted) squared error kept. The sub-block's levels
+    /// are not rewritten. Other encodings have one scale per block: nothing to do.
     public static func refitSubBlock(_ e: Encoding, _ b: UnsafeMutableRawPointer, subBlock k: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?) {
         switch e {
         case .q3_K:
@@ -112,9 +132,51 @@ public enum BlockGrid {
                 }
             }
             b.storeBytes(of: UInt8(best.code), toByteOffset: k, as: UInt8.self)
+        case .q6_K:
+            let d = BlockCodecs.half(b, 208)
+            var best = (code: Int(b.load(fromByteOffset: 192 + k, as: Int8.self)), error: Double.infinity)
+            for a in -128...127 {
+                let error = KQuantizers.gridError(x, w, step: d * Float(a), offset: 0, levels: -32...31)
+                if error < best.error { best = (a, error) }
+            }
+            b.storeBytes(of: Int8(best.code), toByteOffset: 192 + k, as: Int8.self)
+        case .q5_K, .q4_K:
+            let top = e == .q4_K ? 15 : 31, n = KQuantizers.wideSubBlock
+            let d = BlockCodecs.half(b, 0), dmin = BlockCodecs.half(b, 2)
+            let (scale, min) = KQuantizers.affineSearch(x, w, count: n, top: top)
+            let sc = KQuantizers.code(scale, d, 0...63), mc = KQuantizers.code(min, dmin, 0...63)
+            let (oldScale, oldMin) = KQuantCodecs.scaleAndMin(b + 4, k)
+            var best = (scale: Int(oldScale), min: Int(oldMin), error: Double.infinity)
+            for a in Swift.max(0, sc - 2)...Swift.min(63, sc + 2) {
+                for m in Swift.max(0, mc - 2)...Swift.min(63, mc + 2) {
+                    let error = KQuantizers.gridError(x, w, step: d * Float(a), offset: -(dmin * Float(m)), levels: 0...top, count: n)
+                    if error < best.error { best = (a, m, error) }
+                }
+            }
+            setScaleAndMin(b + 4, k, scale: best.scale, min: best.min)
         default:
             break
         }
+    }
+
+    /// Stores sub-block `k`'s 6-bit scale and min (0…63) in q4_K's and q5_K's 12 scale bytes
+    /// at `s`, in the layout `KQuantCodecs.scaleAndMin` reads.
+    static func setScaleAndMin(_ s: UnsafeMutableRawPointer, _ k: Int, scale: Int, min: Int) {
+        let sc = UInt8(scale & 63), m = UInt8(min & 63)
+        if k < 4 {
+            setBits(s + k, 0, width: 6, sc)
+            setBits(s + k + 4, 0, width: 6, m)
+        } else {
+            s.storeBytes(of: (sc & 0x0F) | (m & 0x0F) << 4, toByteOffset: k + 4, as: UInt8.self)
+            setBits(s + k - 4, 6, width: 2, sc >> 4)
+            setBits(s + k, 6, width: 2, m >> 4)
+        }
+    }
+
+    /// Stores the low `width` bits of `v` at bit `shift` of the byte at `byte`.
+    @inline(__always) static func setBits(_ byte: UnsafeMutableRawPointer, _ shift: UInt8, width: UInt8, _ v: UInt8) {
+        let mask = UInt8((1 << Int(width)) - 1) << shift
+        byte.storeBytes(of: byte.load(as: UInt8.self) & ~mask | (v << shift) & mask, as: UInt8.self)
     }
 
     /// Sub-block `k`'s q3_K scale code (−32…31) in the 12 scale bytes at `scales`, in the

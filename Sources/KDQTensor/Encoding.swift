@@ -1,11 +1,11 @@
 /// How a tensor's elements are stored: plain numeric types, ggml's block-quantized layouts
-/// (blocks of 32; the k-quants q3_K and q2_K in super-blocks of 256), or CTranslate2's int8
+/// (blocks of 32; the k-quants q6_K … q2_K in super-blocks of 256), or CTranslate2's int8
 /// rows with one f32 scale per row.
 public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
     case f32, f16, bf16, f64
     case i8, i16, i32, i64, u8, bool
     case q4_0, q4_1, q5_0, q5_1, q8_0
-    case q3_K, q2_K
+    case q6_K, q5_K, q4_K, q3_K, q2_K
     /// int8 values with one f32 scale per row (`w = q / scale`), as CTranslate2 stores them.
     case int8Rows = "int8_rows"
 
@@ -13,7 +13,7 @@ public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
     public var blockElements: Int {
         switch self {
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: return 32
-        case .q3_K, .q2_K: return KQuantCodecs.superBlock
+        case .q6_K, .q5_K, .q4_K, .q3_K, .q2_K: return KQuantCodecs.superBlock
         default: return 1
         }
     }
@@ -30,6 +30,9 @@ public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
         case .q5_0: return 22
         case .q5_1: return 24
         case .q8_0: return 34
+        case .q6_K: return 210
+        case .q5_K: return 176
+        case .q4_K: return 144
         case .q3_K: return 110
         case .q2_K: return 84
         }
@@ -38,7 +41,7 @@ public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
     /// True for the lossy encodings that need a codec to turn into numbers.
     public var isQuantized: Bool {
         switch self {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q2_K, .int8Rows: return true
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K, .int8Rows: return true
         default: return false
         }
     }

@@ -1,4 +1,4 @@
-/// kdq's encoders into ggml's k-quant layouts (`KQuantCodecs`). Each sub-block of 16 gets the
+/// kdq's encoders into ggml's k-quant layouts (`KQuantCodecs`). Each sub-block gets the
 /// (weighted) least-squares scale (and, for q2_K, minimum) of the best of several candidate
 /// grids; the sub-block scales are then coded on the super-block's scale, and each coded scale
 /// and its neighbours are tried with the values re-rounded to the grid they give, the one with
@@ -72,6 +72,71 @@ public enum KQuantizers {
         }
     }
 
+    /// Sub-blocks per super-block and values per sub-block of q4_K and q5_K.
+    static let wideSubBlocks = 8, wideSubBlock = 32
+
+    /// q4_K: x ≈ scale·q − min, q in 0…15, 8 sub-blocks of 32, scale and min ≥ 0 coded in 6 bits.
+    static func q4_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer) {
+        affineSuperBlock(x, w, out, top: 15)
+    }
+
+    /// q5_K: q4_K with q in 0…31 (a fifth bit per value).
+    static func q5_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer) {
+        affineSuperBlock(x, w, out, top: 31)
+    }
+
+    /// q4_K (`top` 15) or q5_K (31): each sub-block's best affine grid, the scales and mins
+    /// coded on the super-block's d and dmin (6 bits each), each code and its neighbours tried.
+    static func affineSuperBlock(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer, top: Int) {
+        let n = wideSubBlock, bytes = top == 15 ? 144 : 176
+        var scales = [Float](repeating: 0, count: wideSubBlocks), mins = [Float](repeating: 0, count: wideSubBlocks)
+        for k in 0..<wideSubBlocks { (scales[k], mins[k]) = affineSearch(x + n * k, w.map { $0 + n * k }, count: n, top: top) }
+        let d = HalfPrecision.rounded((scales.max() ?? 0) / 63), dmin = HalfPrecision.rounded((mins.max() ?? 0) / 63)
+        out.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
+        out.storeBytes(of: HalfPrecision.floatToF16(dmin), toByteOffset: 2, as: UInt16.self)
+        let levels = 0...top, e: Encoding = top == 15 ? .q4_K : .q5_K
+        for k in 0..<wideSubBlocks {
+            let xs = x + n * k, ws = w.map { $0 + n * k }
+            let sc = code(scales[k], d, 0...63), mc = code(mins[k], dmin, 0...63)
+            var best = (sc, mc, Double.infinity)
+            for a in max(0, sc - 1)...min(63, sc + 1) {
+                for m in max(0, mc - 1)...min(63, mc + 1) {
+                    let e = gridError(xs, ws, step: d * Float(a), offset: -dmin * Float(m), levels: levels, count: n)
+                    if e < best.2 { best = (a, m, e) }
+                }
+            }
+            BlockGrid.setScaleAndMin(out + 4, k, scale: best.0, min: best.1)
+            let step = d * Float(best.0), offset = -dmin * Float(best.1)
+            for i in 0..<n { BlockGrid.setLevel(e, out, value: n * k + i, nearest(xs[i], step: step, offset: offset, levels: levels)) }
+        }
+    }
+
+    /// q6_K: x ≈ scale·q, q in −32…31, 16 sub-blocks of 16, scale coded in a signed byte.
+    static func q6_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer) {
+        var scales = [Float](repeating: 0, count: subBlocks)
+        for k in 0..<subBlocks { scales[k] = symmetricFit(x + subBlock * k, w.map { $0 + subBlock * k }, n: 32) }
+        // As ggml, the scale of largest magnitude goes to the negative end (−128).
+        var largest: Float = 0
+        for s in scales where abs(s) > abs(largest) { largest = s }
+        let d = HalfPrecision.rounded(-largest / 128)
+        out.initializeMemory(as: UInt8.self, repeating: 0, count: 210)
+        out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 208, as: UInt16.self)
+        for k in 0..<subBlocks {
+            let xs = x + subBlock * k, ws = w.map { $0 + subBlock * k }
+            let sc = code(scales[k], d, -128...127)
+            var best = (sc, Double.infinity)
+            for a in max(-128, sc - 1)...min(127, sc + 1) {
+                let e = gridError(xs, ws, step: d * Float(a), offset: 0, levels: -32...31)
+                if e < best.1 { best = (a, e) }
+            }
+            out.storeBytes(of: Int8(best.0), toByteOffset: 192 + k, as: Int8.self)
+            for i in 0..<subBlock {
+                BlockGrid.setLevel(.q6_K, out, value: subBlock * k + i, nearest(xs[i], step: d * Float(best.0), offset: 0, levels: -32...31) + 32)
+            }
+        }
+    }
+
     /// The best (scale ≥ 0, min ≥ 0) for x ≈ scale·q − min, q in 0…3, over grids spanning
     /// shrunk ranges of the sub-block (which always includes 0, as min cannot be negative).
     static func affineFit(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?) -> (Float, Float) {
@@ -96,23 +161,46 @@ public enum KQuantizers {
         return (best.0, best.1)
     }
 
-    /// The best signed scale for x ≈ scale·q, q in −4…3 (the value of largest magnitude near −4).
-    static func symmetricFit(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?) -> Float {
+    /// The best signed scale for x ≈ scale·q, q in −n…n − 1 over a sub-block of 16 (the value
+    /// of largest magnitude near −n): n = 4 for q3_K, 32 for q6_K.
+    static func symmetricFit(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, n: Int = 4) -> Float {
         var amax: Float = 0, largest: Float = 0
         for i in 0..<subBlock where abs(x[i]) > amax { amax = abs(x[i]); largest = x[i] }
         guard amax > 0, amax.isFinite else { return 0 }
-        let sign: Float = largest > 0 ? -1 : 1
-        var best: (Float, Double) = (-largest / 4, .infinity)
+        let sign: Float = largest > 0 ? -1 : 1, levels = -n...(n - 1)
+        var best: (Float, Double) = (-largest / Float(n), .infinity)
         var q = [Int32](repeating: 0, count: subBlock)
         for step in -8...8 {
-            let iscale = sign * (4 + Float(step) * 0.1) / amax
-            for i in 0..<subBlock { q[i] = Int32(max(-4, min(3, (x[i] * iscale).rounded()))) }
+            let iscale = sign * (Float(n) + Float(step) * 0.1) / amax
+            for i in 0..<subBlock { q[i] = Int32(max(-n, min(n - 1, Int((x[i] * iscale).rounded())))) }
             let scale = SearchQuantizer.fit(x, w, q, count: subBlock, withMinimum: false).0
             guard scale != 0 else { continue }
-            let e = gridError(x, w, step: scale, offset: 0, levels: -4...3)
+            let e = gridError(x, w, step: scale, offset: 0, levels: levels)
             if e < best.1 { best = (scale, e) }
         }
         return best.0
+    }
+
+    /// The best (scale ≥ 0, min ≥ 0) for x ≈ scale·q − min, q in 0…`top`, over `count` values:
+    /// grids from the values' range with 21 spacings around `top` steps per range (ggml's
+    /// search for q4_K and q5_K), each refitted by weighted least squares.
+    static func affineSearch(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, count: Int, top: Int) -> (Float, Float) {
+        var lo: Float = 0, hi = -Float.greatestFiniteMagnitude
+        for i in 0..<count { lo = min(lo, x[i]); hi = max(hi, x[i]) }
+        guard hi > lo, lo.isFinite, hi.isFinite else { return (0, max(0, -lo)) }
+        let levels = 0...top
+        var best: (Float, Float, Double) = ((hi - lo) / Float(top), -lo, .infinity)
+        var q = [Int32](repeating: 0, count: count)
+        for step in 0...20 {
+            let iscale = (Float(top) - 1 + 0.1 * Float(step)) / (hi - lo)
+            for i in 0..<count { q[i] = Int32(max(0, min(top, Int(((x[i] - lo) * iscale).rounded())))) }
+            var (scale, offset) = SearchQuantizer.fit(x, w, q, count: count, withMinimum: true)
+            if offset > 0 { (scale, offset) = (SearchQuantizer.fit(x, w, q, count: count, withMinimum: false).0, 0) }
+            guard scale > 0 else { continue }
+            let e = gridError(x, w, step: scale, offset: offset, levels: levels, count: count)
+            if e < best.2 { best = (scale, -offset, e) }
+        }
+        return (best.0, best.1)
     }
 
     /// `value / unit` rounded into `range` (0 when the unit is 0).
@@ -126,13 +214,15 @@ public enum KQuantizers {
         guard step != 0 else { return max(levels.lowerBound, min(levels.upperBound, 0)) }
         let q = ((x - offset) / step).rounded()
         guard q.isFinite else { return max(levels.lowerBound, min(levels.upperBound, 0)) }
-        return max(levels.lowerBound, min(levels.upperBound, Int(max(-64, min(64, q)))))
+        return max(levels.lowerBound, min(levels.upperBound, Int(max(-128, min(128, q)))))
     }
 
-    /// The (weighted) squared error of a sub-block rounded to the grid offset + step·q.
-    static func gridError(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, step: Float, offset: Float, levels: ClosedRange<Int>) -> Double {
+    /// The (weighted) squared error of a sub-block of `count` values rounded to the grid
+    /// offset + step·q.
+    static func gridError(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, step: Float, offset: Float, levels: ClosedRange<Int>,
+                          count: Int = subBlock) -> Double {
         var e = 0.0
-        for i in 0..<subBlock {
+        for i in 0..<count {
             let q = nearest(x[i], step: step, offset: offset, levels: levels)
             let diff = Double(step * Float(q) + offset - x[i])
             e += Double(w?[i] ?? 1) * diff * diff

@@ -7,7 +7,7 @@ import Glibc
 /// reach any target the encoders support.
 extension Tensor {
     /// The encodings `converted(to:)` can produce.
-    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q2_K, .int8Rows]
+    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K, .int8Rows]
 
     /// The same values in `target`; returns `self` when already there. Lossy targets round
     /// as the tools that define them do (f16/bf16 to nearest even; ggml blocks as ggml's
@@ -35,7 +35,7 @@ extension Tensor {
             }
             guard let search = Self.blockEncoder(target, quantizer: .search) else { break }
             return try weightedBlocks(target, importance: importance, search)
-        case .q3_K, .q2_K:
+        case .q6_K, .q5_K, .q4_K, .q3_K, .q2_K:
             guard let encode = Self.blockEncoder(target, quantizer: quantizer) else { break }
             return try weightedBlocks(target, importance: importance, encode)
         case .int8Rows:
@@ -61,6 +61,9 @@ extension Tensor {
     /// encodings that are not ggml blocks. Safe to call from several threads at once.
     public static func blockEncoder(_ target: Encoding, quantizer: BlockQuantizer) -> WeightedBlockEncoder? {
         switch target {
+        case .q6_K: return KQuantizers.q6_K
+        case .q5_K: return KQuantizers.q5_K
+        case .q4_K: return KQuantizers.q4_K
         case .q3_K: return KQuantizers.q3_K
         case .q2_K: return KQuantizers.q2_K
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0:

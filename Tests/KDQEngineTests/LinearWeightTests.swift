@@ -7,7 +7,7 @@ import Testing
 /// (decoded tile by tile) against BLAS on the f32 values the same tensor decodes to, and the
 /// embedding lookup of a single row.
 @Suite struct LinearWeightTests {
-    static let encodings: [Encoding] = [.f16, .bf16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0, .q3_K, .q2_K, .int8Rows]
+    static let encodings: [Encoding] = [.f16, .bf16, .q8_0, .q6_K, .q5_1, .q5_K, .q5_0, .q4_1, .q4_K, .q4_0, .q3_K, .q2_K, .int8Rows]
 
     static func random(_ count: Int, seed: UInt64) -> [Float] {
         var g = SplitMix64(seed: seed)
@@ -41,7 +41,7 @@ import Testing
     }
 
     // 4,100 rows of 512 (2.1 M values): two tiles of a matrix-matrix product.
-    @Test(arguments: [Encoding.f16, .q8_0, .q4_0, .q3_K])
+    @Test(arguments: [Encoding.f16, .q8_0, .q4_0, .q4_K, .q3_K])
     func matrixMatrixMatchesBLASOnTheDecodedValues(_ e: Encoding) throws {
         let rows = 4_100, columns = 512, m = 5
         let (w, reference) = try Self.pair(e, rows: rows, columns: columns)

@@ -116,7 +116,7 @@ import Testing
     /// nearest to it on the grid the block encoder chose (which whisper.cpp's own rounding of
     /// q4_0, from the scale before f16 rounding, does not always do), or for k-quants on the
     /// sub-block scale that fits best.
-    @Test(arguments: [Encoding.q4_0, .q3_K])
+    @Test(arguments: [Encoding.q4_0, .q3_K, .q4_K])
     func diagonalHessianRoundsToTheEncodersGrids(_ e: Encoding) throws {
         let (w, _) = Self.problem
         var identity = [Double](repeating: 0, count: Self.columns * Self.columns)
@@ -146,7 +146,7 @@ import Testing
     /// The blocked implementation (block rounding, then one matrix product for the later
     /// columns) against the paper's algorithm written out: every column's error applied to
     /// every later column at once.
-    @Test(arguments: [Encoding.q4_0, .q5_1, .q8_0, .q2_K, .q3_K])
+    @Test(arguments: [Encoding.q4_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q6_K])
     func matchesTheColumnByColumnAlgorithm(_ e: Encoding) throws {
         let (weights, inputs) = Self.problem
         let n = Self.columns
@@ -164,7 +164,7 @@ import Testing
                     if j % e.blockElements == 0 {
                         w.withUnsafeBufferPointer { encoder($0.baseAddress! + j, nil, b.baseAddress!) }
                     } else if j % BlockGrid.scaleGroup(e) == 0 {
-                        w.withUnsafeBufferPointer { BlockGrid.refitSubBlock(e, b.baseAddress!, subBlock: j % e.blockElements / 16, $0.baseAddress! + j, nil) }
+                        w.withUnsafeBufferPointer { BlockGrid.refitSubBlock(e, b.baseAddress!, subBlock: j % e.blockElements / BlockGrid.scaleGroup(e), $0.baseAddress! + j, nil) }
                     }
                     let grid = BlockGrid.grid(e, b.baseAddress!, value: j % e.blockElements)
                     let q = grid.value(grid.nearestLevel(w[j]))
@@ -186,7 +186,7 @@ import Testing
 
     /// What GPTQ is for: on correlated inputs the layer's output error is well below that of
     /// the same encoder weighting each column by its input's mean square.
-    @Test(arguments: [Encoding.q4_0, .q5_0, .q2_K, .q3_K])
+    @Test(arguments: [Encoding.q4_0, .q5_0, .q2_K, .q3_K, .q4_K, .q5_K])
     func lowersTheOutputErrorOnCorrelatedInputs(_ e: Encoding) throws {
         let (weights, inputs) = Self.problem
         var stats = ActivationStatistics(covariances: true)

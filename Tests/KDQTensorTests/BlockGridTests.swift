@@ -69,17 +69,18 @@ import Testing
 
     /// A k-quant sub-block whose values moved after the super-block was encoded gets the scale
     /// code that fits them best on the super-block's scales; the other sub-blocks keep theirs.
-    @Test(arguments: [Encoding.q3_K, .q2_K])
+    @Test(arguments: [Encoding.q6_K, .q5_K, .q4_K, .q3_K, .q2_K])
     func refittingASubBlockFitsItsNewValuesAndNothingElse(_ e: Encoding) throws {
         var bytes = try encodedBlock(e, seed: 21)
         let before = try decoded(e, bytes)
         var moved = before
-        for i in 48..<64 { moved[i] *= 0.4 }  // sub-block 3 shrinks
+        let group = BlockGrid.scaleGroup(e), sub = 64 / group - 1, range = (64 - group)..<64
+        for i in range { moved[i] *= 0.4 }  // the sub-block ending at value 64 shrinks
         let error = { (values: [Float], bytes: [UInt8]) -> Double in
             var total = 0.0
             var copy = bytes
             copy.withUnsafeMutableBytes { b in
-                for i in 48..<64 {
+                for i in range {
                     let grid = BlockGrid.grid(e, b.baseAddress!, value: i)
                     let d = Double(grid.value(grid.nearestLevel(values[i])) - values[i])
                     total += d * d
@@ -88,12 +89,25 @@ import Testing
             return total
         }
         let stale = error(moved, bytes)
-        moved.withUnsafeBufferPointer { x in bytes.withUnsafeMutableBytes { BlockGrid.refitSubBlock(e, $0.baseAddress!, subBlock: 3, x.baseAddress! + 48, nil) } }
+        moved.withUnsafeBufferPointer { x in bytes.withUnsafeMutableBytes { BlockGrid.refitSubBlock(e, $0.baseAddress!, subBlock: sub, x.baseAddress! + range.lowerBound, nil) } }
         let refit = error(moved, bytes)
         print("\(e.rawValue): sub-block error \(stale) on the stale code, \(refit) refitted")
         #expect(refit < 0.5 * stale)
         let after = try decoded(e, bytes)
-        for i in 0..<e.blockElements where !(48..<64).contains(i) { #expect(after[i] == before[i], "value \(i) changed") }
+        for i in 0..<e.blockElements where !range.contains(i) { #expect(after[i] == before[i], "value \(i) changed") }
+    }
+
+    @Test func q4KScalesAndMinsRoundTrip() {
+        var scales = [UInt8](repeating: 0xA5, count: 12)
+        scales.withUnsafeMutableBytes { s in
+            for k in 0..<8 { BlockGrid.setScaleAndMin(s.baseAddress!, k, scale: (k * 9) % 64, min: 63 - (k * 7) % 64) }
+            for k in 0..<8 {
+                let (sc, m) = KQuantCodecs.scaleAndMin(s.baseAddress!, k)
+                #expect(Int(sc) == (k * 9) % 64 && Int(m) == 63 - (k * 7) % 64, "sub-block \(k)")
+            }
+            BlockGrid.setScaleAndMin(s.baseAddress!, 5, scale: 63, min: 0)
+            #expect(KQuantCodecs.scaleAndMin(s.baseAddress!, 5) == (63, 0) && KQuantCodecs.scaleAndMin(s.baseAddress!, 1) == (9, 63 - 7))
+        }
     }
 
     @Test func q3ScaleCodesRoundTrip() {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import KDQTensor
 
-/// ggml's k-quants q3_K and q2_K: decoding against gguf-py's dequantization (the golden from
+/// ggml's k-quants q2_K … q6_K: decoding against gguf-py's dequantization (the golden from
 /// scripts/kquant-golden.py), and kdq's encoders.
 @Suite struct KQuantTests {
     static let golden: [String: Any]? = {
@@ -14,9 +14,14 @@ import Testing
     @Test func superBlockSizesMatchGGML() {
         #expect(Encoding.q3_K.blockElements == 256 && Encoding.q3_K.blockBytes == 110 && Encoding.q3_K.bitsPerElement == 3.4375)
         #expect(Encoding.q2_K.blockElements == 256 && Encoding.q2_K.blockBytes == 84 && Encoding.q2_K.bitsPerElement == 2.625)
+        #expect(Encoding.q4_K.blockElements == 256 && Encoding.q4_K.blockBytes == 144 && Encoding.q4_K.bitsPerElement == 4.5)
+        #expect(Encoding.q5_K.blockElements == 256 && Encoding.q5_K.blockBytes == 176 && Encoding.q5_K.bitsPerElement == 5.5)
+        #expect(Encoding.q6_K.blockElements == 256 && Encoding.q6_K.blockBytes == 210 && Encoding.q6_K.bitsPerElement == 6.5625)
     }
 
-    @Test(arguments: [Encoding.q2_K, .q3_K])
+    static let all: [Encoding] = [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+    @Test(arguments: all)
     func decodesAsGGUFPyDoes(_ e: Encoding) throws {
         let entry = try #require(Self.golden?[e.rawValue] as? [String: Any])
         let hex = try #require(entry["blocks_hex"] as? String)
@@ -51,6 +56,23 @@ import Testing
         return (e / s).squareRoot()
     }
 
+    /// At equal bits the k-quant loses less: q4_K against q4_0 (4.5 bits each), q5_K (5.5) against
+    /// q5_0 (5.5).
+    @Test func kQuantsBeatTheBlocksOf32AtTheSameBits() throws {
+        let x = gaussian(8 * 512, seed: 3)
+        let t = try Tensor(shape: [8, 512], floats: x)
+        let q4 = relativeError(x, try t.converted(to: .q4_0, quantizer: .search).decodedFloats())
+        let q4K = relativeError(x, try t.converted(to: .q4_K).decodedFloats())
+        let q5 = relativeError(x, try t.converted(to: .q5_0, quantizer: .search).decodedFloats())
+        let q5K = relativeError(x, try t.converted(to: .q5_K).decodedFloats())
+        let q6K = relativeError(x, try t.converted(to: .q6_K).decodedFloats())
+        let q8 = relativeError(x, try t.converted(to: .q8_0).decodedFloats())
+        print("relative RMS error: q4_0 \(q4), q4_K \(q4K), q5_0 \(q5), q5_K \(q5K), q6_K \(q6K), q8_0 \(q8)")
+        #expect(q4K < q4 && q5K < q5)
+        #expect(q8 < q6K && q6K < q5K && q5K < q4K)
+        #expect(q4K < 0.1 && q6K < 0.03)
+    }
+
     /// Narrower layouts lose more: q4_0 (4.5 bits) < q3_K (3.44) < q2_K (2.63), each within a bound.
     @Test func encodingErrorFollowsTheBitsPerWeight() throws {
         let x = gaussian(8 * 512, seed: 3)
@@ -64,7 +86,7 @@ import Testing
     }
 
     /// Importance on a set of columns buys them a smaller error.
-    @Test(arguments: [Encoding.q2_K, .q3_K])
+    @Test(arguments: all)
     func importanceLowersTheErrorWhereItIsHigh(_ e: Encoding) throws {
         let x = gaussian(8 * 512, seed: 5)
         let t = try Tensor(shape: [8, 512], floats: x)
@@ -81,7 +103,7 @@ import Testing
         #expect(error(weighted) < error(plain))
     }
 
-    @Test(arguments: [Encoding.q2_K, .q3_K])
+    @Test(arguments: all)
     func zerosAndAConstantRowSurvive(_ e: Encoding) throws {
         var x = [Float](repeating: 0, count: 512)
         for i in 256..<512 { x[i] = 0.125 }
@@ -90,14 +112,14 @@ import Testing
         #expect(y[256..<512].allSatisfy { abs($0 - 0.125) < 0.002 }, "\(y[256])")
     }
 
-    @Test(arguments: [Encoding.q2_K, .q3_K])
+    @Test(arguments: all)
     func rowsThatAreNotWholeSuperBlocksAreRefused(_ e: Encoding) throws {
         let t = try Tensor(shape: [2, 384], floats: gaussian(768, seed: 1))
         #expect(throws: TensorError.self) { try t.converted(to: e) }
         #expect(throws: TensorError.self) { try Tensor(shape: [2, 128], encoding: e, data: Storage(count: e.blockBytes) { _ in }) }
     }
 
-    @Test(arguments: [Encoding.q2_K, .q3_K])
+    @Test(arguments: all)
     func encodingIsDeterministic(_ e: Encoding) throws {
         let t = try Tensor(shape: [64, 512], floats: gaussian(64 * 512, seed: 9))
         let a = try t.converted(to: e), b = try t.converted(to: e)

@@ -73,7 +73,7 @@ enum GGMLReader {
         for k in 0..<nDims { ne.append(try r.count32("dimension \(k)")) }
         let name = try r.string(nameLength, "tensor name")
         guard let encoding = GGMLType.encoding(code: typeCode) else {
-            throw FormatError(.unsupported, "ggml tensor type \(typeCode) is not supported (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q3_K, q2_K are)",
+            throw FormatError(.unsupported, "ggml tensor type \(typeCode) is not supported (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_K … q6_K are)",
                               path: r.path, offset: start, tensor: name)
         }
         var shape = Array(ne.reversed())

@@ -2,8 +2,7 @@ import KDQTensor
 
 /// ggml's tensor type codes (ggml.h `enum ggml_type`) for the encodings whisper.cpp files use.
 public enum GGMLType {
-    /// The encoding of a ggml type code, or nil for types kdq does not handle (the other
-    /// k-quants, IQ…).
+    /// The encoding of a ggml type code, or nil for types kdq does not handle (q8_K, IQ…).
     public static func encoding(code: Int32) -> Encoding? {
         switch code {
         case 0: return .f32
@@ -15,6 +14,9 @@ public enum GGMLType {
         case 8: return .q8_0
         case 10: return .q2_K
         case 11: return .q3_K
+        case 12: return .q4_K
+        case 13: return .q5_K
+        case 14: return .q6_K
         case 30: return .bf16
         default: return nil
         }
@@ -32,6 +34,9 @@ public enum GGMLType {
         case .q8_0: return 8
         case .q2_K: return 10
         case .q3_K: return 11
+        case .q4_K: return 12
+        case .q5_K: return 13
+        case .q6_K: return 14
         case .bf16: return 30
         default: return nil
         }

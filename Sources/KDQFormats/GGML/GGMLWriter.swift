@@ -18,6 +18,9 @@ public enum GGMLWriter {
         case .q5_1: return 2009
         case .q2_K: return 2010
         case .q3_K: return 2011
+        case .q4_K: return 2012
+        case .q5_K: return 2013
+        case .q6_K: return 2014
         default: return 1
         }
     }
@@ -25,7 +28,7 @@ public enum GGMLWriter {
     /// The encoding whisper.cpp can hold for a weight-type tensor, and why it changed.
     static func weightEncoding(_ e: Encoding) -> (Encoding, String?) {
         switch e {
-        case .f32, .f16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q3_K, .q2_K: return (e, nil)
+        case .f32, .f16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K: return (e, nil)
         case .int8Rows: return (.q8_0, "whisper.cpp has no int8-rows type; q8_0 is its 8-bit block type")
         default: return (.f16, "whisper.cpp weights are f32, f16 or ggml blocks")
         }

@@ -36,7 +36,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Archive to write.")
     var output: String
 
-    @Option(help: "Quantize uniformly, as whisper.cpp does, to this ggml type (q8_0, q5_1, q5_0, q4_1, q4_0, q3_K, q2_K).")
+    @Option(help: "Quantize uniformly, as whisper.cpp does, to this ggml type (q8_0, q6_K, q5_1, q5_K, q5_0, q4_1, q4_K, q4_0, q3_K, q2_K).")
     var uniform: Encoding?
 
     @Option(help: "Guided: the archive file (uncompressed, record included) may take at most this many megabytes (10^6 bytes).")
