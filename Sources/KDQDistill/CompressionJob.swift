@@ -56,6 +56,8 @@ public final class CompressionJob {
         /// Tensors every student's plan holds to an encoding (or to its own); the rest are
         /// planned around them within the budget.
         public var rules: [KeepRule] = []
+        /// The encodings the plans choose among.
+        public var encodings = QuantizationCandidates.encodings
         public var options = DecodingOptions()
         /// How the archive will be written (its command line counts in its size).
         public var writeOptions = KDQWriteOptions()
@@ -232,7 +234,7 @@ public final class CompressionJob {
                                                weighting: r.weighting, decoderCalibration: decoderCalibration,
                                                progress: { progress("covariances", $0, $1) })
         let kept = Set(students.flatMap(\.selection.decoderLayers))
-        let measurable = QuantizationPlanner.measurable(teacher).filter { Self.block(of: $0.name).map { kept.contains($0.index) } ?? true }
+        let measurable = QuantizationPlanner.measurable(teacher, among: r.encodings).filter { Self.block(of: $0.name).map { kept.contains($0.index) } ?? true }
         let profile = try cachedProfile(profiler, measurable) { progress("profile", $0, $1) }
         let calibration = QuantizationRecord.Calibration(manifest: set.manifest, utterances: set.utterances.count, windows: set.windows.count,
                                                          layout: CalibrationSet.Windows.packed.rawValue, positions: profiler.positions)
@@ -242,6 +244,7 @@ public final class CompressionJob {
         quantization.calibration = r.calibration
         quantization.writeOptions = r.writeOptions
         quantization.rules = r.rules
+        quantization.candidates = r.encodings
         quantization.reservedBytes = Self.distillationRecordAllowance(epochs: r.settings.epochs, candidates: students.count)
             + (r.refine ? PlanRefinement.recordAllowance : 0)
         let planner = try QuantizationJob(quantization)

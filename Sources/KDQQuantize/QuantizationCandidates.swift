@@ -3,8 +3,18 @@ import KDQTensor
 
 /// Which tensors a plan may re-encode and into what.
 public enum QuantizationCandidates {
-    /// The encodings a guided plan chooses among, widest first.
+    /// The encodings a guided plan chooses among unless told otherwise (`--candidates`), widest first.
     public static let encodings: [Encoding] = [.f16, .q8_0, .q5_1, .q5_0, .q4_1, .q4_0, .q3_K, .q2_K]
+
+    /// Every encoding a guided plan can choose among, widest first: the default set and the
+    /// k-quants q6_K, q5_K and q4_K (not in the default set until measured on whole models).
+    public static let available: [Encoding] = [.f16, .q8_0, .q6_K, .q5_1, .q5_K, .q5_0, .q4_1, .q4_K, .q4_0, .q3_K, .q2_K]
+
+    /// Of `available`, those some tensor of a plan has an alternative in: a table's columns.
+    public static func columns(_ alternatives: [[Encoding]]) -> [Encoding] {
+        let present = Set(alternatives.joined())
+        return available.filter(present.contains)
+    }
 
     /// True when `t` may take ggml block encodings: a matrix (2-D or more) whose rows are
     /// whole 32-element blocks. Biases, norms and the convolutions (rows of 3) stay as they are.

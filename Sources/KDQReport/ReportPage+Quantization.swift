@@ -28,7 +28,7 @@ extension ReportPage {
             chart.xLabel = "layer"
             html += figure(chart.svg, "The error profile of the plan: the KL each layer's tensors add in their chosen encodings (measured one tensor at a time on the calibration audio).")
         }
-        let columns = QuantizationCandidates.encodings
+        let columns = QuantizationCandidates.columns(plan.tensors.map { $0.alternatives.map(\.encoding) })
         let worst = plan.tensors.sorted { ($0.chosenAlternative?.meanKL ?? 0) > ($1.chosenAlternative?.meanKL ?? 0) }
         func row(_ t: RecordedPlan.TensorChoice) -> [String] {
             [t.name, t.source.rawValue, t.chosen.rawValue + (t.pinned ? " (kept)" : ""), number(Double(t.bytes) / 1e6, 3)]

@@ -56,6 +56,27 @@ import Testing
         #expect(r.status != 0 && r.stderr.contains("q2_k"), "\(r.stderr)")
     }
 
+    /// The k-quants a user adds to the candidates are planned where their 256-value
+    /// super-blocks tile a tensor's rows (tiny.en's fc2, 1,536 wide) and nowhere else (its
+    /// 384-wide matrices); the table of `inspect --plan` shows their column.
+    @Test(.enabled(if: tinyEn != nil && KDQBinary.isRelease,
+                   "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func kQuantCandidatesArePlannedWhereTheyTileTheRows() throws {
+        let keep = ["encoder.*", "decoder.token_embedding.*", "decoder.blocks.*.attn.*", "decoder.blocks.*.cross_attn.*", "decoder.blocks.*.mlp.0.*"]
+            .flatMap { ["--keep", $0] }
+        let g = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/k.kdq", "--target-mb", "73", "--calibration", calibration,
+                                   "--calibration-count", "1", "--skip-evaluation", "--no-measure-all", "--candidates", "q6_K,q4_K,q4_0"] + keep)
+        #expect(g.status == 0, "\(g.stderr)")
+        let plan = try KDQBinary.run(["inspect", dir + "/k.kdq", "--plan", "--json"])
+        let tensors = try JSONValue.parse(plan.stdout)["encodings"]?["tensors"]?.objectValue
+        let fc2 = tensors?["decoder.blocks.0.mlp.2.weight"]?["alternatives"]?.objectValue
+        #expect(fc2?.keys.sorted() == ["f16", "q4_0", "q4_K", "q6_K"], "\(String(describing: fc2?.keys))")
+        #expect(tensors?["decoder.blocks.0.mlp.0.weight"]?["pinned"]?.boolValue == true)
+        let table = try KDQBinary.run(["inspect", dir + "/k.kdq", "--plan", "--filter", "decoder.blocks.0.mlp.2.weight"])
+        #expect(table.status == 0 && table.stdout.contains("KL q6_K") && table.stdout.contains("KL q4_K") && !table.stdout.contains("KL q5_0"),
+                "\(table.stdout)")
+    }
+
     @Test func planOfANonArchiveIsRefused() throws {
         let r = try KDQBinary.run(["inspect", f + "/tiny-random.pt", "--plan"])
         #expect(r.status != 0 && r.stderr.contains("not a .kdq archive"), "\(r.stderr)")

@@ -62,6 +62,8 @@ struct CompressCommand: ParsableCommand {
 
     @OptionGroup var pinning: PinningOptions
 
+    @OptionGroup var candidates: CandidateOptions
+
     @Option(help: "Steps each candidate trains before they are compared.")
     var probeSteps: Int = 20
 
@@ -116,6 +118,7 @@ struct CompressCommand: ParsableCommand {
         request.weighting = weighting
         request.covarianceClips = covarianceClips
         request.rules = try pinning.rules()
+        request.encodings = try candidates.encodings()
         request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))
         StopRequest.install()

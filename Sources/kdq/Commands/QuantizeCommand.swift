@@ -59,8 +59,7 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Calibration windows: packed (clips end to end in 30-second windows) or single (one clip per window, padded with silence, as short clips are transcribed).")
     var calibrationWindows: CalibrationSet.Windows = .packed
 
-    @Option(help: "Candidate encodings for guided plans, comma-separated.")
-    var candidates: String = QuantizationCandidates.encodings.map(\.rawValue).joined(separator: ",")
+    @OptionGroup var candidates: CandidateOptions
 
     @Flag(inversion: .prefixedNo,
           help: "Run the model for every candidate of every tensor, or (--no-measure-all) only for the narrowest, the others' KL scaled from it by their squared weight error (about five times faster, less exact).")
@@ -114,16 +113,6 @@ struct QuantizeCommand: ParsableCommand {
         if covarianceData != nil && weighting != .covariance {
             throw ValidationError("--covariance-data is for --weighting covariance (GPTQ), not \(weighting.rawValue)")
         }
-        _ = try candidateEncodings()
-    }
-
-    func candidateEncodings() throws -> [Encoding] {
-        try candidates.split(separator: ",").map { name in
-            guard let e = Encoding(rawValue: String(name)), QuantizationCandidates.encodings.contains(e) else {
-                throw ValidationError("unknown candidate '\(name)'; expected some of \(QuantizationCandidates.encodings.map(\.rawValue).joined(separator: ", "))")
-            }
-            return e
-        }
     }
 
     func run() throws {
@@ -137,7 +126,7 @@ struct QuantizeCommand: ParsableCommand {
         request.calibration = calibration
         request.calibrationCount = calibrationCount
         request.calibrationWindows = calibrationWindows
-        request.candidates = try candidateEncodings()
+        request.candidates = try candidates.encodings()
         request.measureAll = measureAll
         request.refine = refine
         request.profileFrom = profileFrom

@@ -37,7 +37,7 @@ struct QuantizationReport {
         }
         let shown = plan.tensors.filter { include($0.name) }
         guard !shown.isEmpty else { return lines.joined(separator: "\n") }
-        let columns = QuantizationCandidates.encodings
+        let columns = QuantizationCandidates.columns(shown.map { $0.alternatives.map(\.encoding) })
         let largest = shown.compactMap { $0.chosenAlternative?.meanKL }.max() ?? 0
         var table = TextTable(["tensor", "source", "chosen", "bytes"] + columns.map { "KL \($0.rawValue)" } + [""],
                               rightAligned: Set(3..<(4 + columns.count)))
