@@ -67,6 +67,30 @@ import Testing
         #expect(throws: EngineError.self) { try w.row(9, into: &row) }
     }
 
+    /// CKernels' k-quant decoders (the GEMM tiles') give bit for bit the values of KDQTensor's,
+    /// on super-blocks of random bytes (every bit pattern of quants and scale codes) with finite
+    /// f16 super-block scales.
+    @Test(arguments: [(Encoding.q2_K, [80, 82]), (.q3_K, [108]), (.q4_K, [0, 2]), (.q5_K, [0, 2]), (.q6_K, [208])])
+    func kQuantTilesDecodeAsTheTensorDoes(_ e: Encoding, _ scaleOffsets: [Int]) throws {
+        var g = SplitMix64(seed: 11)
+        let blocks = 64
+        var bytes = (0..<(blocks * e.blockBytes)).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        for b in 0..<blocks {
+            for offset in scaleOffsets {
+                let scale = Float16(Float(Int(g.next() % 2001) - 1000) * 1e-5)
+                withUnsafeBytes(of: scale.bitPattern.littleEndian) { for k in 0..<2 { bytes[b * e.blockBytes + offset + k] = $0[k] } }
+            }
+        }
+        let n = blocks * e.blockElements
+        let expected = try Tensor(shape: [n], encoding: e, data: Storage(copying: bytes)).decodedFloats()
+        let decode = try #require(LinearWeight.superBlockDecoder(e))
+        var values = [Float](repeating: .nan, count: n)
+        bytes.withUnsafeBytes { b in values.withUnsafeMutableBufferPointer { decode(b.baseAddress!, $0.baseAddress!, n) } }
+        let differing = zip(values, expected).filter { $0.bitPattern != $1.bitPattern }.count
+        print("\(e.rawValue): \(differing) of \(n) values differ from KDQTensor's decoder")
+        #expect(differing == 0)
+    }
+
     @Test func aReplacementIsUsedThenTheStoredValuesReturn() throws {
         let (w, _) = try Self.pair(.q4_0, rows: 4, columns: 32)
         let x = [Float](repeating: 1, count: 32)

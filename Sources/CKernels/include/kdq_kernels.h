@@ -62,6 +62,13 @@ void kdq_attend_one(const float *q, const float *k, const float *v, int valid, i
    q8_0 blocks; the same values KDQTensor's decoders give. */
 void kdq_decode_f16(const uint16_t *w, float *out, size_t n);
 void kdq_decode_q8_0(const void *w, float *out, size_t n);
+/* `n` values (a multiple of 256) of ggml's k-quant super-blocks decoded to f32, bit for bit as
+   KDQTensor's decoders (kquant_decode.c; plain C, the same on every path). */
+void kdq_decode_q2_K(const void *w, float *out, size_t n);
+void kdq_decode_q3_K(const void *w, float *out, size_t n);
+void kdq_decode_q4_K(const void *w, float *out, size_t n);
+void kdq_decode_q5_K(const void *w, float *out, size_t n);
+void kdq_decode_q6_K(const void *w, float *out, size_t n);
 
 /* Integer products of q8_0 weights (ggml's blocks: 32 int8 values and an f16 scale) with
    activations quantized the same way, for matrix-matrix work on CPUs with AVX-512 VNNI

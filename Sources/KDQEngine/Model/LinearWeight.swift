@@ -67,18 +67,34 @@ final class LinearWeight: @unchecked Sendable {
         } else if let encoded {
             let start = first * columns, n = count * columns
             if let base = encoded.data.bytes.baseAddress, start + n <= encoded.elementCount {
-                // The encodings the encoder's matrices usually have, decoded by `CKernels` (F16C).
-                switch encoded.encoding {
+                // f16 (F16C), q8_0 and the k-quants are decoded by `CKernels`.
+                let e = encoded.encoding, block = e.blockElements
+                switch e {
                 case .f16:
                     return kdq_decode_f16((base + 2 * start).assumingMemoryBound(to: UInt16.self), out, n)
                 case .q8_0 where start % 32 == 0 && n % 32 == 0:
                     return kdq_decode_q8_0(base + start / 32 * 34, out, n)
-                default: break
+                default:
+                    if let decode = Self.superBlockDecoder(e), start % block == 0, n % block == 0 {
+                        return decode(base + start / block * e.blockBytes, out, n)
+                    }
                 }
             }
             do { try encoded.decode(start: start, count: n, into: out) } catch {
                 throw EngineError(.model, "cannot decode rows \(first)..<\(first + count) of '\(name)': \(error)")
             }
+        }
+    }
+
+    /// `CKernels`' decoder of a k-quant's super-blocks (nil for other encodings).
+    static func superBlockDecoder(_ e: Encoding) -> ((UnsafeRawPointer, UnsafeMutablePointer<Float>, Int) -> Void)? {
+        switch e {
+        case .q2_K: return { kdq_decode_q2_K($0, $1, $2) }
+        case .q3_K: return { kdq_decode_q3_K($0, $1, $2) }
+        case .q4_K: return { kdq_decode_q4_K($0, $1, $2) }
+        case .q5_K: return { kdq_decode_q5_K($0, $1, $2) }
+        case .q6_K: return { kdq_decode_q6_K($0, $1, $2) }
+        default: return nil
         }
     }
 
