@@ -77,25 +77,25 @@ public enum KQuantizers {
 
     /// q4_K: x ≈ scale·q − min, q in 0…15, 8 sub-blocks of 32, scale and min ≥ 0 coded in 6 bits.
     static func q4_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer) {
-        affineSuperBlock(x, w, out, top: 15)
+        affineSuperBlock(x, w, out, .q4_K)
     }
 
     /// q5_K: q4_K with q in 0…31 (a fifth bit per value).
     static func q5_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer) {
-        affineSuperBlock(x, w, out, top: 31)
+        affineSuperBlock(x, w, out, .q5_K)
     }
 
-    /// q4_K (`top` 15) or q5_K (31): each sub-block's best affine grid, the scales and mins
+    /// q4_K (levels 0…15) or q5_K (0…31): each sub-block's best affine grid, the scales and mins
     /// coded on the super-block's d and dmin (6 bits each), each code and its neighbours tried.
-    static func affineSuperBlock(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer, top: Int) {
-        let n = wideSubBlock, bytes = top == 15 ? 144 : 176
+    static func affineSuperBlock(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer, _ e: Encoding) {
+        let n = wideSubBlock, bytes = e.blockBytes, top = e == .q4_K ? 15 : 31
         var scales = [Float](repeating: 0, count: wideSubBlocks), mins = [Float](repeating: 0, count: wideSubBlocks)
         for k in 0..<wideSubBlocks { (scales[k], mins[k]) = affineSearch(x + n * k, w.map { $0 + n * k }, count: n, top: top) }
         let d = HalfPrecision.rounded((scales.max() ?? 0) / 63), dmin = HalfPrecision.rounded((mins.max() ?? 0) / 63)
         out.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 0, as: UInt16.self)
         out.storeBytes(of: HalfPrecision.floatToF16(dmin), toByteOffset: 2, as: UInt16.self)
-        let levels = 0...top, e: Encoding = top == 15 ? .q4_K : .q5_K
+        let levels = 0...top
         for k in 0..<wideSubBlocks {
             let xs = x + n * k, ws = w.map { $0 + n * k }
             let sc = code(scales[k], d, 0...63), mc = code(mins[k], dmin, 0...63)
