@@ -8,7 +8,8 @@
 # MODELS="tiny.en" limits the models; WEIGHTING=covariance quantizes with GPTQ (`kdq quantize
 # --weighting`) into out/equal-size-covariance, and with COVARIANCE_DATA=MANIFEST the decoder's
 # covariances from COVARIANCE_CLIPS (default 512) of its clips (`--covariance-data`) into
-# out/equal-size-covariance-decoder.
+# out/equal-size-covariance-decoder. CANDIDATES=f16,q8_0,… sets the encodings the plans choose
+# among (`--candidates`), into a directory named with them.
 # Usage: scripts/equal-size.sh [MB...]   (default: 29.9 43.5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ if [ -n "${COVARIANCE_DATA:-}" ]; then
   decoder=(--covariance-data "$COVARIANCE_DATA" --covariance-clips "${COVARIANCE_CLIPS:-512}")
   out="$out-decoder"
 fi
+[ -z "${CANDIDATES:-}" ] || out="$out-$(echo "$CANDIDATES" | tr ',' '+')"
 mkdir -p "$out"
 for m in ${MODELS:-base tiny.en}; do
   reuse=()
@@ -32,7 +34,7 @@ for m in ${MODELS:-base tiny.en}; do
   for mb in "${sizes[@]}"; do
     a="$out/$m-guided-$mb.kdq"
     [ -f "$a" ] || "$KDQ" quantize "models/$m" -o "$a" --target-mb "$mb" --calibration "$dev" --calibration-count 32 \
-      --language en --weighting "$weighting" "${decoder[@]}" "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
+      --language en --weighting "$weighting" "${decoder[@]}" ${CANDIDATES:+--candidates "$CANDIDATES"} "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
     reuse=(--profile-from "$out/$m-guided-${sizes[0]}.kdq")
     models+=(--model "$a")
   done
