@@ -7,7 +7,8 @@
 # the KL-only student after training to the same size; then one `kdq eval --kl` per depth on
 # the dev set with base first (same decoder for every row) and the table printed by
 # scripts/depth-table.py. Everything lands in out/depth/; an interrupted run continues where it
-# stopped (finished files are kept, training resumes from its checkpoint, eval from its --out).
+# stopped (finished files are kept, training resumes from its checkpoint; the evaluation, whose
+# --kl needs every model's encoder pass, starts again).
 # Two to three hours of both cores per depth with the defaults (four trainings, two guided
 # quantizations, eight models on the dev set).
 # Usage: scripts/depth-table.sh [DEPTHS] [CLIPS] [TARGET_MB]   (defaults: "2 3 4" 600 43.5; KDQ=binary to skip the build;
@@ -57,7 +58,7 @@ for d in $depths; do
   fi
   if [ ! -f "$out/s$d-eval.json" ]; then
     echo "evaluating depth $d on the dev set" >&2
-    "$KDQ" eval --manifest "$dev" $(printf -- '--model %s ' "${models[@]}") --kl --language en --out "$out/s$d-eval.jsonl" \
+    "$KDQ" eval --manifest "$dev" $(printf -- '--model %s ' "${models[@]}") --kl --language en \
       --json > "$out/s$d-eval.json.part" && mv "$out/s$d-eval.json.part" "$out/s$d-eval.json"
   fi
 done
