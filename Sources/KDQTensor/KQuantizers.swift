@@ -39,27 +39,16 @@ public enum KQuantizers {
 
     /// q3_K: x ≈ scale·q, q in −4…3, scale coded in 6 signed bits.
     static func q3_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer) {
-        var scales = [Float](repeating: 0, count: subBlocks)
-        for k in 0..<subBlocks { scales[k] = symmetricFit(x + subBlock * k, w.map { $0 + subBlock * k }) }
-        // As ggml, the scale of largest magnitude goes to the negative end (−32).
-        var largest: Float = 0
-        for s in scales where abs(s) > abs(largest) { largest = s }
-        let d = HalfPrecision.rounded(-largest / 32)
+        let (d, codes) = symmetricCodes(x, w, n: 4, codes: 32)
         out.initializeMemory(as: UInt8.self, repeating: 0, count: 110)
         out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 108, as: UInt16.self)
         for k in 0..<subBlocks {
-            let xs = x + subBlock * k, ws = w.map { $0 + subBlock * k }
-            let sc = code(scales[k], d, -32...31)
-            var best = (sc, Double.infinity)
-            for a in max(-32, sc - 1)...min(31, sc + 1) {
-                let e = gridError(xs, ws, step: d * Float(a), offset: 0, levels: -4...3)
-                if e < best.1 { best = (a, e) }
-            }
-            let stored = UInt8(best.0 + 32)
+            let xs = x + subBlock * k
+            let stored = UInt8(codes[k] + 32)
             let low = out + 96 + k % 8, high = out + 104 + k % 4
             low.storeBytes(of: low.load(as: UInt8.self) | (stored & 0x0F) << UInt8(4 * (k / 8)), as: UInt8.self)
             high.storeBytes(of: high.load(as: UInt8.self) | (stored >> 4) << UInt8(2 * (k / 4)), as: UInt8.self)
-            let step = d * Float(best.0)
+            let step = d * Float(codes[k])
             for i in 0..<subBlock {
                 let v = subBlock * k + i
                 let u = nearest(xs[i], step: step, offset: 0, levels: -4...3) + 4
@@ -114,27 +103,41 @@ public enum KQuantizers {
 
     /// q6_K: x ≈ scale·q, q in −32…31, 16 sub-blocks of 16, scale coded in a signed byte.
     static func q6_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ out: UnsafeMutableRawPointer) {
-        var scales = [Float](repeating: 0, count: subBlocks)
-        for k in 0..<subBlocks { scales[k] = symmetricFit(x + subBlock * k, w.map { $0 + subBlock * k }, n: 32) }
-        // As ggml, the scale of largest magnitude goes to the negative end (−128).
-        var largest: Float = 0
-        for s in scales where abs(s) > abs(largest) { largest = s }
-        let d = HalfPrecision.rounded(-largest / 128)
+        let (d, codes) = symmetricCodes(x, w, n: 32, codes: 128)
         out.initializeMemory(as: UInt8.self, repeating: 0, count: 210)
         out.storeBytes(of: HalfPrecision.floatToF16(d), toByteOffset: 208, as: UInt16.self)
         for k in 0..<subBlocks {
-            let xs = x + subBlock * k, ws = w.map { $0 + subBlock * k }
-            let sc = code(scales[k], d, -128...127)
-            var best = (sc, Double.infinity)
-            for a in max(-128, sc - 1)...min(127, sc + 1) {
-                let e = gridError(xs, ws, step: d * Float(a), offset: 0, levels: -32...31)
-                if e < best.1 { best = (a, e) }
-            }
-            out.storeBytes(of: Int8(best.0), toByteOffset: 192 + k, as: Int8.self)
+            let xs = x + subBlock * k
+            out.storeBytes(of: Int8(codes[k]), toByteOffset: 192 + k, as: Int8.self)
             for i in 0..<subBlock {
-                BlockGrid.setLevel(.q6_K, out, value: subBlock * k + i, nearest(xs[i], step: d * Float(best.0), offset: 0, levels: -32...31) + 32)
+                BlockGrid.setLevel(.q6_K, out, value: subBlock * k + i, nearest(xs[i], step: d * Float(codes[k]), offset: 0, levels: -32...31) + 32)
             }
         }
+    }
+
+    /// The super-block scale d and the 16 sub-block scale codes (−`codes` … `codes` − 1) of a
+    /// symmetric k-quant, x ≈ d·code·q with q in −n…n − 1 (q3_K: n 4, codes 32; q6_K: n 32,
+    /// codes 128): each sub-block's best scale, the one of largest magnitude at the negative
+    /// end (as ggml), d rounded to f16, and each sub-block's code and its neighbours tried on
+    /// that d, the one whose grid rounds the sub-block with the smallest (weighted) error kept.
+    static func symmetricCodes(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, n: Int, codes: Int) -> (d: Float, codes: [Int]) {
+        var scales = [Float](repeating: 0, count: subBlocks)
+        for k in 0..<subBlocks { scales[k] = symmetricFit(x + subBlock * k, w.map { $0 + subBlock * k }, n: n) }
+        var largest: Float = 0
+        for s in scales where abs(s) > abs(largest) { largest = s }
+        let d = HalfPrecision.rounded(-largest / Float(codes))
+        let range = -codes...(codes - 1), levels = -n...(n - 1)
+        let chosen = (0..<subBlocks).map { k -> Int in
+            let xs = x + subBlock * k, ws = w.map { $0 + subBlock * k }
+            let sc = code(scales[k], d, range)
+            var best = (sc, Double.infinity)
+            for a in max(range.lowerBound, sc - 1)...min(range.upperBound, sc + 1) {
+                let e = gridError(xs, ws, step: d * Float(a), offset: 0, levels: levels)
+                if e < best.1 { best = (a, e) }
+            }
+            return best.0
+        }
+        return (d, chosen)
     }
 
     /// The best (scale ≥ 0, min ≥ 0) for x ≈ scale·q − min, q in 0…3, over grids spanning
