@@ -7,7 +7,8 @@
 #        ../shared/audio/distill/manifest.jsonl; KDQ=binary to skip the build; WORDS=small or
 #        WORDS=large takes the lists of that size, wamerican-small/-large and wbritish-small/-large;
 #        WEIGHTING=covariance rounds with GPTQ, `kdq compress --weighting`, the decoder's covariances
-#        from COVARIANCE_CLIPS training clips, default 512, `--covariance-clips`; CANDIDATES=f16,q8_0,… the
+#        from COVARIANCE_CLIPS training clips, default 512, `--covariance-clips`, and with ENCODER_COVARIANCES=clips
+#        the encoder's from those clips too, `--encoder-covariances`; CANDIDATES=f16,q8_0,… the
 #        encodings the plan chooses among, `--candidates`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,13 +26,15 @@ out="out/trimmed/c$target-e$epochs-n$clips"
 out="$out$size"
 [ "${WEIGHTING:-activations}" = activations ] || out="$out-$WEIGHTING"
 [ "${WEIGHTING:-activations}" != covariance ] || out="$out-cc${COVARIANCE_CLIPS:-512}"
+[ "${ENCODER_COVARIANCES:-calibration}" = calibration ] || out="$out-enc$ENCODER_COVARIANCES"
 [ -z "${CANDIDATES:-}" ] || out="$out-$(echo "$CANDIDATES" | tr ',' '+')"
 mkdir -p "$out"
 [ -f "$out/model.kdq" ] || "$KDQ" compress models/base -o "$out/model.kdq" --target-mb "$target" \
   --data "$data" --calibration ../shared/audio/dev/manifest.jsonl \
   --calibration-count 32 --limit "$clips" --clip-cache out/base-work/clips --validation 40 --probe-steps 20 \
   --epochs "$epochs" --batch 16 --lr 5e-4 --warmup 5 --depths 6 --patience 1 --language en --train-embeddings \
-  --keep-tokens-of "${words[0]}" --keep-tokens-of "${words[1]}" --weighting "${WEIGHTING:-activations}" --covariance-clips "${COVARIANCE_CLIPS:-512}" ${CANDIDATES:+--candidates "$CANDIDATES"} --work-dir "$out/work" --json > "$out/compress.json"
+  --keep-tokens-of "${words[0]}" --keep-tokens-of "${words[1]}" --weighting "${WEIGHTING:-activations}" --covariance-clips "${COVARIANCE_CLIPS:-512}" \
+  --encoder-covariances "${ENCODER_COVARIANCES:-calibration}" ${CANDIDATES:+--candidates "$CANDIDATES"} --work-dir "$out/work" --json > "$out/compress.json"
 "$KDQ" eval --manifest ../shared/audio/dev/manifest.jsonl --model "$out/model.kdq" --language en \
   --out "$out/eval.jsonl" --json > "$out/eval.json"
 python3 - "$out" <<'PY'

@@ -38,7 +38,7 @@ public struct ClipLabeller {
             progress(n, clips.count)
             if known.contains(clip.id) { continue }
             if cache.contains(clip.id) { kept.append(clip.id); continue }
-            let samples = Array(try AudioLoader.load(clip.audio).prefix(LogMelSpectrogram.windowSamples))
+            let samples = try AudioLoader.window(clip.audio)
             let labelled = try TaughtClip.teacherLabelled(id: clip.id, samples: samples, teacher: teacher, options: options)
             var reason: String?
             var taught = labelled

@@ -53,6 +53,9 @@ public final class CompressionJob {
         /// by the teacher into the clip cache training reads) whose token sequences give the
         /// decoder's layers their GPTQ covariances; 0 leaves the decoder to the calibration windows.
         public var covarianceClips = 512
+        /// With `covariance` weighting and covariance clips: whether those clips' audio also
+        /// observes the encoder, besides the calibration utterances.
+        public var encoderCovariances = EncoderCovarianceSource.calibration
         /// Tensors every student's plan holds to an encoding (or to its own); the rest are
         /// planned around them within the budget.
         public var rules: [KeepRule] = []
@@ -161,6 +164,9 @@ public final class CompressionJob {
     public init(_ request: Request) throws {
         guard !request.depths.isEmpty, request.depths.allSatisfy({ $0 >= 1 }) else { throw TrainingError("give at least one decoder depth of 1 or more") }
         guard request.targetMegabytes > 0 else { throw TrainingError("the target size must be positive") }
+        if request.encoderCovariances == .clips, request.weighting != .covariance || request.covarianceClips == 0 {
+            throw TrainingError("the encoder's covariances from the clips need covariance weighting and covariance clips (got \(request.weighting.rawValue), \(request.covarianceClips) clips)")
+        }
         self.request = request
     }
 
@@ -362,7 +368,8 @@ public final class CompressionJob {
 
     /// `covarianceClips` of the training clips, spread over those the run uses, as the teacher
     /// labels them (`ClipLabeller`, into the clip cache that training reads, so nothing is
-    /// labelled twice): their cached encoder outputs and token sequences.
+    /// labelled twice): their token sequences, and their cached encoder outputs — or, with
+    /// `encoderCovariances` from the clips, their audio encoded again while the encoder is observed.
     func labelledSequences(_ teacher: WhisperModel, progress: (Int, Int) -> Void) throws -> DecoderCalibration {
         let r = request
         let manifest = try ClipManifest(path: r.data)
@@ -370,13 +377,16 @@ public final class CompressionJob {
         let cache = try ClipCache(directory: r.clips.cache ?? r.workDirectory + "/clips")
         var labeller = ClipLabeller(teacher: teacher, options: r.options, cache: cache)
         labeller.maxReferenceWER = r.clips.maxReferenceWER
-        let kept = try labeller.prepare(ClipManifest.spread(used, r.covarianceClips), progress: progress).kept
+        let chosen = ClipManifest.spread(used, r.covarianceClips)
+        let kept = try labeller.prepare(chosen, progress: progress).kept
+        let audio = Dictionary(uniqueKeysWithValues: chosen.map { ($0.id, $0.audio) })
         let values = teacher.dims.nAudioCtx * teacher.dims.nAudioState
-        return DecoderCalibration(manifest: r.data, count: kept.count) { i in
+        return DecoderCalibration(manifest: r.data, count: kept.count, observesEncoder: r.encoderCovariances == .clips) { i, pass in
             guard let clip = try cache.load(kept[i], encoderValues: values) else {
                 throw TrainingError("\(cache.path(kept[i])): the labelled clip \(kept[i]) left the cache while it was read")
             }
-            return (clip.encoderOutput, clip.tokens)
+            guard pass.observesEncoder, let path = audio[kept[i]] else { return (clip.encoderOutput, clip.tokens) }
+            return (try pass.run(try AudioLoader.window(path)), clip.tokens)
         }
     }
 

@@ -29,7 +29,7 @@ public enum StudentBuilder {
     /// encoder output and greedy transcript of each, one padded window per clip.
     public static func calibrationClips(_ teacher: WhisperModel, manifest: String, count: Int, options: DecodingOptions) throws -> [TaughtClip] {
         try ClipManifest(path: manifest).spread(count).map {
-            let samples = Array(try AudioLoader.load($0.audio).prefix(LogMelSpectrogram.windowSamples))
+            let samples = try AudioLoader.window($0.audio)
             return try TaughtClip.teacherLabelled(id: $0.id, samples: samples, teacher: teacher, options: options)
         }
     }

@@ -30,6 +30,8 @@ public struct QuantizationJob {
         public var covarianceData: String?
         /// Clips of `covarianceData` used, spread over it.
         public var covarianceClips = 512
+        /// Whether the clips of `covarianceData` also observe the encoder, besides the calibration utterances.
+        public var encoderCovariances = EncoderCovarianceSource.calibration
         /// A manifest with text (as `kdq eval`); required for guided plans.
         public var calibration: String?
         public var calibrationCount = 32
@@ -108,6 +110,9 @@ public struct QuantizationJob {
         if request.covarianceData != nil, request.weighting != .covariance {
             throw QuantizeError("audio for the decoder's covariances is used by covariance weighting only, not \(request.weighting.rawValue)")
         }
+        if request.encoderCovariances == .clips, request.covarianceData == nil {
+            throw QuantizeError("the encoder's covariances from clips need the clips (covariance data)")
+        }
         self.request = request
     }
 
@@ -140,7 +145,8 @@ public struct QuantizationJob {
             calibrationSet = set
             sourceModel = model
             let decoderCalibration = try r.covarianceData.map {
-                try DecoderCalibration.transcribed(manifest: $0, count: r.covarianceClips, model: model, options: r.options)
+                try DecoderCalibration.transcribed(manifest: $0, count: r.covarianceClips, model: model, options: r.options,
+                                                  observesEncoder: r.encoderCovariances == .clips)
             }
             profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: set, options: r.options, blocks: blocks,
                                                weighting: weighs ? r.weighting : .none, decoderCalibration: weighs ? decoderCalibration : nil,

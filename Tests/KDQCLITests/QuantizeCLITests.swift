@@ -153,10 +153,12 @@ import Testing
     func covarianceDataGivesTheDecoderItsRows() throws {
         let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/c.kdq", "--uniform", "q4_0", "--quantizer", "search",
                                    "--calibration", calibration, "--calibration-count", "1", "--skip-evaluation", "--weighting", "covariance",
-                                   "--covariance-data", try KDQBinary.sampleManifest(in: dir, count: 3), "--covariance-clips", "2"])
+                                   "--covariance-data", try KDQBinary.sampleManifest(in: dir, count: 3), "--covariance-clips", "2",
+                                   "--encoder-covariances", "clips"])
         #expect(r.status == 0, "\(r.stderr)")
         let record = try JSONValue.parse(try KDQBinary.run(["inspect", dir + "/c.kdq", "--plan", "--json"]).stdout)["encodings"]?["decoder_covariances"]
         #expect(record?["sequences"]?.intValue == 2 && (record?["tokens"]?.intValue ?? 0) > 20, "\(String(describing: record))")
+        #expect(record?["encoder_windows"]?.intValue == 2, "the clips observed the encoder too: \(String(describing: record))")
         #expect(record?["manifest"]?.stringValue == dir + "/data.jsonl")
     }
 
@@ -164,6 +166,13 @@ import Testing
         let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/x.kdq", "--uniform", "q4_0", "--quantizer", "search",
                                    "--calibration", calibration, "--covariance-data", calibration])
         #expect(r.status != 0 && r.stderr.contains("--covariance-data is for --weighting covariance"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.kdq"))
+    }
+
+    @Test func encoderCovariancesFromClipsWithoutClipsAreRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/x.kdq", "--uniform", "q4_0", "--quantizer", "search",
+                                   "--calibration", calibration, "--weighting", "covariance", "--encoder-covariances", "clips"])
+        #expect(r.status != 0 && r.stderr.contains("--encoder-covariances clips needs --covariance-data"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/x.kdq"))
     }
 

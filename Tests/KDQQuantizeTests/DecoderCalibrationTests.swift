@@ -8,16 +8,31 @@ import KDQTensor
 /// The decoder's GPTQ covariances from sequences other than the calibration windows: which
 /// layers they cover, how many rows, and that they make the decoder's layers compensated.
 struct DecoderCalibrationTests {
-    /// `count` sequences cycling through tiny.en's greedy transcript of the calibration clip.
-    static func sequences(_ model: WhisperModel, _ calibration: CalibrationSet, count: Int) throws -> DecoderCalibration {
-        let encoded = try model.encoder.encode(model.melWindow(calibration.utterances[0].samples))
+    /// `count` sequences cycling through tiny.en's greedy transcript of the calibration clip
+    /// (its audio encoded again when the encoder is observed).
+    static func sequences(_ model: WhisperModel, _ calibration: CalibrationSet, count: Int, observesEncoder: Bool = false) throws -> DecoderCalibration {
+        let samples = calibration.utterances[0].samples
+        let encoded = try model.encoder.encode(model.melWindow(samples))
         let tokens = try model.greedySequence(encoderOutput: encoded)
-        return DecoderCalibration(manifest: "clips.jsonl", count: count) { _ in (encoded, tokens) }
+        return DecoderCalibration(manifest: "clips.jsonl", count: count, observesEncoder: observesEncoder) { _, pass in
+            (pass.observesEncoder ? try pass.run(samples) : encoded, tokens)
+        }
     }
 
     @Test func theRecordRoundTrips() throws {
-        let record = DecoderCovariances(manifest: "distill/manifest.jsonl", sequences: 512, tokens: 9_216)
+        let record = DecoderCovariances(manifest: "distill/manifest.jsonl", sequences: 512, tokens: 9_216, encoderWindows: 512)
         #expect(try DecoderCovariances(json: JSONValue.parse(record.json.serialized(pretty: false))) == record)
+    }
+
+    @Test func aRecordWrittenBeforeEncoderWindowsHasNone() throws {
+        let v = JSONValue.object(["manifest": .string("m.jsonl"), "sequences": .number(4), "tokens": .number(40)])
+        #expect(try DecoderCovariances(json: v).encoderWindows == 0)
+    }
+
+    @Test func aNegativeEncoderWindowCountIsAnError() throws {
+        let v = JSONValue.object(["manifest": .string("m.jsonl"), "sequences": .number(4), "tokens": .number(40), "encoder_windows": .number(-1)])
+        let e = #expect(throws: QuantizeError.self) { try DecoderCovariances(json: v) }
+        #expect(e?.description.contains("encoder_windows is -1, expected a count") == true, "\(String(describing: e))")
     }
 
     @Test func aRecordWithoutItsTokenCountIsAnError() throws {
@@ -46,6 +61,27 @@ struct DecoderCalibrationTests {
         #expect(stats.covarianceRowCount(DecoderCalibration.unobserved) == 0)
         #expect(profiler.quantizer.decoderCovariances == DecoderCovariances(manifest: "clips.jsonl", sequences: 3, tokens: tokens))
         #expect(reported.last.map { $0 == (3, 3) } == true, "progress \(reported)")
+    }
+
+    /// With `observesEncoder`, every clip's window adds its 1,500 frames to the encoder's layers
+    /// and to the cross-attention keys and values, beside the calibration utterances'.
+    @Test(.enabled(if: SensitivityProfilerTests.tinyEn != nil, "run scripts/fetch-models.sh"))
+    func clipsObserveTheEncoderWhenAsked() throws {
+        let checkpoint = try Checkpoint.open(SensitivityProfilerTests.tinyEn!)
+        let model = try WhisperModel(checkpoint)
+        let calibration = try SensitivityProfilerTests.calibration()
+        var rows: [Int] = []
+        for observes in [false, true] {
+            let profiler = try SensitivityProfiler(checkpoint: checkpoint, model: model, calibration: calibration, options: DecodingOptions(),
+                                                   blocks: .search, weighting: .covariance,
+                                                   decoderCalibration: try Self.sequences(model, calibration, count: 2, observesEncoder: observes))
+            let stats = try #require(profiler.quantizer.statistics)
+            let encoder = stats.covarianceRowCount("encoder.blocks.2.mlp.0.weight")
+            #expect(stats.covarianceRowCount("decoder.blocks.0.cross_attn.value.weight") == encoder)
+            #expect(profiler.quantizer.decoderCovariances?.encoderWindows == (observes ? 2 : 0))
+            rows.append(encoder)
+        }
+        #expect(rows == [1500 * calibration.utterances.count, 1500 * (calibration.utterances.count + 2)], "\(rows)")
     }
 
     /// Enough rows per input column make a decoder layer rounded by GPTQ (other levels than

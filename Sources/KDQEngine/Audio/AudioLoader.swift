@@ -13,6 +13,12 @@ public enum AudioLoader {
     /// work, a fuzzing finding) to the highest rates recorders use.
     public static let sampleRates = 1_000...768_000
 
+    /// The file's first 30-second window (all of a shorter clip), 16 kHz mono: what one
+    /// encoder pass over the clip sees.
+    public static func window(_ path: String) throws -> [Float] {
+        Array(try load(path).prefix(LogMelSpectrogram.windowSamples))
+    }
+
     /// The file's samples, 16 kHz mono, in [-1, 1].
     public static func load(_ path: String) throws -> [Float] {
         var info = SF_INFO()

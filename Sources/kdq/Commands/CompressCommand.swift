@@ -79,6 +79,9 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "With --weighting covariance: training clips (spread over those the run uses, labelled by the teacher into the clip cache) whose token sequences give the decoder's layers their GPTQ covariances; 0 leaves the decoder to the calibration windows' few tokens.")
     var covarianceClips: Int = 512
 
+    @Option(help: "Audio that gives the encoder's layers their GPTQ covariances: calibration (the calibration utterances) or clips (those and the --covariance-clips training clips, encoded again).")
+    var encoderCovariances: EncoderCovarianceSource = .calibration
+
     @OptionGroup var dataOptions: TrainingDataOptions
 
     @OptionGroup var training: TrainingOptions
@@ -88,6 +91,9 @@ struct CompressCommand: ParsableCommand {
     func validate() throws {
         guard targetMb > 0 else { throw ValidationError("--target-mb must be positive") }
         guard covarianceClips >= 0 else { throw ValidationError("--covariance-clips must be 0 or more, got \(covarianceClips)") }
+        if encoderCovariances == .clips && (weighting != .covariance || covarianceClips == 0) {
+            throw ValidationError("--encoder-covariances clips needs --weighting covariance and --covariance-clips of 1 or more")
+        }
         guard selectionClips >= 1, probeSteps >= 1, calibrationCount >= 1, dataOptions.validation >= 1 else {
             throw ValidationError("--selection-clips, --probe-steps, --calibration-count and --validation must be at least 1")
         }
@@ -117,6 +123,7 @@ struct CompressCommand: ParsableCommand {
         request.refine = refine
         request.weighting = weighting
         request.covarianceClips = covarianceClips
+        request.encoderCovariances = encoderCovariances
         request.rules = try pinning.rules()
         request.encodings = try candidates.encodings()
         request.options.language = dataOptions.language

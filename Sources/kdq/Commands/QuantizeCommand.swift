@@ -84,6 +84,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Clips of --covariance-data used, spread over it.")
     var covarianceClips: Int = 512
 
+    @Option(help: "Audio that gives the encoder's layers their GPTQ covariances: calibration (the calibration utterances) or clips (those and the --covariance-data clips, encoded again).")
+    var encoderCovariances: EncoderCovarianceSource = .calibration
+
     @Option(help: "Language code for decoding the calibration audio (multilingual models).")
     var language: String?
 
@@ -113,6 +116,9 @@ struct QuantizeCommand: ParsableCommand {
         if covarianceData != nil && weighting != .covariance {
             throw ValidationError("--covariance-data is for --weighting covariance (GPTQ), not \(weighting.rawValue)")
         }
+        if encoderCovariances == .clips && covarianceData == nil {
+            throw ValidationError("--encoder-covariances clips needs --covariance-data")
+        }
     }
 
     func run() throws {
@@ -123,6 +129,7 @@ struct QuantizeCommand: ParsableCommand {
         request.weighting = weighting
         request.covarianceData = covarianceData
         request.covarianceClips = covarianceClips
+        request.encoderCovariances = encoderCovariances
         request.calibration = calibration
         request.calibrationCount = calibrationCount
         request.calibrationWindows = calibrationWindows
@@ -180,3 +187,4 @@ extension Encoding: ExpressibleByArgument {}
 extension CalibrationSet.Windows: ExpressibleByArgument {}
 
 extension ErrorWeighting: ExpressibleByArgument {}
+extension EncoderCovarianceSource: ExpressibleByArgument {}

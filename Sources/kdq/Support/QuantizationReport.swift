@@ -23,7 +23,9 @@ struct QuantizationReport {
         if let bpw = plan.bitsPerWeight { head += " (\(Format.fixed(bpw, 2)) bits/weight)" }
         lines.append(head)
         if let d = plan.decoderCovariances {
-            lines.append("covariances decoder's from \(d.sequences) clips of \(d.manifest) (\(d.tokens) tokens), the rest from the calibration audio")
+            let encoder = d.encoderWindows > 0 ? "encoder's from the calibration audio and \(d.encoderWindows) windows of the same clips"
+                                               : "the rest from the calibration audio"
+            lines.append("covariances decoder's from \(d.sequences) clips of \(d.manifest) (\(d.tokens) tokens), \(encoder)")
         }
         if let target = plan.targetBytes { lines.append("budget      \(Format.bytes(target)) (\(plan.rule ?? ""))") }
         if let kl = plan.predictedKL { lines.append("predicted   mean KL \(Format.fixed(kl, 5)) (sum of the chosen alternatives' losses)") }
