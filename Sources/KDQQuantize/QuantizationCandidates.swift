@@ -16,10 +16,12 @@ public enum QuantizationCandidates {
         return available.filter(present.contains)
     }
 
-    /// True when `t` may take ggml block encodings: a matrix (2-D or more) whose rows are
-    /// whole 32-element blocks. Biases, norms and the convolutions (rows of 3) stay as they are.
+    /// True when `t` may take ggml block encodings: a matrix, or a convolution, whose rows
+    /// (`Tensor.rowLength`: a convolution's input channels × kernel width, as the engine
+    /// multiplies its unfolded input) are whole 32-element blocks — base's second convolution
+    /// (512 × 3), not its first (80 × 3). Biases and norms stay as they are.
     public static func isEligible(_ t: Tensor) -> Bool {
-        t.shape.count >= 2 && (t.shape.last ?? 0) % 32 == 0 && t.elementCount > 0
+        t.shape.count >= 2 && t.rowLength % 32 == 0 && t.elementCount > 0
     }
 
     /// The tensors whisper.cpp's quantizer converts: the linear weights and the token embedding

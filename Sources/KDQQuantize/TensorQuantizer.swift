@@ -38,17 +38,17 @@ public struct TensorQuantizer: Sendable {
 
     /// The column weights for tensor `name` (nil when unweighted or not a linear layer).
     public func importance(_ name: String, _ tensor: Tensor) -> [Float]? {
-        statistics?.importance(name, rowLength: tensor.shape.last ?? 0)
+        statistics?.importance(name, rowLength: tensor.rowLength)
     }
 
     /// `tensor` (named `name`) in `target`: with covariances, a matrix in a ggml block encoding
     /// whose layer inputs were observed often enough is rounded column by column
     /// (`CompensatedQuantizer`); every other tensor as without them.
     public func convert(_ name: String, _ tensor: Tensor, to target: Encoding) throws -> Tensor {
-        if weighting == .covariance, tensor.shape.count == 2, BlockGrid.encodings.contains(target), target.tilesRows(of: tensor.shape),
+        if weighting == .covariance, tensor.shape.count >= 2, BlockGrid.encodings.contains(target), target.tilesRows(of: tensor.shape),
            let statistics, let encoder = Tensor.blockEncoder(target, quantizer: blocks),
-           let factor = factors.factor(name, columns: tensor.shape[1], statistics: statistics) {
-            let data = CompensatedQuantizer.encode(try tensor.decodedFloats(), rows: tensor.shape[0], columns: tensor.shape[1], to: target,
+           let factor = factors.factor(name, columns: tensor.rowLength, statistics: statistics) {
+            let data = CompensatedQuantizer.encode(try tensor.decodedFloats(), rows: tensor.shape[0], columns: tensor.rowLength, to: target,
                                                    factor: factor, importance: importance(name, tensor), encoder: encoder)
             return try Tensor(shape: tensor.shape, encoding: target, data: data)
         }

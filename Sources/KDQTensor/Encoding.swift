@@ -49,9 +49,23 @@ public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
     /// True for ggml's block layouts (the 32-blocks and the k-quants).
     public var isGGMLBlock: Bool { isQuantized && self != .int8Rows }
 
-    /// True when this encoding's blocks tile rows (the innermost dimension) of `shape`, as ggml
-    /// lays blocks out; always for plain types.
-    public func tilesRows(of shape: [Int]) -> Bool { (shape.last ?? 0) % blockElements == 0 }
+    /// True when this encoding's blocks tile the rows of `shape` (`rowLength(of:)`); always for
+    /// plain types. A matrix's rows are ggml's; a convolution's are its unfolded kernels.
+    public func tilesRows(of shape: [Int]) -> Bool { Self.rowLength(of: shape) % blockElements == 0 }
+
+    /// The values one row of `shape` holds: the product of the dimensions after the first (a
+    /// matrix's columns, a convolution's input channels × kernel width, as its unfolded input
+    /// multiplies them); a vector's whole length. 0 when the product overflows.
+    public static func rowLength(of shape: [Int]) -> Int {
+        guard shape.count >= 2 else { return shape.last ?? 0 }
+        var n = 1
+        for d in shape.dropFirst() {
+            let (r, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return 0 }
+            n = r
+        }
+        return n
+    }
 
     /// True for the floating-point plain encodings.
     public var isFloat: Bool { self == .f32 || self == .f16 || self == .bf16 || self == .f64 }

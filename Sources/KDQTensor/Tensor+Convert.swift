@@ -79,8 +79,8 @@ extension Tensor {
     /// The tensor in the block encoding `target`, each block encoded by `encode(values, their
     /// columns' weights or nil, out)`, the weights taken from `importance` (one per column).
     private func weightedBlocks(_ target: Encoding, importance: [Float]?, _ encode: @escaping WeightedBlockEncoder) throws -> Tensor {
-        let rowLength = shape.last ?? 1
-        guard rowLength % target.blockElements == 0 else {
+        let rowLength = self.rowLength
+        guard rowLength > 0, rowLength % target.blockElements == 0 else {
             throw TensorError(.invalidShape, "\(target.rawValue) needs rows of whole \(target.blockElements)-value blocks, not \(rowLength)")
         }
         if let importance, importance.count != rowLength {

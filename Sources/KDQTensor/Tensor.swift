@@ -12,8 +12,8 @@ public struct Tensor: Sendable {
     /// The product of `shape`.
     public let elementCount: Int
 
-    /// Validates and wraps encoded bytes. Block encodings need rows (the innermost dimension)
-    /// of whole blocks, as ggml lays them out. `int8Rows` requires `scales` with one f32 per row
+    /// Validates and wraps encoded bytes. Block encodings need rows (`rowLength`: a matrix's
+    /// innermost dimension, as ggml lays blocks out; a convolution's unfolded kernels) of whole blocks. `int8Rows` requires `scales` with one f32 per row
     /// (rows = the first dimension); other encodings must not have scales.
     public init(shape: [Int], encoding: Encoding, data: Storage, scales: Storage? = nil) throws {
         let n = try Checked.elementCount(shape)
@@ -22,7 +22,7 @@ public struct Tensor: Sendable {
             throw TensorError(.sizeMismatch, "\(encoding.rawValue) \(shape) needs \(expected) bytes, found \(data.count)")
         }
         guard encoding.tilesRows(of: shape) else {
-            throw TensorError(.invalidShape, "\(encoding.rawValue) \(shape): rows of \(shape.last ?? 0) are not whole \(encoding.blockElements)-value blocks")
+            throw TensorError(.invalidShape, "\(encoding.rawValue) \(shape): rows of \(Encoding.rowLength(of: shape)) are not whole \(encoding.blockElements)-value blocks")
         }
         if encoding == .int8Rows {
             let rows = shape.first ?? 1
@@ -54,6 +54,9 @@ public struct Tensor: Sendable {
         }
         return try Tensor(shape: newShape, encoding: encoding, data: data, scales: scales)
     }
+
+    /// The values one row holds (`Encoding.rowLength(of:)`): what block encodings tile.
+    public var rowLength: Int { Encoding.rowLength(of: shape) }
 
     /// Rows `range` of the first dimension, sharing storage (used to split fused projections).
     public func rows(_ range: Range<Int>) throws -> Tensor {

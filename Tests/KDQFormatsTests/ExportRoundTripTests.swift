@@ -68,6 +68,26 @@ import KDQTensor
         }
     }
 
+    /// A block-encoded convolution (kdq's plans may quantize one) is written as the runtime
+    /// holds convolutions: f16 for whisper.cpp, int8 rows for CTranslate2 (as its own int8
+    /// models store them).
+    @Test(arguments: [(ExportTarget.ggml, Encoding.f16), (.ct2, .int8Rows)])
+    func aQuantizedConvolutionIsWrittenAsTheRuntimeHoldsIt(_ target: ExportTarget, _ expected: Encoding) throws {
+        let c = try Checkpoint.open(Fixtures.path("ct2-float16"))
+        var tensors = Dictionary(uniqueKeysWithValues: c.tensors.map { ($0.name, $0.tensor) })
+        let conv = try #require(tensors["encoder.conv2.weight"])
+        tensors["encoder.conv2.weight"] = try conv.converted(to: .q8_0)
+        let quantized = try Checkpoint(dims: c.dims, tensors: tensors, tokenizer: c.tokenizer, melFilters: c.melFilters, provenance: c.provenance)
+        let out = scratch.path + "/conv-\(target.rawValue)"
+        let report = try target.write(quantized, to: out)
+        #expect(report.conversions.contains { $0.tensor == "encoder.conv2.weight" && $0.from == .q8_0 && $0.to == expected }, "\(report.conversions)")
+        let back = try #require(try Checkpoint.open(out).tensor(named: "encoder.conv2.weight"))
+        #expect(back.encoding == expected && back.shape == conv.shape)
+        let a = try tensors["encoder.conv2.weight"]!.decodedFloats(), b = try back.decodedFloats()
+        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0, largest = a.map(abs).max() ?? 0
+        #expect(worst <= 0.01 * largest, "max difference \(worst) of values up to \(largest)")
+    }
+
     @Test func ggmlFromCTranslate2CarriesVocabularyAndFilters() throws {
         let c = try Checkpoint.open(Fixtures.path("ct2-float16"))
         let out = scratch.path + "/ct2.bin"

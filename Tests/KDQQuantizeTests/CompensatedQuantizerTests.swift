@@ -199,6 +199,22 @@ import Testing
         #expect(gptq < 0.8 * diagonal)
     }
 
+    /// A convolution is rounded as the matrix of its unfolded kernels: its covariance is over
+    /// the unfolded input's columns (channel × tap), as the engine observes them.
+    @Test func aConvolutionIsCompensatedAsItsUnfoldedMatrix() throws {
+        let (weights, inputs) = Self.problem
+        var stats = ActivationStatistics(covariances: true)
+        inputs.withUnsafeBufferPointer { stats.add("conv", $0, rows: Self.samples) }
+        #expect(Self.columns % 2 == 0)
+        let matrix = try Tensor(shape: [Self.rows, Self.columns], floats: weights)
+        let conv = try Tensor(shape: [Self.rows, Self.columns / 2, 2], floats: weights)
+        let quantizer = TensorQuantizer(blocks: .search, statistics: stats)
+        let asMatrix = try quantizer.convert("conv", matrix, to: .q4_0), asConv = try quantizer.convert("conv", conv, to: .q4_0)
+        #expect(asConv.shape == [Self.rows, Self.columns / 2, 2] && asConv.data.hasSameBytes(as: asMatrix.data))
+        let weighted = try matrix.converted(to: .q4_0, quantizer: .search, importance: stats.importance("conv", rowLength: Self.columns))
+        #expect(!asConv.data.hasSameBytes(as: weighted.data), "compensated, not only weighted")
+    }
+
     /// A layer whose calibration inputs had too few rows for its width (the decoder's, which
     /// see a few hundred tokens) keeps the activation-weighted rounding.
     @Test func layersSeenTooRarelyAreNotCompensated() throws {
