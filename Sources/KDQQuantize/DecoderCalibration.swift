@@ -74,16 +74,21 @@ public struct DecoderCalibration {
         let record: LinearInputObserver = { name, input, rows in
             if name != Self.unobserved { observed.add(name, input, rows: rows) }
         }
-        let pass = EncoderPass(observesEncoder: observesEncoder) { [observesEncoder] samples in
+        // The encoder's side (its pass and the cross-attention keys and values), recorded only
+        // when these clips observe the encoder.
+        let observesEncoder = self.observesEncoder
+        func encoderSide<T>(_ body: () throws -> T) throws -> T {
+            observesEncoder ? try model.observingLinearInputs(record, body) : try body()
+        }
+        let pass = EncoderPass(observesEncoder: observesEncoder) { samples in
             let mel = model.melWindow(samples)
-            return observesEncoder ? try model.observingLinearInputs(record) { try model.encoder.encode(mel) } : try model.encoder.encode(mel)
+            return try encoderSide { try model.encoder.encode(mel) }
         }
         for i in 0..<count {
             progress?(i, count)
             let s = try sequence(i, pass)
             guard !s.tokens.isEmpty else { continue }
-            let state = observesEncoder ? try model.observingLinearInputs(record) { try model.decoder.makeState(encoderOutput: s.encoderOutput) }
-                                        : try model.decoder.makeState(encoderOutput: s.encoderOutput)
+            let state = try encoderSide { try model.decoder.makeState(encoderOutput: s.encoderOutput) }
             try model.observingLinearInputs(record) {
                 _ = try model.decoder.forward(s.tokens, state: state)
             }

@@ -13,8 +13,9 @@ public struct Tensor: Sendable {
     public let elementCount: Int
 
     /// Validates and wraps encoded bytes. Block encodings need rows (`rowLength`: a matrix's
-    /// innermost dimension, as ggml lays blocks out; a convolution's unfolded kernels) of whole blocks. `int8Rows` requires `scales` with one f32 per row
-    /// (rows = the first dimension); other encodings must not have scales.
+    /// innermost dimension, as ggml lays blocks out; a convolution's unfolded kernels) of whole
+    /// blocks. `int8Rows` requires `scales` with one f32 per row (rows = the first dimension);
+    /// other encodings must not have scales.
     public init(shape: [Int], encoding: Encoding, data: Storage, scales: Storage? = nil) throws {
         let n = try Checked.elementCount(shape)
         let expected = try encoding.byteCount(elements: n)
