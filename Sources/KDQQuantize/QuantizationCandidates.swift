@@ -24,6 +24,17 @@ public enum QuantizationCandidates {
         t.shape.count >= 2 && t.rowLength % 32 == 0 && t.elementCount > 0
     }
 
+    /// The encoding that computes `t` instead of storing it, when there is one: the audio
+    /// encoder's positions (`encoder.positional_embedding`) as `Encoding.sinusoids` when their
+    /// values are Whisper's sinusoidal table within `Sinusoids.tolerance` (a fine-tuned or
+    /// altered table is stored as usual). No bytes, and closer to the table than an f16 copy.
+    public static func computed(_ name: String, _ t: Tensor) -> Encoding? {
+        guard name == "encoder.positional_embedding", t.encoding != .sinusoids, Sinusoids.isComputable(t.shape),
+              let values = try? t.decodedFloats(), Sinusoids.maximumDifference(values, shape: t.shape) <= Sinusoids.tolerance
+        else { return nil }
+        return .sinusoids
+    }
+
     /// The tensors whisper.cpp's quantizer converts: the linear weights and the token embedding
     /// (the rule of `kdq import --dtype` with a block type and of `kdq quantize --uniform`).
     public static func isUniformTarget(_ name: String, _ t: Tensor) -> Bool {

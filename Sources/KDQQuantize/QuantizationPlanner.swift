@@ -5,21 +5,24 @@ import KDQTensor
 /// measured sensitivity profile under a size budget; keep rules override both.
 public enum QuantizationPlanner {
     /// whisper.cpp's quantization: every linear weight and the token embedding in `encoding`,
-    /// the rest as they are.
+    /// the encoder's sinusoidal positions computed (`QuantizationCandidates.computed`), the rest
+    /// as they are.
     public static func uniform(_ c: Checkpoint, _ encoding: Encoding, rules: [KeepRule] = []) -> QuantizationPlan {
         let choices = c.tensors.map { name, t in
-            choice(name, t, rules: rules) ?? choice(name, t, QuantizationCandidates.isUniformTarget(name, t) ? encoding : t.encoding, pinned: false)
+            choice(name, t, rules: rules) ?? computedChoice(name, t)
+                ?? choice(name, t, QuantizationCandidates.isUniformTarget(name, t) ? encoding : t.encoding, pinned: false)
         }
         return QuantizationPlan(method: .uniform, choices: choices, budgetBytes: nil, budget: nil, sourceBytes: c.tensorBytes,
                                 predictedKL: nil, elements: elements(c))
     }
 
-    /// The tensors a guided plan measures (eligible, not pinned), each with the candidate
-    /// encodings narrower than its own.
+    /// The tensors a guided plan measures (eligible, not pinned, not computed), each with the
+    /// candidate encodings narrower than its own.
     public static func measurable(_ c: Checkpoint, rules: [KeepRule] = [],
                                   among encodings: [Encoding] = QuantizationCandidates.encodings) -> [(name: String, candidates: [Encoding])] {
         c.tensors.compactMap { name, t in
-            guard QuantizationCandidates.isEligible(t), KeepRule.pinned(name, source: t.encoding, rules: rules) == nil else { return nil }
+            guard QuantizationCandidates.isEligible(t), KeepRule.pinned(name, source: t.encoding, rules: rules) == nil,
+                  QuantizationCandidates.computed(name, t) == nil else { return nil }
             return (name, Array(QuantizationCandidates.alternatives(for: t, among: encodings).dropFirst()))
         }
     }
@@ -69,17 +72,18 @@ public enum QuantizationPlanner {
     }
 
     /// `c`'s tensors split into allocation items (those `options` gives options for and no
-    /// rule pins) and fixed choices by checkpoint index (pinned, or kept as they are).
+    /// rule pins) and fixed choices by checkpoint index (pinned, computed, or kept as they are).
     static func partition(_ c: Checkpoint, rules: [KeepRule], options: (String, Tensor) -> [(encoding: Encoding, bytes: Int, loss: Double)]?)
         -> (items: [BitAllocator.Item], fixed: [Int: QuantizationPlan.Choice], fixedBytes: Int) {
         var items: [BitAllocator.Item] = []
         var fixed: [Int: QuantizationPlan.Choice] = [:]
         var fixedBytes = 0
         for (i, (name, t)) in c.tensors.enumerated() {
-            if KeepRule.pinned(name, source: t.encoding, rules: rules) == nil, let o = options(name, t) {
+            let pinned = choice(name, t, rules: rules), computed = pinned == nil ? computedChoice(name, t) : nil
+            if pinned == nil, computed == nil, let o = options(name, t) {
                 items.append(.init(tensor: name, options: o))
             } else {
-                let kept = choice(name, t, rules: rules) ?? choice(name, t, t.encoding, pinned: false)
+                let kept = pinned ?? computed ?? choice(name, t, t.encoding, pinned: false)
                 fixed[i] = kept
                 fixedBytes += kept.bytes
             }
@@ -93,6 +97,11 @@ public enum QuantizationPlanner {
         KeepRule.pinned(name, source: t.encoding, rules: rules).map { e in
             choice(name, t, e.tilesRows(of: t.shape) ? e : t.encoding, pinned: true)
         }
+    }
+
+    /// The computed choice for `name`, when its values have one (`QuantizationCandidates.computed`).
+    static func computedChoice(_ name: String, _ t: Tensor) -> QuantizationPlan.Choice? {
+        QuantizationCandidates.computed(name, t).map { choice(name, t, $0, pinned: false) }
     }
 
     static func choice(_ name: String, _ t: Tensor, _ e: Encoding, pinned: Bool) -> QuantizationPlan.Choice {

@@ -1,6 +1,7 @@
 /// How a tensor's elements are stored: plain numeric types, ggml's block-quantized layouts
 /// (blocks of 32; the k-quants q6_K … q2_K in super-blocks of 256), or CTranslate2's int8
-/// rows with one f32 scale per row.
+/// rows with one f32 scale per row; or none at all, for Whisper's sinusoidal positions, which
+/// are computed from the shape.
 public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
     case f32, f16, bf16, f64
     case i8, i16, i32, i64, u8, bool
@@ -8,6 +9,8 @@ public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
     case q6_K, q5_K, q4_K, q3_K, q2_K
     /// int8 values with one f32 scale per row (`w = q / scale`), as CTranslate2 stores them.
     case int8Rows = "int8_rows"
+    /// No bytes: the values are Whisper's sinusoidal position table for the shape (`Sinusoids`).
+    case sinusoids
 
     /// Elements per block (1 for plain types).
     public var blockElements: Int {
@@ -35,6 +38,7 @@ public enum Encoding: String, CaseIterable, Sendable, Codable, Comparable {
         case .q4_K: return 144
         case .q3_K: return 110
         case .q2_K: return 84
+        case .sinusoids: return 0
         }
     }
 

@@ -7,7 +7,7 @@ import Glibc
 /// reach any target the encoders support.
 extension Tensor {
     /// The encodings `converted(to:)` can produce.
-    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K, .int8Rows]
+    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K, .int8Rows, .sinusoids]
 
     /// The same values in `target`; returns `self` when already there. Lossy targets round
     /// as the tools that define them do (f16/bf16 to nearest even; ggml blocks as ggml's
@@ -50,6 +50,13 @@ extension Tensor {
                 }
             }
             return try Tensor(shape: shape, encoding: .int8Rows, data: data, scales: Storage(values: scales))
+        case .sinusoids:
+            guard Sinusoids.isComputable(shape) else { return try Tensor(shape: shape, encoding: .sinusoids, data: Storage(count: 0) { _ in }) }
+            let difference = Sinusoids.maximumDifference(try decodedFloats(), shape: shape)
+            guard difference <= Sinusoids.tolerance else {
+                throw TensorError(.unsupportedEncoding, "\(shape) is not Whisper's sinusoidal position table: its values differ from it by up to \(difference), over the \(Sinusoids.tolerance) a computed table may differ")
+            }
+            return try Tensor(shape: shape, encoding: .sinusoids, data: Storage(count: 0) { _ in })
         default:
             break
         }

@@ -7,6 +7,7 @@ extension Tensor {
         guard start >= 0, count >= 0, start + count <= elementCount, start % block == 0, count % block == 0 else {
             throw TensorError(.invalidShape, "decode range \(start)..<\(start + count) is not block-aligned inside \(elementCount) elements")
         }
+        if encoding == .sinusoids { return Sinusoids.fill(shape, start: start, count: count, into: out) }
         guard count > 0, let base = data.bytes.baseAddress else { return }
         let src = base + (start / block) * encoding.blockBytes
         switch encoding {
@@ -30,6 +31,7 @@ extension Tensor {
         case .q3_K: decodeBlocks(src, count, out, KQuantCodecs.q3_K)
         case .q2_K: decodeBlocks(src, count, out, KQuantCodecs.q2_K)
         case .int8Rows: decodeInt8Rows(start: start, count: count, src: src, out: out)
+        case .sinusoids: break  // computed above
         }
     }
 

@@ -15,7 +15,8 @@ public struct Tensor: Sendable {
     /// Validates and wraps encoded bytes. Block encodings need rows (`rowLength`: a matrix's
     /// innermost dimension, as ggml lays blocks out; a convolution's unfolded kernels) of whole
     /// blocks. `int8Rows` requires `scales` with one f32 per row (rows = the first dimension);
-    /// other encodings must not have scales.
+    /// other encodings must not have scales. `sinusoids` (no bytes) needs a shape `Sinusoids`
+    /// computes.
     public init(shape: [Int], encoding: Encoding, data: Storage, scales: Storage? = nil) throws {
         let n = try Checked.elementCount(shape)
         let expected = try encoding.byteCount(elements: n)
@@ -24,6 +25,9 @@ public struct Tensor: Sendable {
         }
         guard encoding.tilesRows(of: shape) else {
             throw TensorError(.invalidShape, "\(encoding.rawValue) \(shape): rows of \(Encoding.rowLength(of: shape)) are not whole \(encoding.blockElements)-value blocks")
+        }
+        if encoding == .sinusoids, !Sinusoids.isComputable(shape) {
+            throw TensorError(.invalidShape, "sinusoids \(shape): a computed position table is [length, channels] with an even number of channels (at least 4) and at most \(Sinusoids.maximumElements) values")
         }
         if encoding == .int8Rows {
             let rows = shape.first ?? 1

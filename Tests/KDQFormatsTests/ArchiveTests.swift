@@ -43,6 +43,25 @@ import KDQTensor
         #expect(report.isValid, "\(report.problems)")
     }
 
+    /// Computed positions take no bytes in the archive and read back as the same table.
+    @Test func computedPositionsRoundTripWithoutBytes() throws {
+        let c = try Checkpoint.open(Fixtures.path("ct2-float16"))
+        var tensors = Dictionary(uniqueKeysWithValues: c.tensors.map { ($0.name, $0.tensor) })
+        let stored = try #require(tensors["encoder.positional_embedding"])
+        tensors["encoder.positional_embedding"] = try stored.converted(to: .sinusoids)
+        let computed = try Checkpoint(dims: c.dims, tensors: tensors, tokenizer: c.tokenizer, melFilters: c.melFilters, provenance: c.provenance)
+        let storedPath = scratch.path + "/stored.kdq", computedPath = scratch.path + "/computed.kdq"
+        try KDQArchiveWriter.write(c, to: storedPath)
+        try KDQArchiveWriter.write(computed, to: computedPath)
+        let back = try #require(try Checkpoint.open(computedPath).tensor(named: "encoder.positional_embedding"))
+        #expect(back.encoding == .sinusoids && back.shape == stored.shape && back.byteCount == 0)
+        #expect(try back.decodedFloats() == tensors["encoder.positional_embedding"]!.decodedFloats())
+        #expect(try KDQVerifier.verify(computedPath).isValid)
+        let storedBytes = try FileManager.default.attributesOfItem(atPath: storedPath)[.size] as? Int ?? 0
+        let computedBytes = try FileManager.default.attributesOfItem(atPath: computedPath)[.size] as? Int ?? 0
+        #expect(storedBytes - computedBytes >= stored.byteCount, "stored \(storedBytes), computed \(computedBytes)")
+    }
+
     /// What a size budget counts: the bytes `archiveBytes` predicts are the file's, exactly.
     @Test(arguments: ["ct2-int8", "ggml-tiny-random-q5_0.bin", "hf-safetensors"])
     func archiveBytesIsTheWrittenFileSize(_ fixture: String) throws {

@@ -30,7 +30,8 @@ import KDQTensor
         let plan = QuantizationPlanner.uniform(c, .q4_0)
         for choice in plan.choices {
             let t = c.tensor(named: choice.tensor)!
-            let expected: Encoding = CanonicalNames.isMatrixWeight(choice.tensor, shape: t.shape) ? .q4_0 : t.encoding
+            let expected: Encoding = CanonicalNames.isMatrixWeight(choice.tensor, shape: t.shape) ? .q4_0
+                : choice.tensor == "encoder.positional_embedding" ? .sinusoids : t.encoding
             #expect(choice.chosen == expected, "\(choice.tensor)")
         }
         #expect(plan.tensorBytes < c.tensorBytes)

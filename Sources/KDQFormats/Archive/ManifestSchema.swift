@@ -25,7 +25,7 @@ enum ManifestSchema {
         "properties": {
           "name": {"type": "string", "pattern": "^[A-Za-z0-9_.]+$"},
           "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": 8},
-          "encoding": {"enum": ["f32", "f16", "bf16", "f64", "i8", "i16", "i32", "i64", "u8", "bool", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q6_K", "q5_K", "q4_K", "q3_K", "q2_K", "int8_rows"]},
+          "encoding": {"enum": ["f32", "f16", "bf16", "f64", "i8", "i16", "i32", "i64", "u8", "bool", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q6_K", "q5_K", "q4_K", "q3_K", "q2_K", "int8_rows", "sinusoids"]},
           "member": {"type": "string", "pattern": "^tensors/"},
           "bytes": {"type": "integer", "minimum": 0},
           "sha256": {"$ref": "#/$defs/sha256"},
