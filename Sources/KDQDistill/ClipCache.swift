@@ -25,7 +25,9 @@ public struct ClipCache: Sendable {
     public func contains(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(id)) }
 
     /// The cached clip `id`, or nil when there is none. A damaged file is an error naming it.
-    public func load(_ id: String, encoderValues: Int) throws -> TaughtClip? {
+    /// Without `encoderOutput` the clip's tokens are read and its encoder output left empty
+    /// (checked, not decoded: for a caller that encodes the audio itself).
+    public func load(_ id: String, encoderValues: Int, encoderOutput: Bool = true) throws -> TaughtClip? {
         let p = path(id)
         guard let data = FileManager.default.contents(atPath: p) else { return nil }
         return try data.withUnsafeBytes { raw -> TaughtClip in
@@ -42,7 +44,7 @@ public struct ClipCache: Sendable {
             }
             let t = (0..<tokens).map { Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 20 + 4 * $0, as: Int32.self))) }
             let base = 20 + 4 * tokens
-            let e = (0..<values).map { HalfPrecision.f16ToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: base + 2 * $0, as: UInt16.self))) }
+            let e = !encoderOutput ? [] : (0..<values).map { HalfPrecision.f16ToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: base + 2 * $0, as: UInt16.self))) }
             return TaughtClip(id: id, encoderOutput: e, tokens: t, promptLength: prompt)
         }
     }

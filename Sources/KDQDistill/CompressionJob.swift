@@ -382,10 +382,11 @@ public final class CompressionJob {
         let audio = Dictionary(uniqueKeysWithValues: chosen.map { ($0.id, $0.audio) })
         let values = teacher.dims.nAudioCtx * teacher.dims.nAudioState
         return DecoderCalibration(manifest: r.data, count: kept.count, observesEncoder: r.encoderCovariances == .clips) { i, pass in
-            guard let clip = try cache.load(kept[i], encoderValues: values) else {
+            let path = pass.observesEncoder ? audio[kept[i]] : nil
+            guard let clip = try cache.load(kept[i], encoderValues: values, encoderOutput: path == nil) else {
                 throw TrainingError("\(cache.path(kept[i])): the labelled clip \(kept[i]) left the cache while it was read")
             }
-            guard pass.observesEncoder, let path = audio[kept[i]] else { return (clip.encoderOutput, clip.tokens) }
+            guard let path else { return (clip.encoderOutput, clip.tokens) }
             return (try pass.run(try AudioLoader.window(path)), clip.tokens)
         }
     }

@@ -106,10 +106,13 @@ import Testing
         #expect(back.tokens == clip.tokens && back.promptLength == 2)
         #expect(zip(back.encoderOutput, clip.encoderOutput).allSatisfy { abs($0 - $1) <= 1e-3 })
         #expect(throws: TrainingError.self) { try cache.load(clip.id, encoderValues: 1500 * 512) }
+        let tokensOnly = try #require(try cache.load(clip.id, encoderValues: 1500 * 64, encoderOutput: false))
+        #expect(tokensOnly.tokens == clip.tokens && tokensOnly.encoderOutput.isEmpty)
         let path = cache.path(clip.id)
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         try data.prefix(data.count - 7).write(to: URL(fileURLWithPath: path))
         #expect(throws: TrainingError.self) { try cache.load(clip.id, encoderValues: 1500 * 64) }
+        #expect(throws: TrainingError.self) { try cache.load(clip.id, encoderValues: 1500 * 64, encoderOutput: false) }
         #expect(try cache.load("absent", encoderValues: 1500 * 64) == nil)
     }
 
