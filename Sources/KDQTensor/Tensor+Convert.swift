@@ -6,8 +6,9 @@ import Glibc
 /// Re-encoding a tensor. Every conversion goes through f32, so any source encoding can
 /// reach any target the encoders support.
 extension Tensor {
-    /// The encodings `converted(to:)` can produce.
-    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K, .int8Rows, .sinusoids]
+    /// The encodings `converted(to:)` produces from any values (`sinusoids` only from the table
+    /// itself, and only plans choose it).
+    public static let conversionTargets: Set<Encoding> = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q6_K, .q5_K, .q4_K, .q3_K, .q2_K, .int8Rows]
 
     /// The same values in `target`; returns `self` when already there. Lossy targets round
     /// as the tools that define them do (f16/bf16 to nearest even; ggml blocks as ggml's

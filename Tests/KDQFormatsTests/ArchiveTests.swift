@@ -62,6 +62,21 @@ import KDQTensor
         #expect(storedBytes - computedBytes >= stored.byteCount, "stored \(storedBytes), computed \(computedBytes)")
     }
 
+    /// Only the audio encoder's positions may be computed: a file cannot make a reader compute
+    /// (and allocate) tables its bytes do not pay for under any other name.
+    @Test func aComputedTensorOtherThanTheEncodersPositionsIsRefused() throws {
+        let c = try Checkpoint.open(Fixtures.path("ct2-float16"))
+        var tensors = Dictionary(uniqueKeysWithValues: c.tensors.map { ($0.name, $0.tensor) })
+        let positions = try #require(tensors["decoder.positional_embedding"])
+        tensors["decoder.positional_embedding"] = try Tensor(shape: positions.shape, encoding: .sinusoids, data: Storage(count: 0) { _ in })
+        let path = scratch.path + "/computed-decoder.kdq"
+        try KDQArchiveWriter.write(try Checkpoint(dims: c.dims, tensors: tensors, tokenizer: c.tokenizer, melFilters: c.melFilters,
+                                                  provenance: c.provenance), to: path)
+        let error = #expect(throws: FormatError.self) { try Checkpoint.open(path) }
+        #expect(error?.tensor == "decoder.positional_embedding" && error?.message.contains("encoder.positional_embedding only") == true,
+                "\(String(describing: error))")
+    }
+
     /// What a size budget counts: the bytes `archiveBytes` predicts are the file's, exactly.
     @Test(arguments: ["ct2-int8", "ggml-tiny-random-q5_0.bin", "hf-safetensors"])
     func archiveBytesIsTheWrittenFileSize(_ fixture: String) throws {
