@@ -28,6 +28,9 @@ cp "$work/hf/model.safetensors" "$c/safetensors/tiny"
 cp "$work/ct2/model.bin" "$c/ct2/tiny"
 cp "$work/tiny.kdq" "$c/kdq/tiny"
 "$KDQ" import "$work/tiny.pt" -o "$c/kdq/tiny-zstd" --vocabulary "$work/vocab.json" --compress zstd >/dev/null
+# The same with its encoder positions computed (sinusoids): the one tensor a plan leaves unpinned.
+"$KDQ" quantize "$work/tiny.kdq" --uniform q8_0 --keep 'encoder.b*' --keep 'encoder.c*' --keep 'encoder.l*' --keep 'decoder.*' \
+  -o "$c/kdq/tiny-computed" >/dev/null
 python3 - "$c" <<'PY'
 import json, struct, sys
 c = sys.argv[1]
