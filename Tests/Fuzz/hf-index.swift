@@ -6,5 +6,7 @@ func fuzzHFIndex(_ data: UnsafePointer<UInt8>, _ size: Int) {
     FuzzScratch.copyFixture("hf-safetensors/config.json", as: "config.json")
     FuzzScratch.copyFixture("hf-safetensors/model.safetensors", as: "model-00001-of-00001.safetensors")
     _ = FuzzScratch.write(UnsafeRawBufferPointer(start: data, count: size), as: "model.safetensors.index.json")
-    exercise(FuzzScratch.directory)
+    // The shard's tensors are the fixture's, whatever the index says: decoding them (the
+    // sizes are checked when they are read) would be over a third of every run.
+    exercise(FuzzScratch.directory, decodeTensors: false)
 }
