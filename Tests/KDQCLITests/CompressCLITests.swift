@@ -139,6 +139,32 @@ import Testing
         #expect(text.contains("errors compensated (GPTQ)") && text.contains("covariances decoder's from \(sequences) clips"), "\(text.prefix(400))")
     }
 
+    /// SIGTERM before training has started (here while the clips are labelled and the teacher
+    /// profiled) ends the run at once, as the signal's default does, and writes nothing; a stop
+    /// is deferred to the end of a step only once training asks for it.
+    @Test(.enabled(if: tinyEn != nil && release, "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func aStopBeforeTrainingEndsTheRunAtOnce() throws {
+        let dir = KDQBinary.scratchDirectory("compress-stopped")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: KDQBinary.path)
+        p.arguments = ["compress", Self.tinyEn!, "-o", dir + "/c.kdq", "--target-mb", "24", "--data", try KDQBinary.sampleManifest(in: dir, count: 6),
+                       "--calibration", calibration, "--calibration-count", "1", "--validation", "2", "--epochs", "0", "--depths", "4"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 2)
+        p.terminate()
+        let signalled = Date()
+        while p.isRunning && Date().timeIntervalSince(signalled) < 20 { Thread.sleep(forTimeInterval: 0.1) }
+        let stillRunning = p.isRunning
+        if stillRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        #expect(!stillRunning, "kdq compress was still running 20 s after SIGTERM")
+        #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == SIGTERM, "exit \(p.terminationStatus)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.hasSuffix(".kdq") && !$0.contains("kdq-tmp") })
+    }
+
     /// `--epochs 0`: the chosen student is written untrained in its planned encodings, and the
     /// record says no training was asked for (no trained KL, no steps).
     @Test(.enabled(if: tinyEn != nil && release, "needs models/tiny.en and KDQ_BIN (a release kdq)"))

@@ -121,13 +121,34 @@ extension DistillationJob.EncoderOutputs {
     }
 }
 
-/// Ctrl-C during training: finish the step, write a checkpoint, stop.
+/// Ctrl-C or SIGTERM. Once training has started (it asks `requested` after every step): finish
+/// the step, write a checkpoint, stop. Before that — labelling, whose clips are cached one at a
+/// time, or profiling, which writes nothing until it is done — and at a second signal: stop at
+/// once, as the signal's default does (outputs are only ever renamed into place complete).
 enum StopRequest {
     nonisolated(unsafe) static var flag: sig_atomic_t = 0
-    static var requested: Bool { flag != 0 }
+    nonisolated(unsafe) static var honoured: sig_atomic_t = 0
+    /// Whether a stop was requested; asking means the caller honours one from now on.
+    static var requested: Bool {
+        honoured = 1
+        return flag != 0
+    }
     static func install() {
-        signal(SIGINT) { _ in StopRequest.flag = 1 }
-        signal(SIGTERM) { _ in StopRequest.flag = 1 }
+        // A parent may have started us with these signals blocked (Foundation's Process does).
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGINT, SIGTERM] { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { sig in
+                if StopRequest.honoured != 0 && StopRequest.flag == 0 {
+                    StopRequest.flag = 1
+                    return
+                }
+                signal(sig, SIG_DFL)
+                raise(sig)
+            }
+        }
     }
 }
 
