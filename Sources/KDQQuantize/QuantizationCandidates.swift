@@ -29,7 +29,7 @@ public enum QuantizationCandidates {
     /// values are Whisper's sinusoidal table within `Sinusoids.tolerance` (a fine-tuned or
     /// altered table is stored as usual). No bytes, and closer to the table than an f16 copy.
     public static func computed(_ name: String, _ t: Tensor) -> Encoding? {
-        guard name == "encoder.positional_embedding", t.encoding != .sinusoids, Sinusoids.isComputable(t.shape),
+        guard name == CanonicalNames.audioPositions, t.encoding != .sinusoids, Sinusoids.isComputable(t.shape),
               let values = try? t.decodedFloats(), Sinusoids.maximumDifference(values, shape: t.shape) <= Sinusoids.tolerance
         else { return nil }
         return .sinusoids

@@ -52,12 +52,12 @@ extension Tensor {
             }
             return try Tensor(shape: shape, encoding: .int8Rows, data: data, scales: Storage(values: scales))
         case .sinusoids:
-            guard Sinusoids.isComputable(shape) else { return try Tensor(shape: shape, encoding: .sinusoids, data: Storage(count: 0) { _ in }) }
+            let computed = try Tensor(shape: shape, encoding: .sinusoids, data: Storage(count: 0) { _ in })  // checks the shape
             let difference = Sinusoids.maximumDifference(try decodedFloats(), shape: shape)
             guard difference <= Sinusoids.tolerance else {
                 throw TensorError(.unsupportedEncoding, "\(shape) is not Whisper's sinusoidal position table: its values differ from it by up to \(difference), over the \(Sinusoids.tolerance) a computed table may differ")
             }
-            return try Tensor(shape: shape, encoding: .sinusoids, data: Storage(count: 0) { _ in })
+            return computed
         default:
             break
         }

@@ -129,9 +129,6 @@ struct ManifestDecoder {
         return out
     }
 
-    /// The tensor an archive may store as computed (`Encoding.sinusoids`).
-    static let computedPositions = "encoder.positional_embedding"
-
     func decodeTensor(_ entry: JSONValue) throws -> (String, Tensor) {
         guard let name = entry["name"]?.stringValue else { throw fail("a tensor entry has no name") }
         guard let shapeValues = entry["shape"]?.arrayValue, let encodingName = entry["encoding"]?.stringValue else {
@@ -144,8 +141,8 @@ struct ManifestDecoder {
         }
         // Computed values cost the file nothing: only the one table Whisper computes may be, so a
         // file cannot make a reader compute (and allocate) more than one bounded table.
-        guard encoding != .sinusoids || name == Self.computedPositions else {
-            throw FormatError(.unsupported, "encoding 'sinusoids' is for \(Self.computedPositions) only", path: path, tensor: name)
+        guard encoding != .sinusoids || name == CanonicalNames.audioPositions else {
+            throw FormatError(.unsupported, "encoding 'sinusoids' is for \(CanonicalNames.audioPositions) only", path: path, tensor: name)
         }
         let data = try member(entry, what: "tensor", tensor: name)
         let scales = try entry["scales"].map { try member($0, what: "scales", tensor: name) }

@@ -1,6 +1,10 @@
 /// The canonical (openai-whisper) tensor names and shapes for given dims, in the order
 /// openai-whisper's `state_dict()` lists them.
 public enum CanonicalNames {
+    /// The audio encoder's positions: Whisper's sinusoidal table, the one tensor a plan may
+    /// store as computed (`Encoding.sinusoids`) and an archive may hold so.
+    public static let audioPositions = "encoder.positional_embedding"
+
     /// Every tensor a complete Whisper checkpoint has: 11 + 15·n_audio_layer + 24·n_text_layer.
     public static func expected(_ d: ModelDims) -> [(name: String, shape: [Int])] {
         var out: [(name: String, shape: [Int])] = []

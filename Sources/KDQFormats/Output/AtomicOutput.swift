@@ -188,12 +188,7 @@ final class CleanupRegistry: @unchecked Sendable {
         lock.withLock {
             guard !installed else { return }
             installed = true
-            // A parent may have started us with these signals blocked; we handle them now.
-            var set = sigset_t()
-            sigemptyset(&set)
-            sigaddset(&set, SIGINT)
-            sigaddset(&set, SIGTERM)
-            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            unblockStopSignals()
             for sig in [SIGINT, SIGTERM] {
                 signal(sig) { sig in
                     for i in 0..<cleanupSlots {
@@ -213,6 +208,16 @@ final class CleanupRegistry: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Unblocks SIGINT and SIGTERM for this thread: a parent may have started us with them blocked
+/// (Foundation's Process does), and a process that handles them must receive them.
+public func unblockStopSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 let cleanupSlots = 16

@@ -134,11 +134,7 @@ enum StopRequest {
         return flag != 0
     }
     static func install() {
-        // A parent may have started us with these signals blocked (Foundation's Process does).
-        var set = sigset_t()
-        sigemptyset(&set)
-        for sig in [SIGINT, SIGTERM] { sigaddset(&set, sig) }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        unblockStopSignals()
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { sig in
                 if StopRequest.honoured != 0 && StopRequest.flag == 0 {
