@@ -4,7 +4,8 @@
 # audio; one binary, the target chosen by KDQ_FUZZ_TARGET). SwiftPM executables do not link with
 # -sanitize=fuzzer, so this compiles the library modules the targets need and the targets
 # directly with swiftc -sanitize=fuzzer,address into .build-fuzz/. Seeds are committed in Tests/Fuzz/corpus/TARGET (scripts/fuzz-seeds.sh writes
-# them); what the runs find interesting grows .build-fuzz/corpus/TARGET, and crashes land in
+# them), with a dictionary of the format's magic values, field names and sizes in
+# Tests/Fuzz/dict/TARGET.dict (libFuzzer's -dict); what the runs find interesting grows .build-fuzz/corpus/TARGET, and crashes land in
 # .build-fuzz/crashes/ (each becomes a fixed bug and a regression test with the input).
 # SECONDS 0 replays the committed corpus only (what CI does: every input that once found a bug
 # runs again, deterministically; finding new ones is the job of longer runs).
@@ -90,9 +91,10 @@ for t in "${targets[@]}"; do
     echo "fuzzing $t for $seconds s" >&2
     inputs=("$corpus" "Tests/Fuzz/corpus/$t"); limits=(-max_total_time="$seconds")
   fi
+  dict=(); [ -f "Tests/Fuzz/dict/$t.dict" ] && dict=(-dict="Tests/Fuzz/dict/$t.dict")
   KDQ_FUZZ_TARGET="$t" KDQ_FUZZ_FIXTURES="$PWD/Tests/KDQFormatsTests/Fixtures" "$bin" "${inputs[@]}" "${limits[@]}" \
     -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix="$out/crashes/$t-" \
-    -print_final_stats=1 "${leaks[@]}" 2>"$out/$t.log" || { status=1; tail -30 "$out/$t.log" >&2; }
+    -print_final_stats=1 "${leaks[@]}" "${dict[@]}" 2>"$out/$t.log" || { status=1; tail -30 "$out/$t.log" >&2; }
   clean_scratch
   runs=$(grep -aE "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}')
   echo "$t ${runs:-0} executions, corpus $(ls "$corpus" | wc -l) inputs"
