@@ -58,6 +58,21 @@ void kdq_gelu(float *x, size_t n);
    keys (rows `stride` floats apart, `dh` values each), their softmax, and out = Σ scores[i]·v_i. */
 void kdq_attend_one(const float *q, const float *k, const float *v, int valid, int stride, int dh, float scale, float *scores, float *out);
 
+/* Fused attention of many queries over one 64-wide head (attention_block.c), for the
+   encoder: no nq × nk score matrix in memory. The keys and values of a head are packed once
+   (kdq_attend_pack_keys: `nk` rows `stride` floats apart into kdq_attend_packed_keys_floats(nk)
+   floats; kdq_attend_pack_values: into nk × 64 floats); then each block of up to 16 queries
+   gives out[r] = Σ_i softmax_i(scale·q_r·k_i)·v_i (q and out rows `stride` floats apart), using `scores` (kdq_attend_scratch_floats(nk)
+   floats) as its work space. AVX-512 only: kdq_attend_block returns 0 and computes nothing
+   when the kernels in use (kdq_kernels) are not the AVX-512 path, or rows is not 1 to 16. */
+size_t kdq_attend_packed_keys_floats(int nk);
+size_t kdq_attend_scratch_floats(int nk);
+void kdq_attend_pack_keys(const float *k, int nk, int stride, float *packed);
+void kdq_attend_pack_values(const float *v, int nk, int stride, float *packed);
+int kdq_attend_block(const float *q, int rows, const float *packed_keys, const float *packed_values, int nk, int stride, float scale,
+                     float *scores, float *out);
+/* Whether kdq_attend_block computes (the AVX-512 path is the one in use). */
+int kdq_attend_block_available(void);
 /* Rows decoded to f32 for the GEMM tiles: `n` f16 values, or `n` values (a multiple of 32) of
    q8_0 blocks; the same values KDQTensor's decoders give. */
 void kdq_decode_f16(const uint16_t *w, float *out, size_t n);

@@ -7,11 +7,16 @@ import Glibc
 
 /// Multi-head attention of `nq` queries over `nk` keys/values (rows of width `d`, `heads`
 /// heads), with an optional causal offset: query i sees keys 0 ... offset + i. `weights`, when
-/// given, sees each head's attention weights (`nq × nk`, rows summing to 1).
+/// given, sees each head's attention weights (`nq × nk`, rows summing to 1). Where the AVX-512
+/// kernels are in use, many queries without weights or a causal mask are computed by the fused
+/// kernel (`kdq_attend_block`) unless `allowFused` is false; everything else through BLAS.
 enum Attention {
+    /// Whether the fused many-query kernel runs here (the AVX-512 path is in use).
+    static let fusedKernel = kdq_attend_block_available() != 0
+
     static func attend(q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, nk: Int, d: Int, heads: Int,
                        causalOffset: Int?, into out: UnsafeMutablePointer<Float>,
-                       weights: ((Int, UnsafePointer<Float>) -> Void)? = nil) {
+                       weights: ((Int, UnsafePointer<Float>) -> Void)? = nil, allowFused: Bool = true) {
         let dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
         if nq == 1 {
@@ -32,6 +37,10 @@ enum Attention {
                     h += workers
                 }
             }
+            return
+        }
+        if allowFused, fusedKernel, weights == nil, causalOffset == nil, dh == 64, nq >= 16 {
+            attendFused(q: q, nq: nq, k: k, v: v, nk: nk, d: d, heads: heads, scale: scale, into: out)
             return
         }
         // Queries a block of rows at a time where a head's scores would not stay in the
@@ -65,6 +74,37 @@ enum Attention {
                     weights(h, scores)
                 }
                 first += rows
+            }
+        }
+    }
+
+    /// Bidirectional attention on the AVX-512 path (`kdq_attend_block`): each head's keys and
+    /// values packed once, then blocks of 16 queries, each computing its scores, softmax and weighted values
+    /// in the core's cache (the encoder's 1,500 × 1,500 scores per head never reach memory). The
+    /// (head, block) items are split into one contiguous run per core, head by head, so that a
+    /// core keeps one head's keys and values in its cache; no BLAS threads are woken.
+    private static func attendFused(q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, nk: Int, d: Int,
+                                    heads: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
+        let headFloats = kdq_attend_packed_keys_floats(Int32(nk))
+        let packed = UnsafeMutablePointer<Float>.allocate(capacity: heads * headFloats)
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: heads * nk * 64)
+        defer {
+            packed.deallocate()
+            values.deallocate()
+        }
+        DispatchQueue.concurrentPerform(iterations: heads) { h in
+            kdq_attend_pack_keys(k + h * 64, Int32(nk), Int32(d), packed + h * headFloats)
+            kdq_attend_pack_values(v + h * 64, Int32(nk), Int32(d), values + h * nk * 64)
+        }
+        let blocks = (nq + 15) / 16, items = heads * blocks
+        let workers = min(items, Kernels.cores), share = (items + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: kdq_attend_scratch_floats(Int32(nk)))
+            defer { scores.deallocate() }
+            for item in (w * share)..<min(items, (w + 1) * share) {
+                let h = item / blocks, first = (item % blocks) * 16
+                _ = kdq_attend_block(q + first * d + h * 64, Int32(min(16, nq - first)), packed + h * headFloats, values + h * nk * 64, Int32(nk),
+                                     Int32(d), scale, scores, out + first * d + h * 64)
             }
         }
     }

@@ -93,6 +93,18 @@ struct BlockScratch {
 
 /// The residual sub-layers shared by encoder and decoder blocks.
 enum Residual {
+    /// x += y over `rows` rows of width `d`, the rows shared among the cores.
+    static func add(_ y: [Float], to x: inout [Float], _ rows: Int, _ d: Int) {
+        y.withUnsafeBufferPointer { yb in
+            x.withUnsafeMutableBufferPointer { xb in
+                let yp = yb.baseAddress!, xp = xb.baseAddress!
+                Kernels.parallelRows(rows) { r in
+                    for i in (r * d)..<((r + 1) * d) { xp[i] += yp[i] }
+                }
+            }
+        }
+    }
+
     /// x += out(attention(ln(x))) over the rows themselves (the encoder's bidirectional case).
     static func selfAttention(_ x: inout [Float], _ rows: Int, _ d: Int, heads: Int, _ b: BlockWeights, _ weights: WhisperWeights,
                               _ s: inout BlockScratch) throws {
@@ -102,7 +114,7 @@ enum Residual {
         try weights.linear(s.normed, rows, b.attention.value, bias: b.attention.valueBias, into: &s.v)
         Attention.attend(q: s.q, nq: rows, k: s.k, v: s.v, nk: rows, d: d, heads: heads, causalOffset: nil, into: &s.attended)
         try weights.linear(s.attended, rows, b.attention.out, bias: b.attention.outBias, into: &s.normed)
-        for i in 0..<(rows * d) { x[i] += s.normed[i] }
+        add(s.normed, to: &x, rows, d)
     }
 
     /// x += fc2(gelu(fc1(ln(x)))).
@@ -111,6 +123,6 @@ enum Residual {
         try weights.linear(s.normed, rows, b.fc1, bias: b.fc1Bias, into: &s.hidden)
         Kernels.gelu(&s.hidden, rows * 4 * d)
         try weights.linear(s.hidden, rows, b.fc2, bias: b.fc2Bias, into: &s.normed)
-        for i in 0..<(rows * d) { x[i] += s.normed[i] }
+        add(s.normed, to: &x, rows, d)
     }
 }

@@ -1,0 +1,120 @@
+/* Fused attention for many queries (the encoder's 1,500 frames): one 64-wide head, sixteen
+   queries at a time, over all keys, without writing the nq × nk scores to memory. For each
+   block of queries the scores (16 × nk, 96 kB for 1,500 keys: the core's L2), their softmax and
+   the weighted values are computed in turn; the keys are packed once per head so that the
+   scores kernel reads sixteen keys' values for one dimension as one vector, and the values
+   into contiguous rows (a head's 64 values in rows a model's width apart fall into a few cache
+   sets and would not stay in L2). Both products keep
+   sixteen accumulators in registers and multiply them by a broadcast operand straight from
+   memory: sixteen fused multiply-adds per vector load. AVX-512 only (the engine multiplies
+   through BLAS elsewhere). */
+#include "exp_approx.h"
+#include "kdq_kernels.h"
+
+#include <math.h>
+
+enum { block_rows = 16, head_width = 64, lanes = 16 };
+
+size_t kdq_attend_packed_keys_floats(int nk) { return (size_t)((nk + lanes - 1) / lanes) * lanes * head_width; }
+
+size_t kdq_attend_scratch_floats(int nk) { return (size_t)block_rows * ((nk + lanes - 1) / lanes) * lanes; }
+
+void kdq_attend_pack_keys(const float *k, int nk, int stride, float *packed) {
+    int panels = (nk + lanes - 1) / lanes;
+    for (int p = 0; p < panels; p++) {
+        float *panel = packed + (size_t)p * lanes * head_width;
+        for (int j = 0; j < lanes; j++) {
+            int key = p * lanes + j;
+            for (int d = 0; d < head_width; d++) panel[d * lanes + j] = key < nk ? k[(size_t)key * stride + d] : 0;
+        }
+    }
+}
+
+void kdq_attend_pack_values(const float *v, int nk, int stride, float *packed) {
+    for (int j = 0; j < nk; j++)
+        for (int d = 0; d < head_width; d++) packed[(size_t)j * head_width + d] = v[(size_t)j * stride + d];
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+
+/* row[i] = exp(row[i] - max) for the first `count` values, 0 for the rest of `width` (a
+   multiple of 16); returns 1 / their sum. The row is in cache, the sum in float (sixteen lanes
+   of partial sums over at most a few hundred values each). */
+AVX512 static float exponentials(float *row, int count, int width) {
+    __m512 m16 = _mm512_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + lanes <= count; i += lanes) m16 = _mm512_max_ps(m16, _mm512_loadu_ps(row + i));
+    __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
+    m16 = _mm512_mask_max_ps(m16, tail, m16, _mm512_maskz_loadu_ps(tail, row + i));
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(m16)), sum = _mm512_setzero_ps();
+    for (i = 0; i + lanes <= count; i += lanes) {
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + i), m));
+        _mm512_storeu_ps(row + i, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    if (i < width) {
+        __m512 e = _mm512_maskz_mov_ps(tail, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + i), m)));
+        _mm512_storeu_ps(row + i, e);
+        sum = _mm512_add_ps(sum, e);
+        for (i += lanes; i < width; i += lanes) _mm512_storeu_ps(row + i, _mm512_setzero_ps());
+    }
+    return 1 / _mm512_reduce_add_ps(sum);
+}
+
+AVX512 static void attend_block_avx512(const float *q, int rows, const float *packed, const float *values, int nk, int stride, float scale,
+                                       float *scores, float *out) {
+    const int panels = (nk + lanes - 1) / lanes, width = panels * lanes;
+    /* The block's queries, scaled, contiguous; rows past `rows` zero (their results unused). */
+    float queries[block_rows * head_width] __attribute__((aligned(64)));
+    for (int r = 0; r < block_rows; r++)
+        for (int d = 0; d < head_width; d++) queries[r * head_width + d] = r < rows ? scale * q[(size_t)r * stride + d] : 0;
+    /* Scores: sixteen queries by the sixteen keys of a panel per pass. */
+    for (int p = 0; p < panels; p++) {
+        const float *panel = packed + (size_t)p * lanes * head_width;
+        __m512 acc[block_rows];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < block_rows; r++) acc[r] = _mm512_setzero_ps();
+        for (int d = 0; d < head_width; d++) {
+            __m512 keys = _mm512_loadu_ps(panel + d * lanes);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < block_rows; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(queries[r * head_width + d]), keys, acc[r]);
+        }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < block_rows; r++) _mm512_storeu_ps(scores + (size_t)r * width + p * lanes, acc[r]);
+    }
+    /* Softmax without its division: exp(s - max) over the nk keys (the padding becomes 0). */
+    float inverse[block_rows];
+    for (int r = 0; r < block_rows; r++) inverse[r] = r < rows ? exponentials(scores + (size_t)r * width, nk, width) : 0;
+    /* Weighted values: sixteen queries by sixteen of the head's dimensions per pass. */
+    for (int c = 0; c < head_width; c += lanes) {
+        __m512 acc[block_rows];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < block_rows; r++) acc[r] = _mm512_setzero_ps();
+        for (int j = 0; j < nk; j++) {
+            __m512 value = _mm512_loadu_ps(values + (size_t)j * head_width + c);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < block_rows; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(scores[(size_t)r * width + j]), value, acc[r]);
+        }
+        for (int r = 0; r < rows; r++) _mm512_storeu_ps(out + (size_t)r * stride + c, _mm512_mul_ps(acc[r], _mm512_set1_ps(inverse[r])));
+    }
+}
+
+int kdq_attend_block(const float *q, int rows, const float *packed_keys, const float *packed_values, int nk, int stride, float scale,
+                     float *scores, float *out) {
+    if (rows < 1 || rows > block_rows || nk < 1 || kdq_kernels() != kdq_kernel_path(2)) return 0;
+    attend_block_avx512(q, rows, packed_keys, packed_values, nk, stride, scale, scores, out);
+    return 1;
+}
+
+int kdq_attend_block_available(void) { return kdq_kernels() == kdq_kernel_path(2); }
+
+#else
+
+int kdq_attend_block(const float *q, int rows, const float *packed_keys, const float *packed_values, int nk, int stride, float scale,
+                     float *scores, float *out) {
+    (void)q; (void)rows; (void)packed_keys; (void)packed_values; (void)nk; (void)stride; (void)scale; (void)scores; (void)out;
+    return 0;
+}
+int kdq_attend_block_available(void) { return 0; }
+
+#endif
