@@ -4,9 +4,9 @@
    the weighted values are computed in turn; the keys are packed once per head so that the
    scores kernel reads sixteen keys' values for one dimension as one vector, and the values
    into contiguous rows (a head's 64 values in rows a model's width apart fall into a few cache
-   sets and would not stay in L2). Both products keep
-   sixteen accumulators in registers and multiply them by a broadcast operand straight from
-   memory: sixteen fused multiply-adds per vector load. AVX-512 only (the engine multiplies
+   sets and would not stay in L2). Both products are register tiles of up to 6 query rows by
+   four vectors (64 keys, or the head's 64 values): 24 accumulators, each broadcast operand
+   used by four fused multiply-adds, as a GEMM micro-kernel does. AVX-512 only (the engine multiplies
    through BLAS elsewhere). */
 #include "exp_approx.h"
 #include "kdq_kernels.h"
@@ -61,6 +61,76 @@ AVX512 static float exponentials(float *row, int count, int width) {
     return 1 / _mm512_reduce_add_ps(sum);
 }
 
+#define KDQ_INLINE AVX512 static inline __attribute__((always_inline))
+
+/* Scores of query rows [r0, r0 + R) (scaled, contiguous, 64 wide) against the keys of panels
+   [p0, p0 + NP): R × NP accumulators, each broadcast query value used by NP fused
+   multiply-adds (R <= 6, NP <= 4: 24 accumulators, 4 key vectors and a broadcast in the 32
+   registers). */
+KDQ_INLINE void score_tile(const float *queries, int r0, int R, const float *packed, int p0, int NP, float *scores, int width) {
+    __m512 acc[6][4];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < R; r++)
+#pragma clang loop unroll(full)
+        for (int i = 0; i < NP; i++) acc[r][i] = _mm512_setzero_ps();
+    for (int d = 0; d < head_width; d++) {
+        __m512 keys[4];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < NP; i++) keys[i] = _mm512_loadu_ps(packed + ((size_t)(p0 + i) * head_width + d) * lanes);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) {
+            __m512 b = _mm512_set1_ps(queries[(r0 + r) * head_width + d]);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < NP; i++) acc[r][i] = _mm512_fmadd_ps(b, keys[i], acc[r][i]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < R; r++)
+#pragma clang loop unroll(full)
+        for (int i = 0; i < NP; i++) _mm512_storeu_ps(scores + (size_t)(r0 + r) * width + (p0 + i) * lanes, acc[r][i]);
+}
+
+/* All panels for query rows [r0, r0 + R): four at a time, then the rest. */
+KDQ_INLINE void score_rows(const float *queries, int r0, int R, const float *packed, int panels, float *scores, int width) {
+    int p = 0;
+    for (; p + 4 <= panels; p += 4) score_tile(queries, r0, R, packed, p, 4, scores, width);
+    switch (panels - p) {
+    case 3: score_tile(queries, r0, R, packed, p, 3, scores, width); break;
+    case 2: score_tile(queries, r0, R, packed, p, 2, scores, width); break;
+    case 1: score_tile(queries, r0, R, packed, p, 1, scores, width); break;
+    default: break;
+    }
+}
+
+/* out rows [r0, r0 + R) ∩ [0, rows): Σ_j e[r][j]·v_j (the 64 values of key j, contiguous) times
+   inverse[r]; R × 4 accumulators, each broadcast weight used by four fused multiply-adds. */
+KDQ_INLINE void value_rows(const float *scores, int width, int r0, int R, const float *values, int nk, const float *inverse, int rows,
+                           float *out, int stride) {
+    __m512 acc[6][4];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < R; r++)
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_ps();
+    for (int j = 0; j < nk; j++) {
+        __m512 value[4];
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 4; i++) value[i] = _mm512_loadu_ps(values + (size_t)j * head_width + i * lanes);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < R; r++) {
+            __m512 b = _mm512_set1_ps(scores[(size_t)(r0 + r) * width + j]);
+#pragma clang loop unroll(full)
+            for (int i = 0; i < 4; i++) acc[r][i] = _mm512_fmadd_ps(b, value[i], acc[r][i]);
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < R; r++) {
+        if (r0 + r >= rows) break;
+        __m512 f = _mm512_set1_ps(inverse[r0 + r]);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < 4; i++) _mm512_storeu_ps(out + (size_t)(r0 + r) * stride + i * lanes, _mm512_mul_ps(acc[r][i], f));
+    }
+}
+
 AVX512 static void attend_block_avx512(const float *q, int rows, const float *packed, const float *values, int nk, int stride, float scale,
                                        float *scores, float *out) {
     const int panels = (nk + lanes - 1) / lanes, width = panels * lanes;
@@ -68,35 +138,16 @@ AVX512 static void attend_block_avx512(const float *q, int rows, const float *pa
     float queries[block_rows * head_width] __attribute__((aligned(64)));
     for (int r = 0; r < block_rows; r++)
         for (int d = 0; d < head_width; d++) queries[r * head_width + d] = r < rows ? scale * q[(size_t)r * stride + d] : 0;
-    /* Scores: sixteen queries by the sixteen keys of a panel per pass. */
-    for (int p = 0; p < panels; p++) {
-        const float *panel = packed + (size_t)p * lanes * head_width;
-        __m512 acc[block_rows];
-#pragma clang loop unroll(full)
-        for (int r = 0; r < block_rows; r++) acc[r] = _mm512_setzero_ps();
-        for (int d = 0; d < head_width; d++) {
-            __m512 keys = _mm512_loadu_ps(panel + d * lanes);
-#pragma clang loop unroll(full)
-            for (int r = 0; r < block_rows; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(queries[r * head_width + d]), keys, acc[r]);
-        }
-#pragma clang loop unroll(full)
-        for (int r = 0; r < block_rows; r++) _mm512_storeu_ps(scores + (size_t)r * width + p * lanes, acc[r]);
-    }
+    /* The sixteen rows as 6 + 6 + 4. */
+    score_rows(queries, 0, 6, packed, panels, scores, width);
+    score_rows(queries, 6, 6, packed, panels, scores, width);
+    score_rows(queries, 12, 4, packed, panels, scores, width);
     /* Softmax without its division: exp(s - max) over the nk keys (the padding becomes 0). */
     float inverse[block_rows];
     for (int r = 0; r < block_rows; r++) inverse[r] = r < rows ? exponentials(scores + (size_t)r * width, nk, width) : 0;
-    /* Weighted values: sixteen queries by sixteen of the head's dimensions per pass. */
-    for (int c = 0; c < head_width; c += lanes) {
-        __m512 acc[block_rows];
-#pragma clang loop unroll(full)
-        for (int r = 0; r < block_rows; r++) acc[r] = _mm512_setzero_ps();
-        for (int j = 0; j < nk; j++) {
-            __m512 value = _mm512_loadu_ps(values + (size_t)j * head_width + c);
-#pragma clang loop unroll(full)
-            for (int r = 0; r < block_rows; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(scores[(size_t)r * width + j]), value, acc[r]);
-        }
-        for (int r = 0; r < rows; r++) _mm512_storeu_ps(out + (size_t)r * stride + c, _mm512_mul_ps(acc[r], _mm512_set1_ps(inverse[r])));
-    }
+    value_rows(scores, width, 0, 6, values, nk, inverse, rows, out, stride);
+    if (rows > 6) value_rows(scores, width, 6, 6, values, nk, inverse, rows, out, stride);
+    if (rows > 12) value_rows(scores, width, 12, 4, values, nk, inverse, rows, out, stride);
 }
 
 int kdq_attend_block(const float *q, int rows, const float *packed_keys, const float *packed_values, int nk, int stride, float scale,
