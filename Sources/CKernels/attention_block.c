@@ -6,7 +6,8 @@
    into contiguous rows (a head's 64 values in rows a model's width apart fall into a few cache
    sets and would not stay in L2). Both products are register tiles of up to 6 query rows by
    four vectors (64 keys, or the head's 64 values): 24 accumulators, each broadcast operand
-   used by four fused multiply-adds, as a GEMM micro-kernel does. AVX-512 only (the engine multiplies
+   used by four fused multiply-adds, as a GEMM micro-kernel does; and both go through the keys
+   and values 64 at a time for all sixteen queries, so that each strip is read from L2 once. AVX-512 only (the engine multiplies
    through BLAS elsewhere). */
 #include "exp_approx.h"
 #include "kdq_kernels.h"
@@ -90,28 +91,24 @@ KDQ_INLINE void score_tile(const float *queries, int r0, int R, const float *pac
         for (int i = 0; i < NP; i++) _mm512_storeu_ps(scores + (size_t)(r0 + r) * width + (p0 + i) * lanes, acc[r][i]);
 }
 
-/* All panels for query rows [r0, r0 + R): four at a time, then the rest. */
-KDQ_INLINE void score_rows(const float *queries, int r0, int R, const float *packed, int panels, float *scores, int width) {
-    int p = 0;
-    for (; p + 4 <= panels; p += 4) score_tile(queries, r0, R, packed, p, 4, scores, width);
-    switch (panels - p) {
-    case 3: score_tile(queries, r0, R, packed, p, 3, scores, width); break;
-    case 2: score_tile(queries, r0, R, packed, p, 2, scores, width); break;
-    case 1: score_tile(queries, r0, R, packed, p, 1, scores, width); break;
-    default: break;
-    }
+/* The scores of all sixteen query rows (as 6 + 6 + 4), four panels at a time, then the rest:
+   each strip of 64 keys (16 kB) is read from L2 once and used by the three row groups from L1. */
+KDQ_INLINE void score_strip(const float *queries, const float *packed, int p, int NP, float *scores, int width) {
+    score_tile(queries, 0, 6, packed, p, NP, scores, width);
+    score_tile(queries, 6, 6, packed, p, NP, scores, width);
+    score_tile(queries, 12, 4, packed, p, NP, scores, width);
 }
 
-/* out rows [r0, r0 + R) ∩ [0, rows): Σ_j e[r][j]·v_j (the 64 values of key j, contiguous) times
-   inverse[r]; R × 4 accumulators, each broadcast weight used by four fused multiply-adds. */
-KDQ_INLINE void value_rows(const float *scores, int width, int r0, int R, const float *values, int nk, const float *inverse, int rows,
-                           float *out, int stride) {
+/* sums rows [r0, r0 + R) (64 wide) += Σ_j e[r][j]·v_j over keys [j0, j0 + count) (the 64 values
+   of key j contiguous): R × 4 accumulators, each broadcast weight used by four fused
+   multiply-adds. */
+KDQ_INLINE void value_tile(const float *scores, int width, int r0, int R, const float *values, int j0, int count, float *sums) {
     __m512 acc[6][4];
 #pragma clang loop unroll(full)
     for (int r = 0; r < R; r++)
 #pragma clang loop unroll(full)
-        for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_ps();
-    for (int j = 0; j < nk; j++) {
+        for (int i = 0; i < 4; i++) acc[r][i] = _mm512_loadu_ps(sums + (r0 + r) * head_width + i * lanes);
+    for (int j = j0; j < j0 + count; j++) {
         __m512 value[4];
 #pragma clang loop unroll(full)
         for (int i = 0; i < 4; i++) value[i] = _mm512_loadu_ps(values + (size_t)j * head_width + i * lanes);
@@ -123,12 +120,9 @@ KDQ_INLINE void value_rows(const float *scores, int width, int r0, int R, const 
         }
     }
 #pragma clang loop unroll(full)
-    for (int r = 0; r < R; r++) {
-        if (r0 + r >= rows) break;
-        __m512 f = _mm512_set1_ps(inverse[r0 + r]);
+    for (int r = 0; r < R; r++)
 #pragma clang loop unroll(full)
-        for (int i = 0; i < 4; i++) _mm512_storeu_ps(out + (size_t)(r0 + r) * stride + i * lanes, _mm512_mul_ps(acc[r][i], f));
-    }
+        for (int i = 0; i < 4; i++) _mm512_storeu_ps(sums + (r0 + r) * head_width + i * lanes, acc[r][i]);
 }
 
 AVX512 static void attend_block_avx512(const float *q, int rows, const float *packed, const float *values, int nk, int stride, float scale,
@@ -138,16 +132,32 @@ AVX512 static void attend_block_avx512(const float *q, int rows, const float *pa
     float queries[block_rows * head_width] __attribute__((aligned(64)));
     for (int r = 0; r < block_rows; r++)
         for (int d = 0; d < head_width; d++) queries[r * head_width + d] = r < rows ? scale * q[(size_t)r * stride + d] : 0;
-    /* The sixteen rows as 6 + 6 + 4. */
-    score_rows(queries, 0, 6, packed, panels, scores, width);
-    score_rows(queries, 6, 6, packed, panels, scores, width);
-    score_rows(queries, 12, 4, packed, panels, scores, width);
+    int p = 0;
+    for (; p + 4 <= panels; p += 4) score_strip(queries, packed, p, 4, scores, width);
+    switch (panels - p) {
+    case 3: score_strip(queries, packed, p, 3, scores, width); break;
+    case 2: score_strip(queries, packed, p, 2, scores, width); break;
+    case 1: score_strip(queries, packed, p, 1, scores, width); break;
+    default: break;
+    }
     /* Softmax without its division: exp(s - max) over the nk keys (the padding becomes 0). */
     float inverse[block_rows];
     for (int r = 0; r < block_rows; r++) inverse[r] = r < rows ? exponentials(scores + (size_t)r * width, nk, width) : 0;
-    value_rows(scores, width, 0, 6, values, nk, inverse, rows, out, stride);
-    if (rows > 6) value_rows(scores, width, 6, 6, values, nk, inverse, rows, out, stride);
-    if (rows > 12) value_rows(scores, width, 12, 4, values, nk, inverse, rows, out, stride);
+    /* The weighted values, 64 keys (16 kB of values) at a time for all three row groups, the
+       sums kept in L1 between strips. */
+    float sums[block_rows * head_width] __attribute__((aligned(64)));
+    for (int i = 0; i < block_rows * head_width; i++) sums[i] = 0;
+    for (int j = 0; j < nk; j += 64) {
+        int count = nk - j < 64 ? nk - j : 64;
+        value_tile(scores, width, 0, 6, values, j, count, sums);
+        value_tile(scores, width, 6, 6, values, j, count, sums);
+        value_tile(scores, width, 12, 4, values, j, count, sums);
+    }
+    for (int r = 0; r < rows; r++) {
+        __m512 f = _mm512_set1_ps(inverse[r]);
+        for (int i = 0; i < head_width; i += lanes)
+            _mm512_storeu_ps(out + (size_t)r * stride + i, _mm512_mul_ps(_mm512_loadu_ps(sums + r * head_width + i), f));
+    }
 }
 
 int kdq_attend_block(const float *q, int rows, const float *packed_keys, const float *packed_values, int nk, int stride, float scale,
