@@ -11,7 +11,13 @@ enum VocabularyCodec {
         return out
     }
 
+    /// The `count` tokens of `bytes`; a count that is negative (or missing: -1) or larger than
+    /// the member's bytes allow (4 a token at least) is refused before anything is read.
     static func decode(_ bytes: UnsafeRawBufferPointer, count: Int, path: String) throws -> [[UInt8]] {
+        guard (0...(bytes.count / 4)).contains(count) else {
+            throw FormatError(.badHeader, "the manifest's vocabulary count is \(count < 0 ? "missing or negative (\(count))" : "\(count)"), expected 0 to \(bytes.count / 4) for a member of \(bytes.count) bytes",
+                              path: path, offset: 0)
+        }
         var r = ByteReader(bytes, path: path)
         var tokens: [[UInt8]] = []
         for i in 0..<count {
