@@ -14,7 +14,7 @@
 
 #include <math.h>
 
-enum { block_rows = 16, head_width = 64, lanes = 16 };
+enum { block_rows = KDQ_ATTEND_BLOCK_ROWS, head_width = KDQ_ATTEND_HEAD_WIDTH, lanes = 16 };
 
 size_t kdq_attend_packed_keys_floats(int nk) { return (size_t)((nk + lanes - 1) / lanes) * lanes * head_width; }
 
@@ -162,7 +162,7 @@ AVX512 static void attend_block_avx512(const float *q, int rows, const float *pa
 
 int kdq_attend_block(const float *q, int rows, const float *packed_keys, const float *packed_values, int nk, int stride, float scale,
                      float *scores, float *out) {
-    if (rows < 1 || rows > block_rows || nk < 1 || kdq_kernels() != kdq_kernel_path(2)) return 0;
+    if (rows < 1 || rows > block_rows || nk < 1 || !kdq_attend_block_available()) return 0;
     attend_block_avx512(q, rows, packed_keys, packed_values, nk, stride, scale, scores, out);
     return 1;
 }

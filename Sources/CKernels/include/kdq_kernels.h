@@ -61,10 +61,14 @@ void kdq_attend_one(const float *q, const float *k, const float *v, int valid, i
 /* Fused attention of many queries over one 64-wide head (attention_block.c), for the
    encoder: no nq × nk score matrix in memory. The keys and values of a head are packed once
    (kdq_attend_pack_keys: `nk` rows `stride` floats apart into kdq_attend_packed_keys_floats(nk)
-   floats; kdq_attend_pack_values: into nk × 64 floats); then each block of up to 16 queries
+   floats; kdq_attend_pack_values: into nk × KDQ_ATTEND_HEAD_WIDTH floats); then each block of
+   up to KDQ_ATTEND_BLOCK_ROWS queries
    gives out[r] = Σ_i softmax_i(scale·q_r·k_i)·v_i (q and out rows `stride` floats apart), using `scores` (kdq_attend_scratch_floats(nk)
    floats) as its work space. AVX-512 only: kdq_attend_block returns 0 and computes nothing
-   when the kernels in use (kdq_kernels) are not the AVX-512 path, or rows is not 1 to 16. */
+   when the kernels in use (kdq_kernels) are not the AVX-512 path, or rows is not 1 to
+   KDQ_ATTEND_BLOCK_ROWS. */
+#define KDQ_ATTEND_HEAD_WIDTH 64
+#define KDQ_ATTEND_BLOCK_ROWS 16
 size_t kdq_attend_packed_keys_floats(int nk);
 size_t kdq_attend_scratch_floats(int nk);
 void kdq_attend_pack_keys(const float *k, int nk, int stride, float *packed);

@@ -39,7 +39,7 @@ enum Attention {
             }
             return
         }
-        if allowFused, fusedKernel, weights == nil, causalOffset == nil, dh == 64, nq >= 16 {
+        if allowFused, fusedKernel, weights == nil, causalOffset == nil, dh == Int(KDQ_ATTEND_HEAD_WIDTH), nq >= Int(KDQ_ATTEND_BLOCK_ROWS) {
             attendFused(q: q, nq: nq, k: k, v: v, nk: nk, d: d, heads: heads, scale: scale, into: out)
             return
         }
@@ -85,26 +85,27 @@ enum Attention {
     /// core keeps one head's keys and values in its cache; no BLAS threads are woken.
     private static func attendFused(q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, nk: Int, d: Int,
                                     heads: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
-        let headFloats = kdq_attend_packed_keys_floats(Int32(nk))
-        let packed = UnsafeMutablePointer<Float>.allocate(capacity: heads * headFloats)
-        let values = UnsafeMutablePointer<Float>.allocate(capacity: heads * nk * 64)
+        let width = Int(KDQ_ATTEND_HEAD_WIDTH), blockRows = Int(KDQ_ATTEND_BLOCK_ROWS)
+        let keyFloats = kdq_attend_packed_keys_floats(Int32(nk)), valueFloats = nk * width
+        let packedKeys = UnsafeMutablePointer<Float>.allocate(capacity: heads * keyFloats)
+        let packedValues = UnsafeMutablePointer<Float>.allocate(capacity: heads * valueFloats)
         defer {
-            packed.deallocate()
-            values.deallocate()
+            packedKeys.deallocate()
+            packedValues.deallocate()
         }
         DispatchQueue.concurrentPerform(iterations: heads) { h in
-            kdq_attend_pack_keys(k + h * 64, Int32(nk), Int32(d), packed + h * headFloats)
-            kdq_attend_pack_values(v + h * 64, Int32(nk), Int32(d), values + h * nk * 64)
+            kdq_attend_pack_keys(k + h * width, Int32(nk), Int32(d), packedKeys + h * keyFloats)
+            kdq_attend_pack_values(v + h * width, Int32(nk), Int32(d), packedValues + h * valueFloats)
         }
-        let blocks = (nq + 15) / 16, items = heads * blocks
+        let blocks = (nq + blockRows - 1) / blockRows, items = heads * blocks
         let workers = min(items, Kernels.cores), share = (items + workers - 1) / workers
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: kdq_attend_scratch_floats(Int32(nk)))
             defer { scores.deallocate() }
             for item in (w * share)..<min(items, (w + 1) * share) {
-                let h = item / blocks, first = (item % blocks) * 16
-                _ = kdq_attend_block(q + first * d + h * 64, Int32(min(16, nq - first)), packed + h * headFloats, values + h * nk * 64, Int32(nk),
-                                     Int32(d), scale, scores, out + first * d + h * 64)
+                let h = item / blocks, first = (item % blocks) * blockRows
+                _ = kdq_attend_block(q + first * d + h * width, Int32(min(blockRows, nq - first)), packedKeys + h * keyFloats,
+                                     packedValues + h * valueFloats, Int32(nk), Int32(d), scale, scores, out + first * d + h * width)
             }
         }
     }
