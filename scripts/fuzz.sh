@@ -25,9 +25,14 @@ cflags=()
 for pkg in json-c libarchive libcrypto openblas sndfile soxr fftw3f; do
   for f in $(pkg-config --cflags "$pkg" 2>/dev/null); do cflags+=(-Xcc "$f"); done
 done
-san=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name whisperkdq -I "$out/obj")
+# -enable-testing: a target may reach a parser's internal entry point (@testable import), as
+# ct2-vocabulary does to read the fixture's weights once and fuzz only the files beside them.
+san=(-sanitize=fuzzer,address -parse-as-library -O -g -enable-testing -package-name whisperkdq -I "$out/obj")
 for c in CArchive CJSONC COpenSSL CBLAS CSndFile CSoxr CFFTW; do san+=(-I "Sources/$c"); done
 san+=(-I Sources/CKernels/include)
+# Objects built with other flags (an older version of this script) are rebuilt.
+flags="$(printf '%s ' "${san[@]}" | sha256sum | cut -c1-16)"
+[ "$(cat "$out/obj/flags" 2>/dev/null)" = "$flags" ] || { rm -f "$out"/obj/*.o "$out"/obj/*.swiftmodule "$out/kdq-fuzz"; echo "$flags" > "$out/obj/flags"; }
 # The engine's C kernels (a SwiftPM C target), instrumented like the rest.
 for c in Sources/CKernels/*.c; do
   o="$out/obj/CKernels-$(basename "$c" .c).o"

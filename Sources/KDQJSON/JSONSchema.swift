@@ -6,8 +6,31 @@ import Foundation
 /// `$ref` to `#/$defs/NAME`. Unknown keywords are ignored, as the specification says.
 public struct JSONSchema {
     public let root: JSONValue
+    /// Every `pattern` in the schema, compiled once (nil for one that is not a valid
+    /// expression): a manifest checks one per tensor.
+    private let expressions: [String: NSRegularExpression?]
 
-    public init(_ root: JSONValue) { self.root = root }
+    public init(_ root: JSONValue) {
+        self.root = root
+        var expressions: [String: NSRegularExpression?] = [:]
+        Self.visitPatterns(root) { expressions[$0] = try? NSRegularExpression(pattern: $0) }
+        self.expressions = expressions
+    }
+
+    private static func visitPatterns(_ schema: JSONValue, _ body: (String) -> Void) {
+        if let object = schema.objectValue {
+            for (key, member) in object.entries {
+                if key == "pattern", let pattern = member.stringValue { body(pattern) } else { visitPatterns(member, body) }
+            }
+        }
+        for element in schema.arrayValue ?? [] { visitPatterns(element, body) }
+    }
+
+    /// Whether `s` contains a match of `pattern` (JSON Schema patterns are not anchored).
+    private func matches(_ s: String, pattern: String) -> Bool {
+        guard let compiled = expressions[pattern], let expression = compiled else { return false }
+        return expression.firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+    }
 
     /// Every violation, as `path: message` (empty when `value` is valid).
     public func validate(_ value: JSONValue) -> [String] {
@@ -50,7 +73,7 @@ public struct JSONSchema {
             problems.append("\(path): \(number) is below the minimum \(minimum)")
         }
         if let pattern = schema["pattern"]?.stringValue, let s = value.stringValue,
-           s.range(of: pattern, options: .regularExpression) == nil {
+           !matches(s, pattern: pattern) {
             problems.append("\(path): \"\(s)\" does not match \(pattern)")
         }
         if let array = value.arrayValue {

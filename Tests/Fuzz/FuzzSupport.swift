@@ -37,8 +37,20 @@ enum FuzzScratch {
     static func copyFixture(_ fixture: String, as name: String) {
         let path = directory + "/" + name
         guard !FileManager.default.fileExists(atPath: path) else { return }
-        let root = ProcessInfo.processInfo.environment["KDQ_FUZZ_FIXTURES"] ?? "Tests/KDQFormatsTests/Fixtures"
-        try? FileManager.default.copyItem(atPath: root + "/" + fixture, toPath: path)
+        try? FileManager.default.copyItem(atPath: fixturePath(fixture), toPath: path)
+    }
+
+    /// Writes a fixture (read once, then kept in memory) over `name`: for a target that puts
+    /// back, after each input, the file the input replaced.
+    static func restoreFixture(_ fixture: String, as name: String) {
+        if fixtureBytes[fixture] == nil { fixtureBytes[fixture] = FileManager.default.contents(atPath: fixturePath(fixture)) ?? Data() }
+        fixtureBytes[fixture]?.withUnsafeBytes { _ = write($0, as: name) }
+    }
+
+    nonisolated(unsafe) private static var fixtureBytes: [String: Data] = [:]
+
+    private static func fixturePath(_ fixture: String) -> String {
+        (ProcessInfo.processInfo.environment["KDQ_FUZZ_FIXTURES"] ?? "Tests/KDQFormatsTests/Fixtures") + "/" + fixture
     }
 }
 

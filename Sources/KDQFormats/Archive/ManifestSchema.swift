@@ -1,6 +1,11 @@
+import KDQJSON
+
 /// The manifest's JSON Schema, compiled in so that `kdq verify` needs no files beside the
 /// binary. `formats/manifest.schema.json` holds the same text (a test keeps them equal).
 enum ManifestSchema {
+    /// The schema parsed once (nil only if `text` did not parse, which a test rules out).
+    static let validator: JSONSchema? = (try? JSONValue.parse(text)).map { JSONSchema($0) }
+
     static let text = #"""
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",

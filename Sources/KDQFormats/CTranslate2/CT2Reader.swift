@@ -5,6 +5,11 @@ import KDQJSON
 /// `vocabulary.json` or `vocabulary.txt`, `tokenizer.json`) into canonical form.
 enum CT2Reader {
     static func read(directory: String, modelFile: MappedFile) throws -> Checkpoint {
+        try assemble(directory: directory, weights: readWeights(modelFile), modelFile: modelFile)
+    }
+
+    /// `model.bin`'s tensors under their canonical names, and the dims they imply.
+    static func readWeights(_ modelFile: MappedFile) throws -> (dims: ModelDims, tensors: [String: Tensor]) {
         let path = modelFile.path
         let model = try CT2ModelFile(file: modelFile, path: path)
         guard model.specName == "WhisperSpec" else {
@@ -21,11 +26,17 @@ enum CT2Reader {
         }
         let dims = try DimsInference.infer(from: tensors, audioHeads: scalar(model, "encoder/num_heads"),
                                            textHeads: scalar(model, "decoder/num_heads"), path: path)
+        return (dims, tensors)
+    }
+
+    /// The checkpoint from `model.bin`'s weights and the files beside it (the vocabulary,
+    /// `tokenizer.json`, `config.json`).
+    static func assemble(directory: String, weights: (dims: ModelDims, tensors: [String: Tensor]), modelFile: MappedFile) throws -> Checkpoint {
         let tokenizer = try CT2Vocabulary.load(directory: directory)
         let configPath = directory + "/config.json"
         let config = try FileBytes.readIfPresent(configPath).map { try parseJSON($0, path: configPath) }
         let provenance = Provenance(format: .ctranslate2, path: directory, weightsFile: modelFile)
-        return try Checkpoint(dims: dims, tensors: tensors, tokenizer: tokenizer, melFilters: nil,
+        return try Checkpoint(dims: weights.dims, tensors: weights.tensors, tokenizer: tokenizer, melFilters: nil,
                               generation: .fromCTranslate2(config), provenance: provenance)
     }
 
