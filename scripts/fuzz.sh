@@ -97,11 +97,14 @@ for t in "${targets[@]}"; do
     inputs=("$corpus" "Tests/Fuzz/corpus/$t"); limits=(-max_total_time="$seconds")
   fi
   dict=(); [ -f "Tests/Fuzz/dict/$t.dict" ] && dict=(-dict="Tests/Fuzz/dict/$t.dict")
+  # One log per run (two runs of a target at once would write into one file), the latest
+  # linked as TARGET.log.
+  log="$out/$t-$$.log"; ln -sfn "$(basename "$log")" "$out/$t.log"
   KDQ_FUZZ_TARGET="$t" KDQ_FUZZ_FIXTURES="$PWD/Tests/KDQFormatsTests/Fixtures" "$bin" "${inputs[@]}" "${limits[@]}" \
     -rss_limit_mb=2048 -timeout=10 -max_len=262144 -artifact_prefix="$out/crashes/$t-" \
-    -print_final_stats=1 "${leaks[@]}" "${dict[@]}" 2>"$out/$t.log" || { status=1; tail -30 "$out/$t.log" >&2; }
+    -print_final_stats=1 "${leaks[@]}" "${dict[@]}" 2>"$log" || { status=1; tail -30 "$log" >&2; }
   clean_scratch
-  runs=$(grep -aE "stat::number_of_executed_units" "$out/$t.log" | awk '{print $2}')
+  runs=$(grep -aE "stat::number_of_executed_units" "$log" | awk '{print $2}')
   echo "$t ${runs:-0} executions, corpus $(ls "$corpus" | wc -l) inputs"
   # The running tally behind docs/reliability.md's table (date, target, executions, seconds).
   [ "$seconds" = 0 ] || printf '%s\t%s\t%s\t%s\n' "$(date -u +%F)" "$t" "${runs:-0}" "$seconds" >> "$out/executions.tsv"
