@@ -12,7 +12,8 @@
 # Two to three hours of both cores per depth with the defaults (four trainings, two guided
 # quantizations, eight models on the dev set).
 # Usage: scripts/depth-table.sh [DEPTHS] [CLIPS] [TARGET_MB]   (defaults: "2 3 4" 600 43.5; KDQ=binary to skip the build;
-#        QAT=0 leaves out the two quantized rows, about an hour a depth)
+#        QAT=0 leaves out the two quantized rows, about an hour a depth; HIDDEN=0 the two
+#        hidden-state rows, UNTRAINED=0 the two untrained students from the evaluation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 depths="${1:-2 3 4}"; clips="${2:-600}"; target="${3:-43.5}"
@@ -47,9 +48,14 @@ for d in $depths; do
   done
   student="$out/s$d-measured.kdq"
   distill "s$d-kd" "$student"
-  distill "s$d-hidden" "$student" --beta 1 --normalize-hidden
-  distill "s$d-hidden-dynamic" "$student" --beta 1 --normalize-hidden --matching dynamic
-  models=(models/base "$out/s$d-even.kdq" "$student" "$out/s$d-kd.kdq" "$out/s$d-hidden.kdq" "$out/s$d-hidden-dynamic.kdq")
+  models=(models/base)
+  [ "${UNTRAINED:-1}" != 0 ] && models+=("$out/s$d-even.kdq" "$student")
+  models+=("$out/s$d-kd.kdq")
+  if [ "${HIDDEN:-1}" != 0 ]; then
+    distill "s$d-hidden" "$student" --beta 1 --normalize-hidden
+    distill "s$d-hidden-dynamic" "$student" --beta 1 --normalize-hidden --matching dynamic
+    models+=("$out/s$d-hidden.kdq" "$out/s$d-hidden-dynamic.kdq")
+  fi
   if [ "${QAT:-1}" != 0 ]; then
     quantize "$out/s$d-plan.kdq" "$student"
     distill "s$d-qat" "$student" --plan "$out/s$d-plan.kdq"
