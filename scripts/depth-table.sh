@@ -4,7 +4,8 @@
 # ../shared/audio/distill/ (never the dev set) with the KL and CE only, with the hidden-state
 # term, and with the hidden-state term under dynamic matching; quantization-aware training to
 # TARGET MB (the plan from `kdq quantize --target-mb` of the pruned student) against quantizing
-# the KL-only student after training to the same size; then one `kdq eval --kl` per depth on
+# the KL-only student after training to the same encodings (every tensor pinned to the plan's
+# encoding with --keep, so the two rows differ only in having trained through them); then one `kdq eval --kl` per depth on
 # the dev set with base first (same decoder for every row) and the table printed by
 # scripts/depth-table.py. Everything lands in out/depth/; an interrupted run continues where it
 # stopped (finished files are kept, training resumes from its checkpoint; the evaluation, whose
@@ -34,10 +35,18 @@ distill() {  # TAG STUDENT [kdq distill options...]
     --json > "$out/$tag.json"
 }
 
-quantize() {  # OUTPUT MODEL: guided to the target size, calibrated on the dev set (as compress does)
-  [ -f "$1" ] && return
-  echo "quantizing $2 to $target MB" >&2
-  "$KDQ" quantize "$2" -o "$1" --target-mb "$target" --calibration "$dev" --calibration-count 32 --language en --json > "$1.json"
+quantize() {  # OUTPUT MODEL [kdq quantize options...]: guided to the target size, calibrated on the dev set (as compress does)
+  local output="$1" model="$2"; shift 2
+  [ -f "$output" ] && return
+  echo "quantizing $model to $target MB" >&2
+  "$KDQ" quantize "$model" -o "$output" --target-mb "$target" --calibration "$dev" --calibration-count 32 --language en \
+    "$@" --json > "$output.json"
+}
+
+encodings_of() {  # PLAN: one --keep NAME=ENCODING per tensor the plan stores (computed positions have no bytes to pin)
+  "$KDQ" inspect "$1" --json | python3 -c 'import json, sys
+for tensor in json.load(sys.stdin)["tensors"]:
+    if tensor["encoding"] != "sinusoids": print("--keep", tensor["name"] + "=" + tensor["encoding"])'
 }
 
 for d in $depths; do
@@ -59,7 +68,7 @@ for d in $depths; do
   if [ "${QAT:-1}" != 0 ]; then
     quantize "$out/s$d-plan.kdq" "$student"
     distill "s$d-qat" "$student" --plan "$out/s$d-plan.kdq"
-    quantize "$out/s$d-ptq.kdq" "$out/s$d-kd.kdq"
+    [ -f "$out/s$d-ptq.kdq" ] || quantize "$out/s$d-ptq.kdq" "$out/s$d-kd.kdq" $(encodings_of "$out/s$d-plan.kdq")
     models+=("$out/s$d-qat.kdq" "$out/s$d-ptq.kdq")
   fi
   if [ ! -f "$out/s$d-eval.json" ]; then
