@@ -317,12 +317,10 @@ public final class CompressionJob {
             try job.prepare(progress: { progress("label", $0, $1) }, encoding: { progress("encode", $0, $1) })
             let loop = job.loop!
             if loop.hasCheckpoint { try loop.restore() }
-            let started = Date()
             let finished = try loop.run(resume: false, shouldStop: shouldStop) { step, total, _ in progress("train", step, total) }
             guard finished else { return nil }
-            let trainingSeconds = Date().timeIntervalSince(started)
-            let checkpoint = try job.result(seconds: trainingSeconds)
-            trained = (checkpoint, try WhisperModel(checkpoint), loop.step, trainingSeconds, job.encoderOutputs)
+            let checkpoint = try job.result()
+            trained = (checkpoint, try WhisperModel(checkpoint), loop.step, loop.seconds, job.encoderOutputs)
             seconds.append(("train", clock.lap()))
         }
 

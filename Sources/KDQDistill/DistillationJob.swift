@@ -251,20 +251,21 @@ public final class DistillationJob {
     }
 
     /// The trained student in its source encodings (the planned ones, exactly as trained, under
-    /// QAT), with the distillation record.
-    public func result(seconds: Double) throws -> Checkpoint {
+    /// QAT), with the distillation record (its training time is the loop's, resumed runs included).
+    public func result() throws -> Checkpoint {
         var out = try currentCheckpoint()
         var manifestJSON = studentCheckpoint.archiveManifest ?? JSONObject()
         var compression = manifestJSON["compression"]?.objectValue ?? JSONObject()
-        compression["layer_map"] = try record(seconds: seconds)
+        compression["layer_map"] = try record()
         for key in ["encodings", "error_profiles", "evaluation"] where compression[key] == nil { compression[key] = .null }
         manifestJSON["compression"] = .object(compression)
         out.archiveManifest = manifestJSON
         return out
     }
 
-    func record(seconds: Double) throws -> JSONValue {
+    func record() throws -> JSONValue {
         let loop = loop!
+        let seconds = loop.seconds
         let data = try Data(contentsOf: URL(fileURLWithPath: request.data))
         let dataHash = data.withUnsafeBytes { SHA256Hasher.hex($0) }
         let tokens = loop.trainingCurve.reduce(0) { $0 + $1.loss.positions }

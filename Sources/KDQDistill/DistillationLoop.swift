@@ -34,6 +34,9 @@ public final class DistillationLoop {
     public private(set) var trainingCurve: [LossPoint] = []
     public private(set) var validationCurve: [LossPoint] = []
     public private(set) var step = 0
+    /// Wall-clock seconds this training has spent in `run` (steps, validation, checkpoints),
+    /// summed over every run of it: a resumed run continues the count its checkpoint carries.
+    public private(set) var seconds: Double = 0
     var bestValidation = Double.infinity
     var bestState: [Float]?
     var epochsWithoutGain = 0
@@ -92,6 +95,8 @@ public final class DistillationLoop {
         throws -> Bool {
         if resume { try restore() }
         let schedule = LearningRateSchedule(peak: settings.learningRate, warmupSteps: settings.warmupSteps, totalSteps: totalSteps)
+        let (secondsBefore, started) = (seconds, Date())
+        let countTime = { self.seconds = secondsBefore + Date().timeIntervalSince(started) }
         while step < totalSteps {
             let epoch = step / stepsPerEpoch, within = step % stepsPerEpoch
             let ids = Array(order(epoch).dropFirst(within * settings.batchSize).prefix(settings.batchSize))
@@ -100,9 +105,11 @@ public final class DistillationLoop {
             step += 1
             trainingCurve.append(LossPoint(step: step, epoch: epoch, loss: r.loss))
             report(step, totalSteps, r)
+            countTime()
             let epochDone = step % stepsPerEpoch == 0
             if epochDone {
                 let stop = try validate(epoch: epoch)
+                countTime()
                 try saveCheckpoint()
                 if stop { break }
             } else if step % settings.checkpointEvery == 0 {
@@ -163,7 +170,7 @@ public final class DistillationLoop {
     // MARK: checkpoints: a JSON header line, then the training state (f32, little-endian).
 
     func saveCheckpoint() throws {
-        var header: JSONObject = ["step": .number(step), "optimizer_step": .number(trainer.optimizer.step),
+        var header: JSONObject = ["step": .number(step), "optimizer_step": .number(trainer.optimizer.step), "seconds": .number(seconds),
                                   "best_validation_kl": bestValidation.isFinite ? .number(bestValidation) : .null,
                                   "epochs_without_gain": .number(epochsWithoutGain),
                                   "training_curve": .array(trainingCurve.map(\.json)),
@@ -216,6 +223,7 @@ public final class DistillationLoop {
         try trainer.student.restoreTrainingState(Array(floats[0..<count]))
         bestState = states == 2 ? Array(floats[count...]) : nil
         step = s
+        seconds = header["seconds"]?.doubleValue ?? 0  // checkpoints before this count carried none
         trainer.optimizer.restore(step: o)
         try trainer.refreshQuantization()
         bestValidation = header["best_validation_kl"]?.doubleValue ?? .infinity

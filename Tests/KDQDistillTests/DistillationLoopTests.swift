@@ -70,11 +70,14 @@ import Testing
         #expect(whole.step == 4 && whole.validationCurve.count == 2)
         // Stopped after the first step (as Ctrl-C does), then resumed by a new process.
         var stops = 0
-        #expect(try !Self.loop(b).run(resume: false) { stops += 1; return stops == 1 })
+        let first = try Self.loop(b)
+        #expect(try !first.run(resume: false) { stops += 1; return stops == 1 })
         let resumed = try Self.loop(b)
         #expect(try resumed.run(resume: true))
         #expect(resumed.trainer.student.trainingState() == whole.trainer.student.trainingState())
         #expect(resumed.trainingCurve == whole.trainingCurve)
+        // The training time counts both runs: the resumed one starts from the first one's.
+        #expect(first.seconds > 0 && resumed.seconds > first.seconds)
     }
 
     /// Validation WER is measured after every epoch on the validation clips and kept in the

@@ -92,8 +92,8 @@ struct DistillCommand: ParsableCommand {
             FileHandle.standardError.write("stopped at step \(loop.step) of \(loop.totalSteps); the checkpoint is in \(loop.checkpointPath) (continue with --resume)\n".data(using: .utf8)!)
             throw ExitCode(130)
         }
-        let seconds = Date().timeIntervalSince(started)
-        let result = try job.result(seconds: seconds)
+        let seconds = loop.seconds
+        let result = try job.result()
         try KDQArchiveWriter.write(result, to: output, options: KDQWriteOptions(command: CommandLine.arguments.joined(separator: " ")))
         let last = loop.validationCurve.last
         if outputOptions.json {
