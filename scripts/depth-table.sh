@@ -5,11 +5,11 @@
 # term, and with the hidden-state term under dynamic matching; quantization-aware training to
 # TARGET MB (the plan from `kdq quantize --target-mb` of the pruned student) against quantizing
 # the KL-only student after training to the same encodings (every tensor pinned to the plan's
-# encoding with --keep, so the two rows differ only in having trained through them); then one `kdq eval --kl` per depth on
-# the dev set with base first (same decoder for every row) and the table printed by
-# scripts/depth-table.py. Everything lands in out/depth/; an interrupted run continues where it
-# stopped (finished files are kept, training resumes from its checkpoint; the evaluation, whose
-# --kl needs every model's encoder pass, starts again).
+# encoding with --keep, so the two rows differ only in having trained through them); then one
+# `kdq eval --kl` per depth on the dev set with base first (same decoder for every row) and the
+# table printed by scripts/depth-table.py. Everything lands in out/depth/; an interrupted run
+# continues where it stopped (finished files are kept, training resumes from its checkpoint; the
+# evaluation, whose --kl needs every model's encoder pass, starts again).
 # Two to three hours of both cores per depth with the defaults (four trainings, two guided
 # quantizations, eight models on the dev set).
 # Usage: scripts/depth-table.sh [DEPTHS] [CLIPS] [TARGET_MB]   (defaults: "2 3 4" 600 43.5; KDQ=binary to skip the build;
@@ -68,7 +68,7 @@ for d in $depths; do
   if [ "${QAT:-1}" != 0 ]; then
     quantize "$out/s$d-plan.kdq" "$student"
     distill "s$d-qat" "$student" --plan "$out/s$d-plan.kdq"
-    [ -f "$out/s$d-ptq.kdq" ] || quantize "$out/s$d-ptq.kdq" "$out/s$d-kd.kdq" $(encodings_of "$out/s$d-plan.kdq")
+    quantize "$out/s$d-ptq.kdq" "$out/s$d-kd.kdq" $(encodings_of "$out/s$d-plan.kdq")
     models+=("$out/s$d-qat.kdq" "$out/s$d-ptq.kdq")
   fi
   if [ ! -f "$out/s$d-eval.json" ]; then
