@@ -4,8 +4,10 @@
 # objective, schedule and clip order; then both students on the dev set in one `kdq eval`
 # (one decoder for both). Then kdq once more on the same clips with the recipe's training time
 # as its budget: as many epochs as kdq's own time per epoch fits into it (the clip order and
-# early stopping as before, the best validation weights kept). Prints each run's training
-# seconds and dev WER/CER.
+# early stopping as before, the best validation weights kept). And kdq with the hidden-state
+# term (β = 1, normalized, each block matched to the teacher block it was copied from) for the
+# same epochs: the recipe's spare time spent on the paper's extra loss instead of more passes.
+# Prints each run's training seconds and dev WER/CER.
 # Usage: scripts/recipe-peer.sh [CLIPS] [EPOCHS] [BLOCKS]   (defaults: 600 3 0,5)
 # Resumable: every finished stage is kept under out/peer/ (rerun the same command).
 # Needs models/base, torch, transformers, accelerate and soundfile (installed when missing).
@@ -40,13 +42,18 @@ if [ ! -f "$out/kdq-budget-student.kdq" ]; then
   /usr/bin/time -f %e -o "$out/kdq-budget-seconds" "$kdq" distill models/base "$out/student.kdq" "${common[@]}" --epochs "$budget" \
     --work-dir "$out/work-budget" -o "$out/kdq-budget-student.kdq" --checkpoint-every 10 --json > "$out/kdq-budget-distill.json"
 fi
+if [ ! -f "$out/kdq-hidden-student.kdq" ]; then
+  /usr/bin/time -f %e -o "$out/kdq-hidden-seconds" "$kdq" distill models/base "$out/student.kdq" "${common[@]}" --epochs "$epochs" \
+    --beta 1 --normalize-hidden --work-dir "$out/work-hidden" -o "$out/kdq-hidden-student.kdq" --checkpoint-every 10 --json > "$out/kdq-hidden-distill.json"
+fi
 [ -f "$out/eval.json" ] || "$kdq" eval --manifest ../shared/audio/dev/manifest.jsonl --model "$out/kdq-student.kdq" \
-  --model "$out/recipe-student.kdq" --model "$out/kdq-budget-student.kdq" --json > "$out/eval.json"
+  --model "$out/recipe-student.kdq" --model "$out/kdq-budget-student.kdq" --model "$out/kdq-hidden-student.kdq" \
+  --json > "$out/eval.json"
 python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
 models = json.load(open(f"{out}/eval.json"))["models"]
-sides = {"kdq": "kdq", "recipe": "recipe", "kdq-budget": "kdq, recipe's time"}
+sides = {"kdq": "kdq", "recipe": "recipe", "kdq-budget": "kdq, recipe's time", "kdq-hidden": "kdq, hidden term"}
 for (side, label), m in zip(sides.items(), models):
     seconds = float(open(f"{out}/{side}-seconds").read().split()[-1])
     steps = json.load(open(f"{out}/{side}-distill.json")).get("steps") if side != "recipe" else None
