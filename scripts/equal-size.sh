@@ -9,7 +9,9 @@
 # --weighting`) into out/equal-size-covariance, and with COVARIANCE_DATA=MANIFEST the decoder's
 # covariances from COVARIANCE_CLIPS (default 512) of its clips (`--covariance-data`) into
 # out/equal-size-covariance-decoder. CANDIDATES=f16,q8_0,… sets the encodings the plans choose
-# among (`--candidates`), into a directory named with them.
+# among (`--candidates`), into a directory named with them. UNIFORM="q8_0 q5_0" adds whisper.cpp's
+# uniform quantizations of each model to its evaluation (the depth table's tiny.en reference rows:
+# MODELS=tiny.en UNIFORM="q8_0 q5_0" scripts/equal-size.sh).
 # Usage: scripts/equal-size.sh [MB...]   (default: 29.9 43.5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,11 @@ for m in ${MODELS:-base tiny.en}; do
     [ -f "$a" ] || "$KDQ" quantize "models/$m" -o "$a" --target-mb "$mb" --calibration "$dev" --calibration-count 32 \
       --language en --weighting "$weighting" "${decoder[@]}" ${CANDIDATES:+--candidates "$CANDIDATES"} "${reuse[@]}" --json > "$out/$m-guided-$mb.json"
     reuse=(--profile-from "$out/$m-guided-${sizes[0]}.kdq")
+    models+=(--model "$a")
+  done
+  for t in ${UNIFORM:-}; do
+    a="$out/$m-uniform-$t.kdq"
+    [ -f "$a" ] || "$KDQ" quantize "models/$m" -o "$a" --uniform "$t" --json > "$out/$m-uniform-$t.json"
     models+=(--model "$a")
   done
   [ -f "$out/$m-eval.json" ] || "$KDQ" eval --manifest "$dev" "${models[@]}" --kl --language en --json > "$out/$m-eval.json"
