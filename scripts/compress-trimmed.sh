@@ -9,7 +9,9 @@
 #        WEIGHTING=covariance rounds with GPTQ, `kdq compress --weighting`, the decoder's covariances
 #        from COVARIANCE_CLIPS training clips, default 512, `--covariance-clips`, and with ENCODER_COVARIANCES=clips
 #        the encoder's from those clips too, `--encoder-covariances`; CANDIDATES=f16,q8_0,… the
-#        encodings the plan chooses among, `--candidates`)
+#        encodings the plan chooses among, `--candidates`; CALIBRATION=manifest calibrates on it instead of
+#        32 dev utterances, e.g. scripts/calibration-offdev.sh's, so that all 306 are held-out; SCALING=q3_K
+#        folds activation-aware input scales fitted for that encoding into base first, `--input-scaling`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${1:-29.9}"; epochs="${2:-1}"; clips="${3:-600}"; data="${4:-../shared/audio/distill/manifest.jsonl}"
@@ -28,9 +30,11 @@ out="$out$size"
 [ "${WEIGHTING:-activations}" != covariance ] || out="$out-cc${COVARIANCE_CLIPS:-512}"
 [ "${ENCODER_COVARIANCES:-calibration}" = calibration ] || out="$out-enc$ENCODER_COVARIANCES"
 [ -z "${CANDIDATES:-}" ] || out="$out-$(echo "$CANDIDATES" | tr ',' '+')"
+[ -z "${CALIBRATION:-}" ] || out="$out-cal$(basename "$(dirname "$CALIBRATION")")"
+[ -z "${SCALING:-}" ] || out="$out-awq$SCALING"
 mkdir -p "$out"
 [ -f "$out/model.kdq" ] || "$KDQ" compress models/base -o "$out/model.kdq" --target-mb "$target" \
-  --data "$data" --calibration ../shared/audio/dev/manifest.jsonl \
+  --data "$data" --calibration "${CALIBRATION:-../shared/audio/dev/manifest.jsonl}" ${SCALING:+--input-scaling "$SCALING"} \
   --calibration-count 32 --limit "$clips" --clip-cache out/base-work/clips --validation 40 --probe-steps 20 \
   --epochs "$epochs" --batch 16 --lr 5e-4 --warmup 5 --depths 6 --patience 1 --language en --train-embeddings \
   --keep-tokens-of "${words[0]}" --keep-tokens-of "${words[1]}" --weighting "${WEIGHTING:-activations}" --covariance-clips "${COVARIANCE_CLIPS:-512}" \

@@ -61,6 +61,9 @@ public final class CompressionJob {
         public var rules: [KeepRule] = []
         /// The encodings the plans choose among.
         public var encodings = QuantizationCandidates.encodings
+        /// Fold activation-aware input scales fitted for this encoding into the teacher before
+        /// anything is measured (`InputScaling`; every student inherits them); nil: none.
+        public var inputScaling: Encoding?
         public var options = DecodingOptions()
         /// How the archive will be written (its command line counts in its size).
         public var writeOptions = KDQWriteOptions()
@@ -187,7 +190,13 @@ public final class CompressionJob {
         let r = request
         let clock = Stopwatch()
         var seconds: [(String, Double)] = []
-        let teacher = try Checkpoint.open(r.teacher)
+        var teacher = try Checkpoint.open(r.teacher)
+        if let encoding = r.inputScaling {
+            let set = try CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
+            teacher = try InputScaling.fit(teacher, calibration: set, encoding: encoding, blocks: .search, options: r.options,
+                                           progress: { progress("scale", $0, $1) }).checkpoint
+            seconds.append(("scale", clock.lap()))
+        }
         // Kept tokens are the same for every student: computed once.
         let keptTokens = try r.wordLists.isEmpty ? nil : VocabularyTrimming.keptTokens(teacher, wordLists: r.wordLists)
         func build(_ depth: Int, _ choice: StudentBuilder.Choice, _ clips: [TaughtClip],

@@ -51,6 +51,9 @@ public struct QuantizationJob {
         public var reservedBytes = 0
         /// Guided plans: check the largest tensor's encoding on the whole model (`PlanRefinement`).
         public var refine = true
+        /// Fold activation-aware input scales fitted for this encoding into the model before
+        /// anything is measured (`InputScaling`); nil leaves the weights as they are.
+        public var inputScaling: Encoding?
 
         public init(method: Method) { self.method = method }
     }
@@ -113,6 +116,7 @@ public struct QuantizationJob {
         if request.encoderCovariances == .clips, request.covarianceData == nil {
             throw QuantizeError("the encoder's covariances from clips need the clips (covariance data)")
         }
+        if request.inputScaling != nil, request.calibration == nil { throw QuantizeError("input scaling needs calibration audio") }
         self.request = request
     }
 
@@ -127,6 +131,13 @@ public struct QuantizationJob {
         var checkpoint = source
         let r = request
         let clock = Stopwatch()
+        var seconds: [(phase: String, seconds: Double)] = []
+        if let encoding = r.inputScaling, let calibration = r.calibration {
+            let set = try CalibrationSet(manifest: calibration, count: r.calibrationCount, windows: r.calibrationWindows)
+            checkpoint = try InputScaling.fit(checkpoint, calibration: set, encoding: encoding, blocks: blocks, options: r.options,
+                                              progress: { progress("scale", $0, $1) }).checkpoint
+            seconds.append(("scale", clock.lap()))
+        }
         let measurable = QuantizationPlanner.measurable(checkpoint, rules: r.rules, among: r.candidates)
         if case .guided(let budget) = r.method {
             try QuantizationPlanner.checkReachable(checkpoint, measurable, budget: budget, rules: r.rules)
@@ -153,7 +164,7 @@ public struct QuantizationJob {
                                                progress: { progress("covariances", $0, $1) })
         }
         let quantizer = profiler?.quantizer ?? TensorQuantizer(blocks: blocks)
-        var seconds = [("calibrate", clock.lap())]
+        seconds.append(("calibrate", clock.lap()))
         let calibrationRecord = calibrationSet.map { set in
             QuantizationRecord.Calibration(manifest: set.manifest, utterances: set.utterances.count, windows: set.windows.count,
                                            layout: r.calibrationWindows.rawValue, positions: profiler!.positions)

@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test(arguments: [["--depths", "0"], ["--depths", "2,x"], ["--target-mb", "-1"], ["--probe-steps", "0"], ["--alpha", "2"],
-                      ["--keep", "encoder*=q3_k"], ["--candidates", "q4_K,q9"], ["--encoder-covariances", "clips"]])
+                      ["--keep", "encoder*=q3_k"], ["--candidates", "q4_K,q9"], ["--encoder-covariances", "clips"], ["--input-scaling", "f32"]])
     func badOptionsAreRefused(_ bad: [String]) throws {
         var arguments = ["compress", KDQBinary.fixtures + "/tiny-random.pt", "-o", "/tmp/never.kdq", "--target-mb", "1", "--data", "d.jsonl",
                          "--calibration", calibration]

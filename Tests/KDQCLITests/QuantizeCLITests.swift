@@ -62,6 +62,37 @@ import Testing
         #expect(r.status != 0 && r.stderr.contains("q2_k"), "\(r.stderr)")
     }
 
+    @Test func inputScalingForANonBlockEncodingIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/g.kdq", "--uniform", "q4_0", "--calibration", calibration,
+                                   "--input-scaling", "f16"])
+        #expect(r.status != 0 && r.stderr.contains("--input-scaling") && r.stderr.contains("f16"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/g.kdq"))
+    }
+
+    @Test func inputScalingWithoutCalibrationIsRefused() throws {
+        let r = try KDQBinary.run(["quantize", f + "/tiny-random.pt", "-o", dir + "/g.kdq", "--uniform", "q4_0", "--input-scaling", "q4_0"])
+        #expect(r.status != 0 && r.stderr.contains("--input-scaling needs --calibration"), "\(r.stderr)")
+    }
+
+    /// Input scales fitted on the calibration audio are folded into tiny.en before it is
+    /// quantized: the record says which groups were scaled, and the model still transcribes
+    /// (release binary, as above).
+    @Test(.enabled(if: tinyEn != nil && KDQBinary.isRelease,
+                   "needs models/tiny.en and KDQ_BIN (a release kdq)"))
+    func inputScalingIsFoldedInAndRecorded() throws {
+        let r = try KDQBinary.run(["quantize", Self.tinyEn!, "-o", dir + "/a.kdq", "--uniform", "q4_0", "--quantizer", "search",
+                                   "--calibration", calibration, "--calibration-count", "1", "--skip-evaluation", "--input-scaling", "q4_0"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let record = try JSONValue.parse(try KDQBinary.run(["inspect", dir + "/a.kdq", "--plan", "--json"]).stdout)["input_scaling"]
+        #expect(record?["encoding"]?.stringValue == "q4_0")
+        let groups: Int? = record?["groups"]?.arrayValue?.count
+        #expect(groups == 32, "tiny.en has 4 encoder blocks of 3 groups and 4 decoder blocks of 5: \(String(describing: record))")
+        let text = try KDQBinary.run(["inspect", dir + "/a.kdq", "--plan"]).stdout
+        #expect(text.contains("scaled      inputs of") && text.contains("fitted for q4_0"), "\(text.prefix(600))")
+        let spoken = try KDQBinary.run(["transcribe", dir + "/a.kdq", KDQBinary.packageRoot + "/samples/jfk.wav"])
+        #expect(spoken.status == 0 && spoken.stdout.lowercased().contains("ask not what your country can do for you"), "\(spoken.stdout)")
+    }
+
     /// The k-quants a user adds to the candidates are planned where their 256-value
     /// super-blocks tile a tensor's rows (tiny.en's fc2, 1,536 wide) and nowhere else (its
     /// 384-wide matrices); the table of `inspect --plan` shows their column.

@@ -86,7 +86,8 @@ enum ManifestSchema {
         "encodings": {"type": ["object", "null"]},
         "error_profiles": {"type": ["object", "null"]},
         "evaluation": {"type": ["object", "null"]},
-        "vocabulary": {"type": ["object", "null"]}
+        "vocabulary": {"type": ["object", "null"]},
+        "input_scaling": {"type": ["object", "null"]}
       }
     }
   },

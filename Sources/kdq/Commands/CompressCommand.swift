@@ -64,6 +64,8 @@ struct CompressCommand: ParsableCommand {
 
     @OptionGroup var candidates: CandidateOptions
 
+    @OptionGroup var scaling: InputScalingOptions
+
     @Option(help: "Steps each candidate trains before they are compared.")
     var probeSteps: Int = 20
 
@@ -126,6 +128,7 @@ struct CompressCommand: ParsableCommand {
         request.encoderCovariances = encoderCovariances
         request.rules = try pinning.rules()
         request.encodings = try candidates.encodings()
+        request.inputScaling = try scaling.encoding()
         request.options.language = dataOptions.language
         request.writeOptions = KDQWriteOptions(command: CommandLine.arguments.joined(separator: " "))
         StopRequest.install()

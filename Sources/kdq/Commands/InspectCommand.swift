@@ -58,7 +58,11 @@ struct InspectCommand: ParsableCommand {
         }
         if output.json {
             var o = JSONObject()
-            if plan { o["encodings"] = compression["encodings"] ?? .null; o["evaluation"] = compression["evaluation"] ?? .null }
+            if plan {
+                o["encodings"] = compression["encodings"] ?? .null
+                o["evaluation"] = compression["evaluation"] ?? .null
+                o["input_scaling"] = compression["input_scaling"] ?? .null
+            }
             if profile { o["error_profiles"] = compression["error_profiles"] ?? .null }
             output.emit(.object(o))
             return

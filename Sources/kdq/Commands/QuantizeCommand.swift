@@ -61,6 +61,8 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var candidates: CandidateOptions
 
+    @OptionGroup var scaling: InputScalingOptions
+
     @Flag(inversion: .prefixedNo,
           help: "Run the model for every candidate of every tensor, or (--no-measure-all) only for the narrowest, the others' KL scaled from it by their squared weight error (about five times faster, less exact).")
     var measureAll = true
@@ -119,6 +121,7 @@ struct QuantizeCommand: ParsableCommand {
         if encoderCovariances == .clips && covarianceData == nil {
             throw ValidationError("--encoder-covariances clips needs --covariance-data")
         }
+        if scaling.inputScaling != nil && calibration == nil { throw ValidationError("--input-scaling needs --calibration MANIFEST") }
     }
 
     func run() throws {
@@ -134,6 +137,7 @@ struct QuantizeCommand: ParsableCommand {
         request.calibrationCount = calibrationCount
         request.calibrationWindows = calibrationWindows
         request.candidates = try candidates.encodings()
+        request.inputScaling = try scaling.encoding()
         request.measureAll = measureAll
         request.refine = refine
         request.profileFrom = profileFrom

@@ -27,6 +27,10 @@ struct QuantizationReport {
                                                : "the rest from the calibration audio"
             lines.append("covariances decoder's from \(d.sequences) clips of \(d.manifest) (\(d.tokens) tokens), \(encoder)")
         }
+        if let scaling = try compression["input_scaling"].flatMap({ $0.objectValue == nil ? nil : $0 }).map(InputScalingRecord.init(json:)) {
+            let scaled = scaling.groups.filter { $0.exponent > 0 }.count
+            lines.append("scaled      inputs of \(scaled) of \(scaling.groups.count) layer groups (AWQ, fitted for \(scaling.encoding.rawValue)): activation-weighted error ×\(Format.fixed(scaling.errorRatio, 3))")
+        }
         if let target = plan.targetBytes { lines.append("budget      \(Format.bytes(target)) (\(plan.rule ?? ""))") }
         if let kl = plan.predictedKL { lines.append("predicted   mean KL \(Format.fixed(kl, 5)) (sum of the chosen alternatives' losses)") }
         if let r = plan.refinement {
