@@ -92,7 +92,8 @@ public enum InputScaling {
 
     /// `checkpoint` with every group of `groups(dims)` whose layers `encoding` can tile and
     /// whose input `statistics` observed scaled by its fitted exponent, and the record of the
-    /// fit. The tensors touched must be in a float encoding; they are written back in it.
+    /// fit. The tensors touched must be in a float encoding; they are written back in it. An
+    /// encoding whose blocks tile none of the layers is refused.
     /// `progress` gets groups done and their total.
     public static func fit(_ checkpoint: Checkpoint, statistics: ActivationStatistics, encoding: Encoding, blocks: BlockQuantizer,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> (checkpoint: Checkpoint, record: InputScalingRecord) {
@@ -101,6 +102,10 @@ public enum InputScaling {
         }
         var tensors = Dictionary(uniqueKeysWithValues: checkpoint.tensors.map { ($0.name, $0.tensor) })
         let all = groups(checkpoint.dims)
+        let widths = Set(all.flatMap(\.layers).compactMap { tensors[$0]?.rowLength }).sorted()
+        guard all.isEmpty || widths.contains(where: { $0 % encoding.blockElements == 0 }) else {
+            throw QuantizeError("\(encoding.rawValue)'s \(encoding.blockElements)-value blocks tile none of the layers whose inputs can be scaled (rows of \(widths.map(String.init).joined(separator: ", "))); fit the scales for an encoding whose blocks divide them, such as q4_0 or q5_0")
+        }
         var fitted: [InputScalingRecord.Choice] = []
         for (k, group) in all.enumerated() {
             defer { progress(k + 1, all.count) }

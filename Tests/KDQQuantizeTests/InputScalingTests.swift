@@ -95,6 +95,13 @@ import Testing
         } throws: { "\($0)".contains("ggml block encoding") && "\($0)".contains("f16") }
     }
 
+    @Test func anEncodingWhoseBlocksTileNoLayerIsRefused() throws {
+        // The fixture's layers are 64 and 256 wide: q3_K's 256-value super-blocks tile only fc2, which is not scaled.
+        #expect {
+            _ = try InputScaling.fit(Self.scaled.source, statistics: ActivationStatistics(), encoding: .q3_K, blocks: .search)
+        } throws: { "\($0)".contains("q3_K's 256-value blocks tile none") && "\($0)".contains("rows of 64") }
+    }
+
     @Test func aRecordWithAnUnknownFoldIsRefused() throws {
         let json = try JSONValue.parse(#"{"encoding": "q4_0", "exponents": [0, 0.5], "groups": [{"fold": "conv", "source": "x", "exponent": 0.5}]}"#)
         #expect { _ = try InputScalingRecord(json: json) } throws: { "\($0)".contains("groups[0]") && "\($0)".contains("fold") }
