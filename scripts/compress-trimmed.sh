@@ -10,7 +10,8 @@
 #        from COVARIANCE_CLIPS training clips, default 512, `--covariance-clips`, and with ENCODER_COVARIANCES=clips
 #        the encoder's from those clips too, `--encoder-covariances`; CANDIDATES=f16,q8_0,… the
 #        encodings the plan chooses among, `--candidates`; CALIBRATION=manifest calibrates on it instead of
-#        32 dev utterances, e.g. scripts/calibration-offdev.sh's, so that all 306 are held-out; SCALING=q3_K
+#        32 dev utterances, e.g. scripts/calibration-offdev.sh's, so that all 306 are held-out, CALIBRATION_COUNT
+#        of its utterances, default 32, `--calibration-count`; SCALING=q3_K
 #        folds activation-aware input scales fitted for that encoding into base first, `--input-scaling`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ out="$out$size"
 mkdir -p "$out"
 [ -f "$out/model.kdq" ] || "$KDQ" compress models/base -o "$out/model.kdq" --target-mb "$target" \
   --data "$data" --calibration "${CALIBRATION:-../shared/audio/dev/manifest.jsonl}" ${SCALING:+--input-scaling "$SCALING"} \
-  --calibration-count 32 --limit "$clips" --clip-cache out/base-work/clips --validation 40 --probe-steps 20 \
+  --calibration-count "${CALIBRATION_COUNT:-32}" --limit "$clips" --clip-cache out/base-work/clips --validation 40 --probe-steps 20 \
   --epochs "$epochs" --batch 16 --lr 5e-4 --warmup 5 --depths 6 --patience 1 --language en --train-embeddings \
   --keep-tokens-of "${words[0]}" --keep-tokens-of "${words[1]}" --weighting "${WEIGHTING:-activations}" --covariance-clips "${COVARIANCE_CLIPS:-512}" \
   --encoder-covariances "${ENCODER_COVARIANCES:-calibration}" ${CANDIDATES:+--candidates "$CANDIDATES"} --work-dir "$out/work" --json > "$out/compress.json"
