@@ -134,17 +134,21 @@ public enum InputScaling {
         guard let first = layers.first, let meanSquares = statistics.importance(first.name, rowLength: first.tensor.rowLength),
               layers.allSatisfy({ $0.tensor.rowLength == meanSquares.count }) else { return nil }
         let candidates = exponents.map { scales(meanSquares, exponent: $0) }
-        var errors = [Double](repeating: 0, count: candidates.count)
-        var failure: Error?
-        DispatchQueue.concurrentPerform(iterations: candidates.count) { k in
-            do {
-                errors[k] = try layers.reduce(0) { sum, layer in
-                    sum + (try outputError(layer.values, shape: layer.tensor.shape, scales: candidates[k], meanSquares: meanSquares,
-                                           encoding: encoding, blocks: blocks))
+        var errors = [Double](repeating: .nan, count: candidates.count)
+        var failures = [Error?](repeating: nil, count: candidates.count)
+        errors.withUnsafeMutableBufferPointer { e in
+            failures.withUnsafeMutableBufferPointer { f in
+                DispatchQueue.concurrentPerform(iterations: candidates.count) { k in  // each exponent writes only its own slot
+                    do {
+                        e[k] = try layers.reduce(0) { sum, layer in
+                            sum + (try outputError(layer.values, shape: layer.tensor.shape, scales: candidates[k], meanSquares: meanSquares,
+                                                   encoding: encoding, blocks: blocks))
+                        }
+                    } catch { f[k] = error }
                 }
-            } catch { failure = error }
+            }
         }
-        if let failure { throw failure }
+        if let failure = failures.compactMap({ $0 }).first { throw failure }
         let best = errors.indices.min { errors[$0] < errors[$1] || (errors[$0] == errors[$1] && $0 < $1) }!
         let choice = InputScalingRecord.Choice(fold: group.fold, source: group.source, exponent: exponents[best],
                                                unscaledError: errors[0], scaledError: errors[best])
