@@ -191,8 +191,11 @@ public final class CompressionJob {
         let clock = Stopwatch()
         var seconds: [(String, Double)] = []
         var teacher = try Checkpoint.open(r.teacher)
+        // Loaded once: input scaling and the teacher's profile read the same audio.
+        var loadedSet: CalibrationSet?
         if let encoding = r.inputScaling {
             let set = try CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
+            loadedSet = set
             teacher = try InputScaling.fit(teacher, calibration: set, encoding: encoding, blocks: .search, options: r.options,
                                            progress: { progress("scale", $0, $1) }).checkpoint
             seconds.append(("scale", clock.lap()))
@@ -242,7 +245,7 @@ public final class CompressionJob {
         seconds.append(("select", clock.lap()))
 
         // The teacher's sensitivity to each encoding of every tensor some student keeps.
-        let set = try CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
+        let set = try loadedSet ?? CalibrationSet(manifest: r.calibration, count: r.calibrationCount)
         let decoderCalibration = r.weighting == .covariance && r.covarianceClips > 0
             ? try labelledSequences(teacherModel, progress: { progress("label", $0, $1) }) : nil
         let profiler = try SensitivityProfiler(checkpoint: teacher, model: teacherModel, calibration: set, options: r.options, blocks: .search,

@@ -168,7 +168,7 @@ public enum InputScaling {
                             blocks: BlockQuantizer) throws -> Double {
         let columns = scales.count
         var scaled = values
-        for r in 0..<shape[0] { for j in 0..<columns { scaled[r * columns + j] *= scales[j] } }
+        scaleColumns(&scaled, by: scales)
         let importance = zip(meanSquares, scales).map { $0 / ($1 * $1) }
         let decoded = try Tensor(shape: shape, floats: scaled).converted(to: encoding, quantizer: blocks, importance: importance).decodedFloats()
         var columnErrors = [Double](repeating: 0, count: columns)
@@ -179,6 +179,12 @@ public enum InputScaling {
             }
         }
         return zip(columnErrors, meanSquares).reduce(0) { $0 + $1.0 * Double($1.1) }
+    }
+
+    /// Multiplies column j of the row-major matrix `values` (rows of `scales.count`) by `scales[j]`.
+    static func scaleColumns(_ values: inout [Float], by scales: [Float]) {
+        let columns = scales.count
+        for r in 0..<(values.count / columns) { for j in 0..<columns { values[r * columns + j] *= scales[j] } }
     }
 
     /// Multiplies the group's layers' input columns by `scales` and divides the tensors
@@ -194,11 +200,7 @@ public enum InputScaling {
             tensors[name] = try Tensor(shape: t.shape, floats: values).converted(to: t.encoding)
         }
         let inverse = scales.map { 1 / $0 }
-        for layer in group.layers {
-            try rewrite(layer) { v, columns in
-                for r in 0..<(v.count / columns) { for j in 0..<columns { v[r * columns + j] *= scales[j] } }
-            }
-        }
+        for layer in group.layers { try rewrite(layer) { v, _ in scaleColumns(&v, by: scales) } }
         let divided: [String]
         switch group.fold {
         case .layerNorm: divided = [group.source + ".weight", group.source + ".bias"]

@@ -132,8 +132,11 @@ public struct QuantizationJob {
         let r = request
         let clock = Stopwatch()
         var seconds: [(phase: String, seconds: Double)] = []
+        // Loaded once: input scaling and the calibration pass read the same audio.
+        var loadedSet: CalibrationSet?
         if let encoding = r.inputScaling, let calibration = r.calibration {
             let set = try CalibrationSet(manifest: calibration, count: r.calibrationCount, windows: r.calibrationWindows)
+            loadedSet = set
             checkpoint = try InputScaling.fit(checkpoint, calibration: set, encoding: encoding, blocks: blocks, options: r.options,
                                               progress: { progress("scale", $0, $1) }).checkpoint
             seconds.append(("scale", clock.lap()))
@@ -151,7 +154,7 @@ public struct QuantizationJob {
         var guided = false
         if case .guided = r.method { guided = true }
         if let calibration = r.calibration, guided || r.evaluate || weighs {
-            let set = try CalibrationSet(manifest: calibration, count: r.calibrationCount, windows: r.calibrationWindows)
+            let set = try loadedSet ?? CalibrationSet(manifest: calibration, count: r.calibrationCount, windows: r.calibrationWindows)
             let model = try WhisperModel(checkpoint)
             calibrationSet = set
             sourceModel = model
