@@ -32,6 +32,7 @@ out="$out$size"
 [ "${ENCODER_COVARIANCES:-calibration}" = calibration ] || out="$out-enc$ENCODER_COVARIANCES"
 [ -z "${CANDIDATES:-}" ] || out="$out-$(echo "$CANDIDATES" | tr ',' '+')"
 [ -z "${CALIBRATION:-}" ] || out="$out-cal$(basename "$(dirname "$CALIBRATION")")"
+[ -z "${CALIBRATION_COUNT:-}" ] || out="$out-n$CALIBRATION_COUNT"
 [ -z "${SCALING:-}" ] || out="$out-awq$SCALING"
 mkdir -p "$out"
 [ -f "$out/model.kdq" ] || "$KDQ" compress models/base -o "$out/model.kdq" --target-mb "$target" \
